@@ -1,0 +1,46 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import type { ToolDefinition } from '../tools/define.js';
+import { toToolSchema } from '../tools/define.js';
+import { stateTools } from '../workflows/state-tools.js';
+import { createModelActivity } from './model.js';
+import type { BlobStore } from './store/blob-store.js';
+import type { PendingBlock } from './transcript.js';
+import { runToolCall, type ToolRunInput } from './tools/run-tool.js';
+import { workspaceTools } from './tools/workspace-tools.js';
+
+export type { ModelCallInput, ModelTurn, ToolCall } from './model.js';
+export type { PendingBlock } from './transcript.js';
+export type { ToolRunInput } from './tools/run-tool.js';
+
+/** Tool results above this many characters go to the store; the workflow keeps a reference. */
+export const INLINE_RESULT_CHARS = 1_024;
+
+export interface ActivityDeps {
+  anthropic: Anthropic;
+  store: BlobStore;
+  /** Tools that run as activities; the built-in workspace tools when omitted. */
+  tools?: ToolDefinition[];
+}
+
+export function createActivities({ anthropic, store, tools = workspaceTools }: ActivityDeps) {
+  const registry = new Map(tools.map((t) => [t.name, t]));
+  for (const name of Object.keys(stateTools)) {
+    if (registry.has(name)) throw new Error(`tool name ${name} is reserved for a state tool`);
+  }
+  const toolSchemas = [...tools, ...Object.values(stateTools)].map(toToolSchema);
+
+  return {
+    callModel: createModelActivity({ anthropic, store, toolSchemas }),
+
+    /** Runs a tool and returns its result as a block of the next user message. */
+    async runTool(input: ToolRunInput): Promise<PendingBlock> {
+      const out = await runToolCall(registry, store, input);
+      const base = { type: 'tool_result' as const, tool_use_id: input.call.id, ...(out.isError ? { is_error: true } : {}) };
+      return out.content.length > INLINE_RESULT_CHARS
+        ? { ...base, contentRef: await store.put(out.content) }
+        : { ...base, content: out.content };
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

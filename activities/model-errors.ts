@@ -1,0 +1,71 @@
+import Anthropic from '@anthropic-ai/sdk';
+
+/** How a failed model call should be treated by Temporal's retry policy. */
+export interface ModelErrorClass {
+  /** The ApplicationFailure type; workflows and operators branch on it. */
+  type: string;
+  retryable: boolean;
+  message: string;
+  /** From `retry-after-ms` / `retry-after`, when the server said how long to wait. */
+  nextRetryDelayMs?: number;
+}
+
+const NON_RETRYABLE: Record<number, string> = {
+  400: 'ModelBadRequest',
+  401: 'ModelAuthentication',
+  402: 'ModelPaymentRequired',
+  403: 'ModelPermissionDenied',
+  404: 'ModelNotFound',
+  413: 'ModelRequestTooLarge',
+  422: 'ModelUnprocessable',
+};
+const RETRYABLE: Record<number, string> = {
+  408: 'ModelRequestTimeout',
+  409: 'ModelConflict',
+  429: 'ModelRateLimited',
+  529: 'ModelOverloaded',
+};
+
+/** Milliseconds to wait as the response's headers ask, or undefined when they do not say. */
+export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | undefined {
+  const valid = (ms: number) => (Number.isFinite(ms) && ms > 0 && ms <= 2 ** 31 - 1 ? ms : undefined);
+  const ms = headers?.get('retry-after-ms');
+  if (ms) return valid(Number(ms));
+  const after = headers?.get('retry-after');
+  if (!after) return undefined;
+  const seconds = Number(after);
+  return valid(Number.isNaN(seconds) ? Date.parse(after) - now : seconds * 1000);
+}
+
+/** Pure classification of anything the SDK throws: the retryable side follows the SDK's own policy. */
+export function classifyModelError(err: unknown): ModelErrorClass {
+  if (err instanceof Anthropic.APIConnectionTimeoutError) {
+    return { type: 'ModelTimeout', retryable: true, message: err.message };
+  }
+  if (err instanceof Anthropic.APIUserAbortError) {
+    return { type: 'ModelCallCancelled', retryable: false, message: err.message };
+  }
+  if (err instanceof Anthropic.APIConnectionError) {
+    return { type: 'ModelConnection', retryable: true, message: err.message };
+  }
+  if (err instanceof Anthropic.APIError) {
+    const status = err.status;
+    const code = err.errorCode ? ` (${err.errorCode})` : '';
+    const message = `model API ${status ?? 'stream error'}${code}: ${err.apiMessage ?? err.message}`;
+    const shouldRetry = err.headers?.get('x-should-retry');
+    if (status === undefined) {
+      // An `event: error` inside a stream: the server failed mid-reply, like a 5xx.
+      return { type: 'ModelStreamError', retryable: true, message };
+    }
+    const nextRetryDelayMs = retryAfterMs(err.headers);
+    const withDelay = (c: ModelErrorClass) => (nextRetryDelayMs === undefined ? c : { ...c, nextRetryDelayMs });
+    if (shouldRetry === 'false') return { type: NON_RETRYABLE[status] ?? `ModelHttp${status}`, retryable: false, message };
+    if (RETRYABLE[status]) return withDelay({ type: RETRYABLE[status], retryable: true, message });
+    if (status >= 500) return withDelay({ type: 'ModelServerError', retryable: true, message });
+    if (shouldRetry === 'true') return withDelay({ type: `ModelHttp${status}`, retryable: true, message });
+    return { type: NON_RETRYABLE[status] ?? `ModelHttp${status}`, retryable: false, message };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  // Anything else from the SDK (bad parameters, a refused configuration) will fail the same way again.
+  return { type: 'ModelClientError', retryable: false, message };
+}

@@ -1,0 +1,31 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { createHash } from 'node:crypto';
+
+/** A content-addressed reference: `sha256:<hex>` of the stored text. */
+export type BlobRef = `sha256:${string}`;
+
+export const refFor = (content: string): BlobRef => `sha256:${createHash('sha256').update(content).digest('hex')}`;
+
+/**
+ * Where transcript content and the idempotency ledger live. Writes are idempotent: the key is
+ * the content's hash, so a retried activity that writes the same content writes nothing new.
+ */
+export interface BlobStore {
+  put(content: string): Promise<BlobRef>;
+  /** Throws a non-retryable `BlobMissing` failure naming the reference when it is absent. */
+  get(ref: BlobRef): Promise<string>;
+  /** The idempotency ledger: a side-effecting tool's recorded result, by idempotency key. */
+  getRecord(key: string): Promise<string | undefined>;
+  putRecord(key: string, value: string): Promise<void>;
+  /** Appends one line to the journal of side effects actually performed (an audit trail). */
+  journal(line: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function blobMissing(ref: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'BlobMissing',
+    message: `transcript store has no blob ${ref}: the store was changed or lost outside longhaul`,
+    nonRetryable: true,
+  });
+}

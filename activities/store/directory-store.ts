@@ -1,0 +1,72 @@
+import { access, appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { blobMissing, refFor, type BlobRef, type BlobStore } from './blob-store.js';
+
+const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+/** Writes via a temporary file and a rename, so a crash never leaves a half-written blob. */
+async function writeAtomic(path: string, content: string): Promise<void> {
+  const tmp = `${path}.${randomUUID()}.tmp`;
+  await writeFile(tmp, content);
+  await rename(tmp, path);
+}
+
+/** The default store: one directory on the worker's machine. */
+export class DirectoryStore implements BlobStore {
+  constructor(private readonly root: string) {}
+
+  private blobPath(ref: string): string {
+    const hex = ref.slice('sha256:'.length);
+    if (!/^[0-9a-f]{64}$/.test(hex)) throw blobMissing(ref);
+    return join(this.root, 'blobs', hex.slice(0, 2), hex);
+  }
+
+  private recordPath(key: string): string {
+    return join(this.root, 'ledger', createHash('sha256').update(key).digest('hex'));
+  }
+
+  async put(content: string): Promise<BlobRef> {
+    const ref = refFor(content);
+    const path = this.blobPath(ref);
+    try {
+      await access(path);
+      return ref;
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
+    await mkdir(join(path, '..'), { recursive: true });
+    await writeAtomic(path, content);
+    return ref;
+  }
+
+  async get(ref: BlobRef): Promise<string> {
+    try {
+      return await readFile(this.blobPath(ref), 'utf8');
+    } catch (err) {
+      if (isMissing(err)) throw blobMissing(ref);
+      throw err;
+    }
+  }
+
+  async getRecord(key: string): Promise<string | undefined> {
+    try {
+      return await readFile(this.recordPath(key), 'utf8');
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async putRecord(key: string, value: string): Promise<void> {
+    await mkdir(join(this.root, 'ledger'), { recursive: true });
+    await writeAtomic(this.recordPath(key), value);
+  }
+
+  async journal(line: string): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    await appendFile(join(this.root, 'effects.log'), `${line}\n`);
+  }
+
+  async close(): Promise<void> {}
+}

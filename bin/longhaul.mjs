@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// The TypeScript sources run through tsx, so there is no build step between an edit and a run.
+import { register } from 'tsx/esm/api';
+
+register();
+const { runCli } = await import('../client/cli.ts');
+await runCli(process.argv.slice(2));

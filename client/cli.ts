@@ -1,0 +1,147 @@
+/** The `longhaul` command line. It talks to Temporal only; it never imports activities. */
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { ConfigError, readEnv } from '../config/env.js';
+import type { agentRun } from '../workflows/agent.js';
+import { progressQuery, type Progress, type RunResult } from '../workflows/messages.js';
+import { progressLine, resultText } from './format.js';
+import { runFlagSpec, runOptionsFromFlags, UsageError } from './run-flags.js';
+
+const USAGE = `usage: longhaul <command> [options]
+
+commands:
+  run [run options]        submit a run, follow it live, print its report
+  submit [run options]     submit a run and print its id
+  status <id>              one line: turn, tokens, compactions, status
+  follow <id>              live progress until the run ends, then its report
+  result <id>              wait for the run's end and print its report and figures
+  worker                   start a worker (env: TEMPORAL_ADDRESS, LONGHAUL_TASK_QUEUE, ANTHROPIC_*)
+
+run options:
+  --task TEXT | --task-file PATH   what the agent should do (required)
+  --workspace DIR                  directory the file tools are confined to (default: .)
+  --model NAME  --max-turns N  --max-output-tokens N  --system-prompt TEXT
+  --compaction-trigger N (>= 50000)  --compaction-instructions TEXT
+  --pause-after-compaction  --no-compaction  --no-state  --id RUN_ID
+
+example:
+  longhaul run --workspace ./repo --max-turns 400 --task "Audit every file under src/ for unsafe SQL"`;
+
+const POLL_MS = 500;
+
+async function connect() {
+  const env = readEnv();
+  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+  return { client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE }), connection, env };
+}
+
+/** The run's result, also for a failed run (whose result travels in the failure's details). */
+async function awaitResult(handle: WorkflowHandle<typeof agentRun>): Promise<RunResult> {
+  try {
+    return await handle.result();
+  } catch (err) {
+    const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
+    if (cause instanceof ApplicationFailure && cause.type === 'RunFailed' && cause.details?.[0]) {
+      return cause.details[0] as RunResult;
+    }
+    throw err;
+  }
+}
+
+async function printResult(handle: WorkflowHandle<typeof agentRun>): Promise<number> {
+  const result = await awaitResult(handle);
+  const { historyLength, historySize } = await handle.describe();
+  process.stdout.write(`${resultText(result, { historyEvents: historyLength, ...(historySize ? { historyBytes: historySize } : {}) })}\n`);
+  return result.status === 'completed' ? 0 : 1;
+}
+
+async function follow(handle: WorkflowHandle<typeof agentRun>): Promise<number> {
+  let done = false;
+  const finished = awaitResult(handle).finally(() => (done = true));
+  finished.catch(() => undefined);
+  const tty = process.stderr.isTTY;
+  let last = '';
+  let lastPrinted: Progress | undefined;
+  while (!done) {
+    const p = await handle.query(progressQuery).catch(() => undefined);
+    const line = p && progressLine(p);
+    if (p && line && line !== last) {
+      last = line;
+      if (tty) process.stderr.write(`\r\x1b[2K${line}`);
+      else if (!lastPrinted || p.counters.turn - lastPrinted.counters.turn >= 25 || p.status !== lastPrinted.status || p.counters.compactions !== lastPrinted.counters.compactions) {
+        process.stderr.write(`${line}\n`);
+        lastPrinted = p;
+      }
+    }
+    await Promise.race([finished.catch(() => undefined), new Promise((r) => setTimeout(r, POLL_MS))]);
+  }
+  if (tty) process.stderr.write('\n');
+  return printResult(handle);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return command ? 0 : 2;
+  }
+  switch (command) {
+    case 'worker': {
+      parseArgs({ args: rest, options: {}, strict: true, allowPositionals: false });
+      const { runWorker } = await import('../worker/main.js');
+      await runWorker();
+      return 0;
+    }
+    case 'run':
+    case 'submit': {
+      const { values } = parseArgs({ args: rest, options: { ...runFlagSpec, help: { type: 'boolean', short: 'h' } }, strict: true });
+      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
+      const options = runOptionsFromFlags(values);
+      const { client, connection, env } = await connect();
+      try {
+        const workflowId = values.id ?? `longhaul-${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`;
+        const handle = await client.workflow.start<typeof agentRun>('agentRun', {
+          taskQueue: env.LONGHAUL_TASK_QUEUE,
+          workflowId,
+          args: [{ options }],
+        });
+        process.stdout.write(`${handle.workflowId}\n`);
+        return command === 'run' ? await follow(handle) : 0;
+      } finally {
+        await connection.close();
+      }
+    }
+    case 'status':
+    case 'follow':
+    case 'result': {
+      const { positionals, values } = parseArgs({ args: rest, options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
+      if (positionals.length !== 1) throw new UsageError(`${command} takes exactly one run id`);
+      const { client, connection } = await connect();
+      try {
+        const handle = client.workflow.getHandle<typeof agentRun>(positionals[0]!);
+        if (command === 'status') {
+          process.stdout.write(`${progressLine(await handle.query(progressQuery))}\n`);
+          return 0;
+        }
+        return command === 'follow' ? await follow(handle) : await printResult(handle);
+      } finally {
+        await connection.close();
+      }
+    }
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}; see longhaul --help`);
+  }
+}
+
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (err) {
+    const usage = err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(`longhaul: ${(err as Error).message.split('\n')[0]}\n`);
+    process.exitCode = usage ? 2 : 1;
+  }
+}

@@ -1,0 +1,37 @@
+import type { Progress, RunResult } from '../workflows/messages.js';
+
+const compact = (n: number) =>
+  n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}K` : String(n);
+
+/** One status line: where the run is, what it has spent, whether it waits. */
+export function progressLine(p: Progress): string {
+  const c = p.counters;
+  return [
+    `turn ${c.turn}/${p.maxTurns}`,
+    `tokens in ${compact(c.inputTokens)} out ${compact(c.outputTokens)}`,
+    `context ${compact(c.maxInputTokens)} max`,
+    `compactions ${c.compactions}`,
+    `tools ${c.toolCalls} (${c.toolErrors} errors)`,
+    p.status,
+  ].join(' · ');
+}
+
+export interface RunFigures {
+  historyEvents?: number;
+  historyBytes?: number;
+}
+
+export function resultText(r: RunResult, figures: RunFigures = {}): string {
+  const c = r.counters;
+  const lines = [
+    `status: ${r.status}${r.reason ? ` (${r.reason})` : ''}`,
+    `turns: ${c.turn}   model calls: ${c.modelCalls}   compactions: ${c.compactions}   tool calls: ${c.toolCalls} (${c.toolErrors} errors)`,
+    `tokens: input ${c.inputTokens}   output ${c.outputTokens}   compaction ${c.compactionInputTokens}+${c.compactionOutputTokens}   largest context ${c.maxInputTokens}`,
+  ];
+  if (figures.historyEvents !== undefined) {
+    const size = figures.historyBytes !== undefined ? `, ${(figures.historyBytes / 1024).toFixed(0)} KiB` : '';
+    lines.push(`history: ${figures.historyEvents} events${size}`);
+  }
+  if (r.report) lines.push('', 'report:', r.report);
+  return lines.join('\n');
+}

@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseRunOptions, type RunOptions } from '../workflows/options.js';
+
+/** Flags of `run` and `submit`, for node:util parseArgs; each maps to one RunOptions field. */
+export const runFlagSpec = {
+  task: { type: 'string' },
+  'task-file': { type: 'string' },
+  workspace: { type: 'string' },
+  model: { type: 'string' },
+  'max-turns': { type: 'string' },
+  'max-output-tokens': { type: 'string' },
+  'system-prompt': { type: 'string' },
+  'compaction-trigger': { type: 'string' },
+  'compaction-instructions': { type: 'string' },
+  'pause-after-compaction': { type: 'boolean' },
+  'no-compaction': { type: 'boolean' },
+  'no-state': { type: 'boolean' },
+  id: { type: 'string' },
+} as const;
+
+/** Which flag sets which option path, so an option error names the flag the user typed. */
+const FLAG_OF_PATH: Record<string, string> = {
+  task: '--task',
+  workspace: '--workspace',
+  model: '--model',
+  maxTurns: '--max-turns',
+  maxOutputTokens: '--max-output-tokens',
+  systemPrompt: '--system-prompt',
+  'compaction.trigger': '--compaction-trigger',
+  'compaction.instructions': '--compaction-instructions',
+};
+
+export class UsageError extends Error {}
+
+function wholeNumber(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.replace(/_/g, ''))) throw new UsageError(`--${flag}: expected a whole number, got ${JSON.stringify(value)}`);
+  return Number(value.replace(/_/g, ''));
+}
+
+type RunFlags = { [K in keyof typeof runFlagSpec]?: (typeof runFlagSpec)[K]['type'] extends 'boolean' ? boolean : string };
+
+/** Turns flags into validated run options, or throws a one-line UsageError naming what is wrong. */
+export function runOptionsFromFlags(flags: RunFlags, cwd = process.cwd()): RunOptions {
+  if (flags.task !== undefined && flags['task-file'] !== undefined) throw new UsageError('give --task or --task-file, not both');
+  let task = flags.task;
+  if (flags['task-file'] !== undefined) {
+    try {
+      task = readFileSync(resolve(cwd, flags['task-file']), 'utf8');
+    } catch (err) {
+      throw new UsageError(`--task-file: cannot read ${flags['task-file']}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  if (task === undefined) throw new UsageError('a task is required: --task "…" or --task-file PATH');
+  const compaction = {
+    ...(flags['no-compaction'] ? { enabled: false } : {}),
+    ...(flags['compaction-trigger'] !== undefined ? { trigger: wholeNumber('compaction-trigger', flags['compaction-trigger']) } : {}),
+    ...(flags['compaction-instructions'] !== undefined ? { instructions: flags['compaction-instructions'] } : {}),
+    ...(flags['pause-after-compaction'] ? { pauseAfterCompaction: true } : {}),
+  };
+  const parsed = parseRunOptions({
+    task,
+    workspace: resolve(cwd, flags.workspace ?? '.'),
+    ...(flags.model !== undefined ? { model: flags.model } : {}),
+    ...(flags['max-turns'] !== undefined ? { maxTurns: wholeNumber('max-turns', flags['max-turns']) } : {}),
+    ...(flags['max-output-tokens'] !== undefined ? { maxOutputTokens: wholeNumber('max-output-tokens', flags['max-output-tokens']) } : {}),
+    ...(flags['system-prompt'] !== undefined ? { systemPrompt: flags['system-prompt'] } : {}),
+    ...(flags['no-state'] ? { injectState: false } : {}),
+    compaction,
+  });
+  if (!parsed.ok) {
+    throw new UsageError(parsed.error.replace(/^([\w.]+):/, (_, path: string) => `${FLAG_OF_PATH[path] ?? path}:`));
+  }
+  return parsed.options;
+}

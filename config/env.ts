@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+/**
+ * Everything longhaul reads from the environment, in one schema: each variable is named once,
+ * validated at start, and a bad value is reported on one line naming it.
+ */
+export const EnvConfig = z.object({
+  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  LONGHAUL_TASK_QUEUE: z.string().min(1).default('longhaul'),
+  /** The transcript store and idempotency ledger (directory backend). */
+  LONGHAUL_STORE_DIR: z.string().min(1).default('.longhaul/store'),
+  /** A pre-built workflow bundle; without it the worker bundles the workflow code at start. */
+  LONGHAUL_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  /** Set to the simulator's URL for offline runs; unset talks to Anthropic. */
+  ANTHROPIC_BASE_URL: z.string().url().optional(),
+  LONGHAUL_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
+  LONGHAUL_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
+});
+export type EnvConfig = z.infer<typeof EnvConfig>;
+
+export class ConfigError extends Error {}
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
+  // Empty strings count as unset, as in most shells' `VAR= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvConfig.safeParse(present);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const name = String(issue.path[0]);
+  throw new ConfigError(`${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`);
+}

@@ -1,0 +1,20 @@
+/** Pre-bundles the workflow code so that worker start-up does no bundling. */
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+export const defaultBundlePath = fileURLToPath(new URL('../build/workflow-bundle.js', import.meta.url));
+
+export async function writeWorkflowBundle(path = defaultBundlePath): Promise<string> {
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } });
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, code);
+  return path;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  const path = await writeWorkflowBundle(process.argv[2] ? resolve(process.argv[2]) : undefined);
+  process.stdout.write(`workflow bundle written to ${path}\n`);
+}

@@ -1,0 +1,52 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { existsSync } from 'node:fs';
+import { createActivities } from '../activities/index.js';
+import type { BlobStore } from '../activities/store/blob-store.js';
+import type { ToolDefinition } from '../tools/define.js';
+import { workflowsPath } from './bundle.js';
+
+export interface LonghaulWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  store: BlobStore;
+  anthropic: Anthropic;
+  tools?: ToolDefinition[];
+  /** Path of a pre-built bundle (`npm run build:workflows`); the sources are bundled when absent. */
+  workflowBundlePath?: string;
+  maxConcurrentActivityTaskExecutions?: number;
+  maxConcurrentWorkflowTaskExecutions?: number;
+}
+
+/**
+ * The model client. The API key is read here, in the worker, and nowhere else: it never enters a
+ * workflow input, an activity input or Temporal's history. Temporal retries model calls, so the
+ * SDK's own retries are off (two retry layers would multiply waits and hide failures).
+ */
+export function createAnthropic(env: { ANTHROPIC_API_KEY?: string; ANTHROPIC_BASE_URL?: string }): Anthropic {
+  if (!env.ANTHROPIC_API_KEY && !env.ANTHROPIC_BASE_URL) {
+    throw new Error('set ANTHROPIC_API_KEY to use Claude, or ANTHROPIC_BASE_URL to use the simulator');
+  }
+  return new Anthropic({
+    apiKey: env.ANTHROPIC_API_KEY ?? 'simulator',
+    ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}),
+    maxRetries: 0,
+    timeout: 10 * 60 * 1000,
+  });
+}
+
+export async function createLonghaulWorker(opts: LonghaulWorkerOptions): Promise<Worker> {
+  const bundle = opts.workflowBundlePath && existsSync(opts.workflowBundlePath) ? opts.workflowBundlePath : undefined;
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath }),
+    activities: createActivities({ anthropic: opts.anthropic, store: opts.store, ...(opts.tools ? { tools: opts.tools } : {}) }),
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
+    maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions ?? 100,
+    // On SIGINT/SIGTERM running activities get this long to finish; Temporal retries the rest.
+    shutdownGraceTime: '10 seconds',
+  });
+}

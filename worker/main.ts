@@ -1,0 +1,29 @@
+/** `longhaul worker`: one process, many runs; stops gracefully on SIGINT/SIGTERM. */
+import { NativeConnection } from '@temporalio/worker';
+import { readEnv } from '../config/env.js';
+import { DirectoryStore } from '../activities/store/directory-store.js';
+import { defaultBundlePath } from './bundle.js';
+import { createAnthropic, createLonghaulWorker } from './create.js';
+
+export async function runWorker(): Promise<void> {
+  const env = readEnv();
+  const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+  const store = new DirectoryStore(env.LONGHAUL_STORE_DIR);
+  try {
+    const worker = await createLonghaulWorker({
+      connection,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.LONGHAUL_TASK_QUEUE,
+      store,
+      anthropic: createAnthropic(env),
+      workflowBundlePath: env.LONGHAUL_WORKFLOW_BUNDLE ?? defaultBundlePath,
+      maxConcurrentActivityTaskExecutions: env.LONGHAUL_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTaskExecutions: env.LONGHAUL_MAX_CONCURRENT_WORKFLOW_TASKS,
+    });
+    process.stderr.write(`longhaul worker polling ${env.LONGHAUL_TASK_QUEUE} on ${env.TEMPORAL_ADDRESS} (${env.TEMPORAL_NAMESPACE})\n`);
+    await worker.run();
+  } finally {
+    await store.close();
+    await connection.close();
+  }
+}

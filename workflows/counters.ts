@@ -1,0 +1,73 @@
+import type { ModelTurn, PendingBlock } from '../activities/index.js';
+
+/** Exact running totals of a run, kept in workflow state (never recomputed from the conversation). */
+export interface Counters {
+  turn: number;
+  modelCalls: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** Tokens the summarizer used; billed, but not part of any answer's context. */
+  compactionInputTokens: number;
+  compactionOutputTokens: number;
+  compactions: number;
+  /** The largest context any answering call saw. */
+  maxInputTokens: number;
+  toolCalls: number;
+  toolErrors: number;
+  /** Consecutive replies that called no tool. */
+  idleReplies: number;
+}
+
+export interface CompactionEntry {
+  turn: number;
+  inputTokensBefore: number;
+  inputTokensAfter: number;
+  summaryChars: number;
+}
+
+/** The log keeps its newest entries; totals live in Counters, so trimming loses no figure. */
+export const COMPACTION_LOG_LIMIT = 100;
+
+export const initialCounters = (): Counters => ({
+  turn: 0,
+  modelCalls: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  compactionInputTokens: 0,
+  compactionOutputTokens: 0,
+  compactions: 0,
+  maxInputTokens: 0,
+  toolCalls: 0,
+  toolErrors: 0,
+  idleReplies: 0,
+});
+
+export function countModelCall(c: Counters, reply: ModelTurn): Counters {
+  const summarized = reply.compaction?.summarized ?? false;
+  return {
+    ...c,
+    modelCalls: c.modelCalls + 1,
+    inputTokens: c.inputTokens + reply.usage.inputTokens,
+    outputTokens: c.outputTokens + reply.usage.outputTokens,
+    compactionInputTokens: c.compactionInputTokens + (reply.usage.compaction?.inputTokens ?? 0),
+    compactionOutputTokens: c.compactionOutputTokens + (reply.usage.compaction?.outputTokens ?? 0),
+    compactions: c.compactions + (summarized ? 1 : 0),
+    maxInputTokens: Math.max(c.maxInputTokens, reply.usage.inputTokens),
+  };
+}
+
+export function logCompaction(log: CompactionEntry[], turn: number, reply: ModelTurn): CompactionEntry[] {
+  if (!reply.compaction?.summarized) return log;
+  const entry: CompactionEntry = {
+    turn,
+    inputTokensBefore: reply.usage.compaction?.inputTokens ?? 0,
+    inputTokensAfter: reply.usage.inputTokens,
+    summaryChars: reply.compaction.summaryChars,
+  };
+  return [...log, entry].slice(-COMPACTION_LOG_LIMIT);
+}
+
+export function countToolResults(c: Counters, results: PendingBlock[]): Counters {
+  const errors = results.filter((r) => r.type === 'tool_result' && r.is_error).length;
+  return { ...c, toolCalls: c.toolCalls + results.length, toolErrors: c.toolErrors + errors };
+}

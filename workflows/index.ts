@@ -1,0 +1,2 @@
+export { agentRun } from './agent.js';
+export type { AgentRunInput } from './agent.js';

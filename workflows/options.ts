@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+/** The API refuses an input-token trigger below this (compaction brief §1). */
+export const MIN_COMPACTION_TRIGGER = 50_000;
+export const DEFAULT_COMPACTION_TRIGGER = 150_000;
+/** A task travels in workflow input and history: keep it far from Temporal's 2 MiB blob limit. */
+export const MAX_TASK_CHARS = 100_000;
+
+export const CompactionOptions = z
+  .object({
+    enabled: z.boolean().default(true),
+    trigger: z
+      .number()
+      .int()
+      .min(MIN_COMPACTION_TRIGGER, `compaction trigger must be at least ${MIN_COMPACTION_TRIGGER} input tokens`)
+      .default(DEFAULT_COMPACTION_TRIGGER),
+    instructions: z.string().max(16_384).optional(),
+    pauseAfterCompaction: z.boolean().default(false),
+  })
+  .strict();
+
+export const RunOptions = z
+  .object({
+    task: z.string().trim().min(1, 'task is empty').max(MAX_TASK_CHARS, `task is longer than ${MAX_TASK_CHARS} characters`),
+    model: z.string().min(1).default('claude-sonnet-4-5'),
+    maxTurns: z.number().int().positive().max(100_000).default(500),
+    maxOutputTokens: z.number().int().positive().max(64_000).default(4_096),
+    systemPrompt: z.string().max(MAX_TASK_CHARS).default('You are a careful agent working through a long task with tools.'),
+    /** Directory the workspace tools are confined to (on the worker's machine). */
+    workspace: z.string().min(1, 'workspace is empty'),
+    compaction: CompactionOptions.default(() => CompactionOptions.parse({})),
+    /** Render the structured state into every system prompt. Off only to show what it buys. */
+    injectState: z.boolean().default(true),
+    /** Consecutive model replies without a tool call before the run gives up. */
+    maxIdleReplies: z.number().int().min(1).max(20).default(3),
+  })
+  .strict();
+
+export type RunOptionsInput = z.input<typeof RunOptions>;
+export type RunOptions = z.output<typeof RunOptions>;
+
+/** One line naming every problem, for the CLI and for errors thrown at submit time. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : 'input'}: ${issue.message}`)
+    .join('; ');
+}
+
+export function parseRunOptions(input: unknown): { ok: true; options: RunOptions } | { ok: false; error: string } {
+  const parsed = RunOptions.safeParse(input);
+  return parsed.success ? { ok: true, options: parsed.data } : { ok: false, error: describeZodError(parsed.error) };
+}
