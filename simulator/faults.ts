@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+/** Scripted failures, served first-in first-out to the API requests they match. */
+export const FaultSchema = z
+  .object({
+    /** Answer with this HTTP error; `body` replaces the generated error body. */
+    status: z.number().int().min(400).max(599).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    body: z.unknown().optional(),
+    errorType: z.string().min(1).optional(),
+    errorCode: z.string().min(1).optional(),
+    /** How many matching requests this fault serves before it leaves the queue. */
+    times: z.number().int().positive().default(1),
+    /** Destroy the socket without any response. */
+    dropConnection: z.boolean().default(false),
+    /** Wait before answering (normally, or with the error above). */
+    delayMs: z.number().int().nonnegative().default(0),
+    match: z.enum(['messages', 'count_tokens', 'any']).default('any'),
+  })
+  .strict()
+  .refine((f) => f.status !== undefined || (f.headers ?? f.body ?? f.errorType ?? f.errorCode) === undefined, {
+    message: 'headers, body, errorType and errorCode only apply together with status',
+  });
+
+export type Fault = z.input<typeof FaultSchema>;
+export type ActiveFault = z.output<typeof FaultSchema>;
+export type ApiRoute = 'messages' | 'count_tokens' | 'other';
+
+export class FaultQueue {
+  #queue: ActiveFault[] = [];
+
+  /** Validates every fault first, so a bad list queues nothing. */
+  push(faults: Fault[]): void {
+    this.#queue.push(...faults.map((fault) => FaultSchema.parse(fault)));
+  }
+
+  /** The head fault if it matches the route (it then serves one time); otherwise none. */
+  take(route: ApiRoute): ActiveFault | null {
+    const head = this.#queue[0];
+    if (!head || (head.match !== 'any' && head.match !== route)) return null;
+    head.times -= 1;
+    if (head.times === 0) this.#queue.shift();
+    return head;
+  }
+}

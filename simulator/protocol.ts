@@ -1,0 +1,101 @@
+/**
+ * Wire shapes of the Messages API (beta) as far as the simulator speaks it. Request-side blocks stay
+ * loosely typed (the client may send any block type); response-side blocks are exactly what we emit.
+ */
+
+export const COMPACTION_BETA = 'compact-2026-01-12';
+export const COMPACTION_EDIT = 'compact_20260112';
+export const DEFAULT_TRIGGER = 150_000;
+export const MIN_TRIGGER = 50_000;
+
+export interface InputBlock {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface InputMessage {
+  role: 'user' | 'assistant';
+  content: string | InputBlock[];
+}
+
+/** The validated `compact_20260112` edit, with defaults applied. */
+export interface CompactionEdit {
+  trigger: number;
+  pauseAfterCompaction: boolean;
+}
+
+export interface MessagesRequest {
+  model: string;
+  maxTokens: number;
+  /** `system` and `tools` exactly as sent: they count towards the token estimate verbatim. */
+  system: unknown;
+  tools: unknown;
+  messages: InputMessage[];
+  stream: boolean;
+  compaction: CompactionEdit | null;
+  /** The compaction beta header was sent: every response then carries `usage.iterations`. */
+  compactionBeta: boolean;
+}
+
+export interface TextBlock {
+  type: 'text';
+  text: string;
+}
+
+export interface ToolUseBlock {
+  type: 'tool_use';
+  id: string;
+  name: string;
+  input: unknown;
+}
+
+export interface CompactionBlock {
+  type: 'compaction';
+  content: string | null;
+  encrypted_content: string | null;
+  signature: string;
+}
+
+export type OutputBlock = TextBlock | ToolUseBlock | CompactionBlock;
+
+export type StopReason = 'end_turn' | 'tool_use' | 'compaction';
+
+interface CacheFields {
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+  cache_creation: null;
+}
+
+export type IterationUsage =
+  | ({ type: 'compaction'; input_tokens: number; output_tokens: number } & CacheFields)
+  | ({ type: 'message'; input_tokens: number; output_tokens: number; model: string } & CacheFields);
+
+export interface Usage extends CacheFields {
+  input_tokens: number;
+  output_tokens: number;
+  iterations: IterationUsage[] | null;
+}
+
+export interface MessageResponse {
+  id: string;
+  type: 'message';
+  role: 'assistant';
+  model: string;
+  content: OutputBlock[];
+  stop_reason: StopReason;
+  stop_sequence: null;
+  stop_details: null;
+  container: null;
+  context_management: { applied_edits: [] };
+  usage: Usage;
+}
+
+export interface TokenCount {
+  input_tokens: number;
+  context_management: { original_input_tokens: number } | null;
+}
+
+/** Blocks of a message, with the string shorthand expanded to one text block. */
+export function blocksOf(message: InputMessage): InputBlock[] {
+  return typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
+}

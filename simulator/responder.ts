@@ -1,0 +1,85 @@
+import { compactionBlock, visibleMessages } from './compaction.js';
+import { messageId, toolUseId } from './ids.js';
+import type { CompactionBlock, IterationUsage, MessageResponse, MessagesRequest, OutputBlock, TokenCount } from './protocol.js';
+import { readSystemPrompt, type PlannedBlock } from './scenarios/scenario.js';
+import { selectScenario } from './scenarios/index.js';
+import { estimateContextTokens, outputTokens, serializeContext, tokensOfChars } from './tokens.js';
+
+/** The answer to a validated /v1/messages request, plus what the server's stats need. */
+export interface Reply {
+  message: MessageResponse;
+  compacted: boolean;
+  /** Estimated input tokens of the visible context, before any compaction of this request. */
+  visibleInputTokens: number;
+}
+
+const NO_CACHE = { cache_creation_input_tokens: 0, cache_read_input_tokens: 0, cache_creation: null } as const;
+
+export function createMessage(request: MessagesRequest, secret: string): Reply {
+  const visible = visibleMessages(request.messages);
+  const context = serializeContext(request.system, request.tools, visible);
+  const visibleInputTokens = tokensOfChars(context.length);
+  const { task, state } = readSystemPrompt(request.system);
+  const scenario = selectScenario(task);
+  // The scenario acts on the full pre-compaction context, as a real model answering in the same turn would.
+  const scenarioContext = { task, state, messages: visible };
+
+  const compacts = request.compaction !== null && visibleInputTokens > request.compaction.trigger;
+  const summary = compacts ? compactionBlock(scenario.summarize(scenarioContext), secret) : null;
+  const action = summary && request.compaction?.pauseAfterCompaction ? null : scenario.act(scenarioContext);
+
+  const offset = summary ? 1 : 0;
+  const generated = (action?.blocks ?? []).map((block, i) => materialize(block, context, offset + i));
+  const content: OutputBlock[] = summary ? [summary, ...generated] : generated;
+  const out = outputTokens(generated);
+  // After compaction the model's input is only the new block (plus system and tools).
+  const inputTokens = summary
+    ? estimateContextTokens(request.system, request.tools, [{ role: 'assistant', content: [{ ...summary }] }])
+    : visibleInputTokens;
+
+  const iterations: IterationUsage[] = [
+    ...(summary ? [compactionIteration(summary, visibleInputTokens)] : []),
+    { type: 'message', input_tokens: inputTokens, output_tokens: out, ...NO_CACHE, model: request.model },
+  ];
+  const message: MessageResponse = {
+    id: messageId(JSON.stringify({ ...request, stream: false })),
+    type: 'message',
+    role: 'assistant',
+    model: request.model,
+    content,
+    stop_reason: action?.stopReason ?? 'compaction',
+    stop_sequence: null,
+    stop_details: null,
+    container: null,
+    context_management: { applied_edits: [] },
+    usage: {
+      input_tokens: inputTokens,
+      output_tokens: out,
+      ...NO_CACHE,
+      iterations: request.compactionBeta ? iterations : null,
+    },
+  };
+  return { message, compacted: summary !== null, visibleInputTokens };
+}
+
+function compactionIteration(block: CompactionBlock, inputTokens: number): IterationUsage {
+  return { type: 'compaction', input_tokens: inputTokens, output_tokens: tokensOfChars((block.content ?? '').length), ...NO_CACHE };
+}
+
+/** Tool ids hash the visible context and the block's position: the same request gets the same ids. */
+function materialize(block: PlannedBlock, context: string, index: number): OutputBlock {
+  return block.type === 'text' ? block : { type: 'tool_use', id: toolUseId(context, index), name: block.name, input: block.input };
+}
+
+/** count_tokens applies compaction blocks already in the prompt but never compacts. */
+export function countTokens(request: MessagesRequest): TokenCount {
+  const visible = visibleMessages(request.messages);
+  const inputTokens = estimateContextTokens(request.system, request.tools, visible);
+  const applied = visible !== request.messages;
+  return {
+    input_tokens: inputTokens,
+    context_management: applied
+      ? { original_input_tokens: estimateContextTokens(request.system, request.tools, request.messages) }
+      : null,
+  };
+}

@@ -1,0 +1,92 @@
+import { AgentState } from '../../workflows/state.js';
+import { blocksOf, type InputBlock, type InputMessage, type StopReason } from '../protocol.js';
+
+/**
+ * What a scripted "model" sees and returns. It decides only from the request: the task and state
+ * rendered into the system prompt, and the visible messages (from the last compaction block on).
+ */
+export interface ScenarioContext {
+  task: string;
+  /** Null when the client does not inject its state: then only the messages and the summary remain. */
+  state: AgentState | null;
+  messages: InputMessage[];
+}
+
+/** A block the scenario plans; the server gives tool_use blocks their deterministic ids. */
+export type PlannedBlock = { type: 'text'; text: string } | { type: 'tool_use'; name: string; input: unknown };
+
+export interface Action {
+  blocks: PlannedBlock[];
+  stopReason: Exclude<StopReason, 'compaction'>;
+}
+
+export interface Scenario {
+  act(context: ScenarioContext): Action;
+  /** The compaction summary of the context; lossy on purpose, like a real one. */
+  summarize(context: ScenarioContext): string;
+}
+
+export const DEFAULT_SUMMARY = 'Summary of the earlier conversation. Tool results are not kept.';
+
+export const text = (value: string): PlannedBlock => ({ type: 'text', text: value });
+export const toolUse = (name: string, input: unknown): PlannedBlock => ({ type: 'tool_use', name, input });
+
+/** Reads the sections `renderSystemPrompt` writes; without a <task> section the whole prompt is the task. */
+export function readSystemPrompt(system: unknown): { task: string; state: AgentState | null } {
+  const prompt = Array.isArray(system)
+    ? system.map((block: { text: string }) => block.text).join('\n')
+    : typeof system === 'string'
+      ? system
+      : '';
+  const task = /<task>\n([\s\S]*?)\n<\/task>/.exec(prompt)?.[1] ?? prompt;
+  const stateJson = /<agent_state>\n([\s\S]*?)\n<\/agent_state>/.exec(prompt)?.[1];
+  return { task: task.trim(), state: stateJson === undefined ? null : parseState(stateJson) };
+}
+
+function parseState(json: string): AgentState | null {
+  try {
+    const parsed = AgentState.safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A visible tool call and, once the client answered it, its result. */
+export interface ToolExchange {
+  name: string;
+  input: unknown;
+  result: { text: string; isError: boolean } | null;
+}
+
+export function toolExchanges(messages: InputMessage[]): ToolExchange[] {
+  const byId = new Map<string, ToolExchange>();
+  for (const message of messages) {
+    for (const block of blocksOf(message)) {
+      if (block.type === 'tool_use') {
+        byId.set(String(block.id), { name: String(block.name), input: block.input, result: null });
+      } else if (block.type === 'tool_result') {
+        const exchange = byId.get(String(block.tool_use_id));
+        if (exchange) exchange.result = { text: resultText(block), isError: block.is_error === true };
+      }
+    }
+  }
+  return [...byId.values()];
+}
+
+/** tool_result content is a string or an array of blocks, of which only text matters here. */
+function resultText(block: InputBlock): string {
+  const { content } = block;
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .filter((part): part is { type: 'text'; text: string } => part?.type === 'text' && typeof part.text === 'string')
+    .map((part) => part.text)
+    .join('\n');
+}
+
+/** The summary of the compaction block that opens the visible messages, if there is one. */
+export function visibleSummary(messages: InputMessage[]): string | null {
+  const first = messages[0] ? blocksOf(messages[0])[0] : undefined;
+  return first?.type === 'compaction' && typeof first.content === 'string' ? first.content : null;
+}
