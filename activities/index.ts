@@ -2,6 +2,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { ToolDefinition } from '../tools/define.js';
 import { toToolSchema } from '../tools/define.js';
 import { stateTools } from '../workflows/state-tools.js';
+import { withHeartbeat } from './heartbeat.js';
 import { createModelActivity } from './model.js';
 import type { BlobStore } from './store/blob-store.js';
 import type { PendingBlock } from './transcript.js';
@@ -34,7 +35,7 @@ export function createActivities({ anthropic, store, tools = workspaceTools }: A
 
     /** Runs a tool and returns its result as a block of the next user message. */
     async runTool(input: ToolRunInput): Promise<PendingBlock> {
-      const out = await runToolCall(registry, store, input);
+      const out = await withHeartbeat({ turn: input.turn, tool: input.call.name }, () => runToolCall(registry, store, input));
       const base = { type: 'tool_result' as const, tool_use_id: input.call.id, ...(out.isError ? { is_error: true } : {}) };
       return out.content.length > INLINE_RESULT_CHARS
         ? { ...base, contentRef: await store.put(out.content) }

@@ -2,6 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { RunOptions } from '../workflows/options.js';
 import type { AgentState } from '../workflows/state.js';
+import { withHeartbeat } from './heartbeat.js';
 import { classifyModelError } from './model-errors.js';
 import { renderSystemPrompt } from './prompt.js';
 import type { BlobRef, BlobStore } from './store/blob-store.js';
@@ -11,7 +12,6 @@ import { appendAssistant, readNode, resolvePending, writeNode, loadMessages, typ
 type ContentBlockParam = Anthropic.Beta.Messages.BetaContentBlockParam;
 
 export const COMPACTION_BETA = 'compact-2026-01-12';
-const HEARTBEAT_EVERY_MS = 2_000;
 const TEXT_PREVIEW_CHARS = 500;
 
 export interface ModelCallInput {
@@ -100,29 +100,23 @@ export function createModelActivity(deps: { anthropic: Anthropic; store: BlobSto
     const messages = await loadMessages(store, headRef);
     const context = compactionEdits(input.compaction);
 
-    let lastBeat = 0;
-    const beat = () => {
-      if (Date.now() - lastBeat >= HEARTBEAT_EVERY_MS) {
-        lastBeat = Date.now();
-        ctx.heartbeat({ turn: input.turn });
-      }
-    };
-    const ticker = setInterval(beat, HEARTBEAT_EVERY_MS);
     let reply: Anthropic.Beta.Messages.BetaMessage;
     try {
-      const stream = anthropic.beta.messages.stream(
-        {
-          model: input.model,
-          max_tokens: input.maxOutputTokens,
-          system: renderSystemPrompt(systemPrompt, task, input.state),
-          messages,
-          tools: toolSchemas,
-          ...(context ? { betas: [COMPACTION_BETA], context_management: context } : {}),
-        },
-        { signal: ctx.cancellationSignal },
-      );
-      stream.on('streamEvent', beat);
-      reply = await stream.finalMessage();
+      reply = await withHeartbeat({ turn: input.turn }, (beat) => {
+        const stream = anthropic.beta.messages.stream(
+          {
+            model: input.model,
+            max_tokens: input.maxOutputTokens,
+            system: renderSystemPrompt(systemPrompt, task, input.state),
+            messages,
+            tools: toolSchemas,
+            ...(context ? { betas: [COMPACTION_BETA], context_management: context } : {}),
+          },
+          { signal: ctx.cancellationSignal },
+        );
+        stream.on('streamEvent', beat);
+        return stream.finalMessage();
+      });
     } catch (err) {
       const c = classifyModelError(err);
       throw ApplicationFailure.create({
@@ -131,8 +125,6 @@ export function createModelActivity(deps: { anthropic: Anthropic; store: BlobSto
         nonRetryable: !c.retryable,
         ...(c.nextRetryDelayMs !== undefined ? { nextRetryDelay: c.nextRetryDelayMs } : {}),
       });
-    } finally {
-      clearInterval(ticker);
     }
 
     const content = reply.content as ContentBlockParam[];

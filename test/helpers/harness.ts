@@ -1,5 +1,5 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,9 @@ import { startSimulator, type Simulator } from '../../simulator/server.js';
 import { createAnthropic, createLonghaulWorker } from '../../worker/create.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+// Worker lifecycle chatter at INFO drowns test output; warnings and errors still show.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 /** A real dev server, a real simulator, and scratch directories for one test file. */
 export interface Harness {

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine: install what is missing, start a Temporal dev server on a
+# SQLite file, the model simulator (unless ANTHROPIC_API_KEY is set) and a worker, then run the
+# 250-file audit with live progress and print its report and figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEMO_DIR=${LONGHAUL_DEMO_DIR:-.longhaul/demo}
+FILES=${LONGHAUL_DEMO_FILES:-250}
+TEMPORAL_PORT=${LONGHAUL_DEMO_TEMPORAL_PORT:-17233}
+SIM_PORT=${LONGHAUL_DEMO_SIM_PORT:-18787}
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dependencies"
+  npm ci --no-audit --no-fund >&2
+fi
+TSX=node_modules/.bin/tsx
+TEMPORAL=$("$TSX" scripts/temporal-cli.ts)
+"$TSX" worker/bundle.ts >&2
+
+rm -rf "$DEMO_DIR/workspace" "$DEMO_DIR/store"
+mkdir -p "$DEMO_DIR"
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+say "starting Temporal dev server on 127.0.0.1:$TEMPORAL_PORT (history in $DEMO_DIR/temporal.db)"
+"$TEMPORAL" server start-dev --headless --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
+  --db-filename "$DEMO_DIR/temporal.db" --log-level error >"$DEMO_DIR/temporal.log" 2>&1 &
+pids+=($!)
+
+export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT LONGHAUL_STORE_DIR=$DEMO_DIR/store
+if [ -n "${ANTHROPIC_API_KEY:-}" ] && [ -z "${ANTHROPIC_BASE_URL:-}" ]; then
+  say "using Claude (ANTHROPIC_API_KEY is set)"
+  MODEL_FLAGS=(--model "${LONGHAUL_DEMO_MODEL:-claude-sonnet-4-5}")
+else
+  say "starting the model simulator on 127.0.0.1:$SIM_PORT"
+  "$TSX" simulator/main.ts --port "$SIM_PORT" >"$DEMO_DIR/simulator.log" 2>&1 &
+  pids+=($!)
+  export ANTHROPIC_BASE_URL=http://127.0.0.1:$SIM_PORT
+  MODEL_FLAGS=(--model simulator)
+fi
+
+for _ in $(seq 1 100); do
+  "$TEMPORAL" operator namespace describe --address "$TEMPORAL_ADDRESS" -n default >/dev/null 2>&1 && break
+  sleep 0.3
+done
+
+say "starting a worker"
+node bin/longhaul.mjs worker >"$DEMO_DIR/worker.log" 2>&1 &
+pids+=($!)
+
+say "writing $FILES files to audit into $DEMO_DIR/workspace"
+TASK=$("$TSX" scripts/demo-workspace.ts "$DEMO_DIR/workspace" "$FILES")
+
+say "running the audit (progress below; the run survives a worker restart)"
+node bin/longhaul.mjs run --workspace "$DEMO_DIR/workspace" --task "$TASK" \
+  --max-turns $((FILES + 60)) --compaction-trigger 50000 "${MODEL_FLAGS[@]}"
