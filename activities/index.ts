@@ -4,6 +4,7 @@ import { toToolSchema } from '../tools/define.js';
 import { stateTools } from '../workflows/state-tools.js';
 import { withHeartbeat } from './heartbeat.js';
 import { createModelActivity } from './model.js';
+import { notifyEscalation } from './notify.js';
 import type { BlobStore } from './store/blob-store.js';
 import type { PendingBlock } from './transcript.js';
 import { runToolCall, type ToolRunInput } from './tools/run-tool.js';
@@ -12,6 +13,7 @@ import { workspaceTools } from './tools/workspace-tools.js';
 export type { ModelCallInput, ModelTurn, ToolCall } from './model.js';
 export type { PendingBlock } from './transcript.js';
 export type { ToolRunInput } from './tools/run-tool.js';
+export type { EscalationNotice } from './notify.js';
 
 /** Tool results above this many characters go to the store; the workflow keeps a reference. */
 export const INLINE_RESULT_CHARS = 1_024;
@@ -32,6 +34,7 @@ export function createActivities({ anthropic, store, tools = workspaceTools }: A
 
   return {
     callModel: createModelActivity({ anthropic, store, toolSchemas }),
+    notifyEscalation,
 
     /** Runs a tool and returns its result as a block of the next user message. */
     async runTool(input: ToolRunInput): Promise<PendingBlock> {

@@ -6,8 +6,10 @@ import { parseArgs } from 'node:util';
 import { ConfigError, readEnv } from '../config/env.js';
 import type { agentRun } from '../workflows/agent.js';
 import { progressQuery, type Progress, type RunResult } from '../workflows/messages.js';
+import type { Decision } from '../workflows/escalation.js';
+import { answer, listPending, pendingTable } from './escalations.js';
 import { progressLine, resultText } from './format.js';
-import { runFlagSpec, runOptionsFromFlags, UsageError } from './run-flags.js';
+import { runFlagSpec, runOptionsFromFlags, UsageError, wholeNumber } from './run-flags.js';
 
 const USAGE = `usage: longhaul <command> [options]
 
@@ -17,6 +19,13 @@ commands:
   status <id>              one line: turn, tokens, compactions, status
   follow <id>              live progress until the run ends, then its report
   result <id>              wait for the run's end and print its report and figures
+  pending                  runs waiting on a person, with their questions
+  approve <id> [--message TEXT]            approve the held tool call / request
+  deny <id> --message TEXT                 decline; the model is told why
+  reply <id> TEXT                          answer the model's question
+  extend <id> [--turns N] [--tokens N]     raise the turn cap or token budget
+  stop <id> [--message TEXT]               end the run
+    (each takes --escalation ID to name the escalation; default: the open one)
   worker                   start a worker (env: TEMPORAL_ADDRESS, LONGHAUL_TASK_QUEUE, ANTHROPIC_*)
 
 run options:
@@ -25,6 +34,9 @@ run options:
   --model NAME  --max-turns N  --max-output-tokens N  --system-prompt TEXT
   --compaction-trigger N (>= 50000)  --compaction-instructions TEXT
   --pause-after-compaction  --no-compaction  --no-state  --id RUN_ID
+  --token-budget N  --tool-policy NAME=allow|approve|deny (repeatable; write_file asks by default)
+  --on-cap escalate|stop|wrap-up  --escalation-timeout SECONDS  --on-timeout deny|stop
+  --max-failures N  --webhook URL
 
 example:
   longhaul run --workspace ./repo --max-turns 400 --task "Audit every file under src/ for unsafe SQL"`;
@@ -127,6 +139,59 @@ export async function main(argv: string[]): Promise<number> {
           return 0;
         }
         return command === 'follow' ? await follow(handle) : await printResult(handle);
+      } finally {
+        await connection.close();
+      }
+    }
+    case 'pending': {
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
+      const { client, connection } = await connect();
+      try {
+        const pending = await listPending(client);
+        process.stdout.write(`${values.json ? JSON.stringify(pending) : pendingTable(pending)}\n`);
+        return 0;
+      } finally {
+        await connection.close();
+      }
+    }
+    case 'approve':
+    case 'deny':
+    case 'reply':
+    case 'extend':
+    case 'stop': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        options: {
+          escalation: { type: 'string' },
+          message: { type: 'string' },
+          turns: { type: 'string' },
+          tokens: { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+        strict: true,
+        allowPositionals: true,
+      });
+      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
+      const [runId, text, ...extra] = positionals;
+      if (!runId) throw new UsageError(`${command} needs a run id`);
+      if (extra.length || (text !== undefined && command !== 'reply')) throw new UsageError(`${command}: unexpected argument ${JSON.stringify(extra[0] ?? text)}`);
+      const message = command === 'reply' ? text ?? values.message : values.message;
+      if (command === 'reply' && message === undefined) throw new UsageError('reply needs the text: longhaul reply RUN_ID "your answer"');
+      if (command === 'deny' && message === undefined) throw new UsageError('deny needs --message: the model is told why');
+      const turns = wholeNumber('turns', values.turns);
+      const tokens = wholeNumber('tokens', values.tokens);
+      if (command === 'extend' && !turns && !tokens) throw new UsageError('extend needs --turns N and/or --tokens N (N > 0)');
+      const { client, connection } = await connect();
+      try {
+        const sent = await answer(client, runId, command as Decision, {
+          ...(values.escalation ? { escalationId: values.escalation } : {}),
+          ...(message !== undefined ? { message } : {}),
+          ...(turns !== undefined ? { turns } : {}),
+          ...(tokens !== undefined ? { tokens } : {}),
+        });
+        process.stdout.write(`${sent}\n`);
+        return 0;
       } finally {
         await connection.close();
       }

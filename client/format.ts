@@ -12,7 +12,7 @@ export function progressLine(p: Progress): string {
     `context ${compact(c.maxInputTokens)} max`,
     `compactions ${c.compactions}`,
     `tools ${c.toolCalls} (${c.toolErrors} errors)`,
-    p.status,
+    p.escalation ? `awaiting a person: ${p.escalation.kind} ${p.escalation.id} — ${p.escalation.question}` : p.status,
   ].join(' · ');
 }
 

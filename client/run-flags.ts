@@ -16,6 +16,13 @@ export const runFlagSpec = {
   'pause-after-compaction': { type: 'boolean' },
   'no-compaction': { type: 'boolean' },
   'no-state': { type: 'boolean' },
+  'token-budget': { type: 'string' },
+  'tool-policy': { type: 'string', multiple: true },
+  'on-cap': { type: 'string' },
+  'escalation-timeout': { type: 'string' },
+  'on-timeout': { type: 'string' },
+  'max-failures': { type: 'string' },
+  webhook: { type: 'string' },
   id: { type: 'string' },
 } as const;
 
@@ -29,17 +36,39 @@ const FLAG_OF_PATH: Record<string, string> = {
   systemPrompt: '--system-prompt',
   'compaction.trigger': '--compaction-trigger',
   'compaction.instructions': '--compaction-instructions',
+  tokenBudget: '--token-budget',
+  toolPolicies: '--tool-policy',
+  'escalation.onCap': '--on-cap',
+  'escalation.timeoutSeconds': '--escalation-timeout',
+  'escalation.onTimeout': '--on-timeout',
+  'escalation.maxConsecutiveFailures': '--max-failures',
+  'escalation.webhookUrl': '--webhook',
 };
 
 export class UsageError extends Error {}
 
-function wholeNumber(flag: string, value: string | undefined): number | undefined {
+export function wholeNumber(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value.replace(/_/g, ''))) throw new UsageError(`--${flag}: expected a whole number, got ${JSON.stringify(value)}`);
   return Number(value.replace(/_/g, ''));
 }
 
-type RunFlags = { [K in keyof typeof runFlagSpec]?: (typeof runFlagSpec)[K]['type'] extends 'boolean' ? boolean : string };
+type FlagValue<F> = F extends { multiple: true } ? string[] : F extends { type: 'boolean' } ? boolean : string;
+type RunFlags = { [K in keyof typeof runFlagSpec]?: FlagValue<(typeof runFlagSpec)[K]> };
+
+/** `--tool-policy write_file=allow`, repeatable. */
+function toolPolicies(values: string[] | undefined): Record<string, string> | undefined {
+  if (!values) return undefined;
+  return Object.fromEntries(
+    values.map((v) => {
+      const match = /^([\w.-]+)=(\w+)$/.exec(v);
+      if (!match) throw new UsageError(`--tool-policy: expected NAME=allow|approve|deny, got ${JSON.stringify(v)}`);
+      return [match[1], match[2]];
+    }),
+  );
+}
+
+const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 /** Turns flags into validated run options, or throws a one-line UsageError naming what is wrong. */
 export function runOptionsFromFlags(flags: RunFlags, cwd = process.cwd()): RunOptions {
@@ -67,10 +96,21 @@ export function runOptionsFromFlags(flags: RunFlags, cwd = process.cwd()): RunOp
     ...(flags['max-output-tokens'] !== undefined ? { maxOutputTokens: wholeNumber('max-output-tokens', flags['max-output-tokens']) } : {}),
     ...(flags['system-prompt'] !== undefined ? { systemPrompt: flags['system-prompt'] } : {}),
     ...(flags['no-state'] ? { injectState: false } : {}),
+    ...defined({ tokenBudget: wholeNumber('token-budget', flags['token-budget']), toolPolicies: toolPolicies(flags['tool-policy']) }),
     compaction,
+    escalation: defined({
+      onCap: flags['on-cap'],
+      timeoutSeconds: wholeNumber('escalation-timeout', flags['escalation-timeout']),
+      onTimeout: flags['on-timeout'],
+      maxConsecutiveFailures: wholeNumber('max-failures', flags['max-failures']),
+      webhookUrl: flags.webhook,
+    }),
   });
   if (!parsed.ok) {
-    throw new UsageError(parsed.error.replace(/^([\w.]+):/, (_, path: string) => `${FLAG_OF_PATH[path] ?? path}:`));
+    // Name the flag the user typed: `toolPolicies.write_file` is `--tool-policy`.
+    throw new UsageError(
+      parsed.error.replace(/^([\w.]+):/, (_, path: string) => `${FLAG_OF_PATH[path] ?? FLAG_OF_PATH[path.split('.')[0]!] ?? path}:`),
+    );
   }
   return parsed.options;
 }

@@ -8,8 +8,13 @@ export const EnvConfig = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   LONGHAUL_TASK_QUEUE: z.string().min(1).default('longhaul'),
-  /** The transcript store and idempotency ledger (directory backend). */
+  /** The transcript store and idempotency ledger: a directory on this machine by default… */
   LONGHAUL_STORE_DIR: z.string().min(1).default('.longhaul/store'),
+  /** …or PostgreSQL, shared by workers on many machines. */
+  LONGHAUL_STORE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/i, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
   /** A pre-built workflow bundle; without it the worker bundles the workflow code at start. */
   LONGHAUL_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),

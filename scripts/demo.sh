@@ -33,7 +33,7 @@ pids+=($!)
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT LONGHAUL_STORE_DIR=$DEMO_DIR/store
 if [ -n "${ANTHROPIC_API_KEY:-}" ] && [ -z "${ANTHROPIC_BASE_URL:-}" ]; then
   say "using Claude (ANTHROPIC_API_KEY is set)"
-  MODEL_FLAGS=(--model "${LONGHAUL_DEMO_MODEL:-claude-sonnet-4-5}")
+  MODEL_FLAGS=(--model "${LONGHAUL_DEMO_MODEL:-claude-sonnet-5-5}")
 else
   say "starting the model simulator on 127.0.0.1:$SIM_PORT"
   "$TSX" simulator/main.ts --port "$SIM_PORT" >"$DEMO_DIR/simulator.log" 2>&1 &
@@ -56,4 +56,4 @@ TASK=$("$TSX" scripts/demo-workspace.ts "$DEMO_DIR/workspace" "$FILES")
 
 say "running the audit (progress below; the run survives a worker restart)"
 node bin/longhaul.mjs run --workspace "$DEMO_DIR/workspace" --task "$TASK" \
-  --max-turns $((FILES + 60)) --compaction-trigger 50000 "${MODEL_FLAGS[@]}"
+  --max-turns $((FILES + 60)) --compaction-trigger 50000 --tool-policy write_file=allow "${MODEL_FLAGS[@]}"

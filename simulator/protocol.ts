@@ -58,7 +58,7 @@ export interface CompactionBlock {
 
 export type OutputBlock = TextBlock | ToolUseBlock | CompactionBlock;
 
-export type StopReason = 'end_turn' | 'tool_use' | 'compaction';
+export type StopReason = 'end_turn' | 'tool_use' | 'compaction' | 'refusal';
 
 interface CacheFields {
   cache_creation_input_tokens: number;

@@ -5,6 +5,7 @@ import { createActivities } from '../activities/index.js';
 import type { BlobStore } from '../activities/store/blob-store.js';
 import type { ToolDefinition } from '../tools/define.js';
 import { workflowsPath } from './bundle.js';
+import { ensureSearchAttributes } from './search-attributes.js';
 
 export interface LonghaulWorkerOptions {
   connection: NativeConnection;
@@ -37,6 +38,7 @@ export function createAnthropic(env: { ANTHROPIC_API_KEY?: string; ANTHROPIC_BAS
 }
 
 export async function createLonghaulWorker(opts: LonghaulWorkerOptions): Promise<Worker> {
+  await ensureSearchAttributes(opts.connection, opts.namespace);
   const bundle = opts.workflowBundlePath && existsSync(opts.workflowBundlePath) ? opts.workflowBundlePath : undefined;
   return Worker.create({
     connection: opts.connection,

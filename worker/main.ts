@@ -1,14 +1,14 @@
 /** `longhaul worker`: one process, many runs; stops gracefully on SIGINT/SIGTERM. */
 import { NativeConnection } from '@temporalio/worker';
 import { readEnv } from '../config/env.js';
-import { DirectoryStore } from '../activities/store/directory-store.js';
+import { openStore } from '../activities/store/index.js';
 import { defaultBundlePath } from './bundle.js';
 import { createAnthropic, createLonghaulWorker } from './create.js';
 
 export async function runWorker(): Promise<void> {
   const env = readEnv();
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
-  const store = new DirectoryStore(env.LONGHAUL_STORE_DIR);
+  const store = await openStore(env);
   try {
     const worker = await createLonghaulWorker({
       connection,

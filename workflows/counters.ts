@@ -16,6 +16,8 @@ export interface Counters {
   toolErrors: number;
   /** Consecutive replies that called no tool. */
   idleReplies: number;
+  /** Tool errors and non-retryable model errors since the last successful tool call. */
+  failuresInRow: number;
 }
 
 export interface CompactionEntry {
@@ -40,7 +42,12 @@ export const initialCounters = (): Counters => ({
   toolCalls: 0,
   toolErrors: 0,
   idleReplies: 0,
+  failuresInRow: 0,
 });
+
+/** Input, output and compaction tokens: what a token budget limits. */
+export const tokensUsed = (c: Counters): number =>
+  c.inputTokens + c.outputTokens + c.compactionInputTokens + c.compactionOutputTokens;
 
 export function countModelCall(c: Counters, reply: ModelTurn): Counters {
   const summarized = reply.compaction?.summarized ?? false;
@@ -67,7 +74,13 @@ export function logCompaction(log: CompactionEntry[], turn: number, reply: Model
   return [...log, entry].slice(-COMPACTION_LOG_LIMIT);
 }
 
+/** Counts results in order: an error extends the run of failures, a success ends it. */
 export function countToolResults(c: Counters, results: PendingBlock[]): Counters {
-  const errors = results.filter((r) => r.type === 'tool_result' && r.is_error).length;
-  return { ...c, toolCalls: c.toolCalls + results.length, toolErrors: c.toolErrors + errors };
+  let { failuresInRow, toolErrors } = c;
+  for (const r of results) {
+    const failed = r.type === 'tool_result' && r.is_error === true;
+    failuresInRow = failed ? failuresInRow + 1 : 0;
+    if (failed) toolErrors++;
+  }
+  return { ...c, toolCalls: c.toolCalls + results.length, toolErrors, failuresInRow };
 }

@@ -1,6 +1,7 @@
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AgentState } from './state.js';
 import type { CompactionEntry, Counters } from './counters.js';
+import type { ClosedEscalation, Escalation, HumanResponse } from './escalation.js';
 
 /** Message contracts, defined once here and imported by the client (which never imports activities). */
 
@@ -9,8 +10,14 @@ export type RunStatus = 'running' | 'awaiting_human' | 'completed' | 'stopped' |
 export interface Progress {
   status: RunStatus;
   counters: Counters;
+  /** The caps in force, after any extension a person granted. */
   maxTurns: number;
+  tokenBudget?: number;
   compactions: CompactionEntry[];
+  escalation: Escalation | null;
+  escalations: ClosedEscalation[];
+  /** Answers that were refused (malformed, unknown or closed escalation), newest last. */
+  ignoredResponses: { reason: string; at: string }[];
   /** The model's latest text, shortened. */
   lastText: string;
   /** Why the run stopped or failed. */
@@ -24,8 +31,15 @@ export interface RunResult {
   reason?: string;
   counters: Counters;
   compactions: CompactionEntry[];
+  escalations: ClosedEscalation[];
   state: AgentState;
 }
 
 export const progressQuery = defineQuery<Progress>('progress');
 export const stateQuery = defineQuery<AgentState>('state');
+export const escalationQuery = defineQuery<Escalation | null>('escalation');
+
+/** For the Temporal CLI and Web UI: a bad payload is recorded and ignored, never a failure. */
+export const humanResponseSignal = defineSignal<[unknown]>('humanResponse');
+/** For the longhaul CLI: the validator refuses a bad answer with its reason, before history. */
+export const respondUpdate = defineUpdate<{ escalationId: string; decision: HumanResponse['decision'] }, [HumanResponse]>('respond');

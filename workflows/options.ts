@@ -19,10 +19,32 @@ export const CompactionOptions = z
   })
   .strict();
 
+export const ToolPolicy = z.enum(['allow', 'approve', 'deny']);
+export type ToolPolicy = z.infer<typeof ToolPolicy>;
+
+/** Built-in defaults; a run's `toolPolicies` override them per tool. Writing asks a person first. */
+export const DEFAULT_TOOL_POLICIES: Readonly<Record<string, ToolPolicy>> = { write_file: 'approve' };
+
+export const EscalationOptions = z
+  .object({
+    /** At the turn cap or token budget: ask a person, stop, or give the model one last turn to finish. */
+    onCap: z.enum(['escalate', 'stop', 'wrap-up']).default('escalate'),
+    onRefusal: z.enum(['escalate', 'stop']).default('escalate'),
+    /** Consecutive failures (tool errors, non-retryable model errors) before asking a person. */
+    maxConsecutiveFailures: z.number().int().min(1).max(1_000).default(5),
+    /** How long an escalation waits for an answer, on a durable timer. */
+    timeoutSeconds: z.number().int().min(1).max(365 * 24 * 3600).default(24 * 3600),
+    /** What applies when nobody answers in time: deny the request where that makes sense, else stop. */
+    onTimeout: z.enum(['deny', 'stop']).default('deny'),
+    /** Receives an HTTP POST of the escalation as JSON when one opens. */
+    webhookUrl: z.string().url('webhookUrl is not a URL').optional(),
+  })
+  .strict();
+
 export const RunOptions = z
   .object({
     task: z.string().trim().min(1, 'task is empty').max(MAX_TASK_CHARS, `task is longer than ${MAX_TASK_CHARS} characters`),
-    model: z.string().min(1).default('claude-sonnet-4-5'),
+    model: z.string().min(1).default('claude-sonnet-5-5'),
     maxTurns: z.number().int().positive().max(100_000).default(500),
     maxOutputTokens: z.number().int().positive().max(64_000).default(4_096),
     systemPrompt: z.string().max(MAX_TASK_CHARS).default('You are a careful agent working through a long task with tools.'),
@@ -31,6 +53,10 @@ export const RunOptions = z
     compaction: CompactionOptions.default(() => CompactionOptions.parse({})),
     /** Render the structured state into every system prompt. Off only to show what it buys. */
     injectState: z.boolean().default(true),
+    /** Input + output + compaction tokens the run may spend; unlimited when absent. */
+    tokenBudget: z.number().int().positive().optional(),
+    toolPolicies: z.record(z.string(), ToolPolicy).default({}),
+    escalation: EscalationOptions.default(() => EscalationOptions.parse({})),
     /** Consecutive model replies without a tool call before the run gives up. */
     maxIdleReplies: z.number().int().min(1).max(20).default(3),
   })
@@ -50,3 +76,6 @@ export function parseRunOptions(input: unknown): { ok: true; options: RunOptions
   const parsed = RunOptions.safeParse(input);
   return parsed.success ? { ok: true, options: parsed.data } : { ok: false, error: describeZodError(parsed.error) };
 }
+
+export const toolPolicy = (options: RunOptions, tool: string): ToolPolicy =>
+  options.toolPolicies[tool] ?? DEFAULT_TOOL_POLICIES[tool] ?? 'allow';

@@ -13,6 +13,18 @@ export const stateTools = {
       'The state is shown to you on every turn and survives context compaction; the conversation does not.',
     input: StateUpdate,
   },
+  escalate_to_human: {
+    name: 'escalate_to_human',
+    description:
+      'Ask a person and wait for the answer: for a decision you should not take alone, missing access, or ' +
+      'a situation you cannot resolve. The run pauses durably until a person replies, approves, declines or stops it.',
+    input: z
+      .object({
+        reason: z.string().min(1, 'reason is empty').max(2_000).describe('why a person is needed'),
+        question: z.string().min(1, 'question is empty').max(4_000).describe('what exactly the person should answer'),
+      })
+      .strict(),
+  },
   finish: {
     name: 'finish',
     description: 'End the run with your final report. Call it once, when the task is complete.',

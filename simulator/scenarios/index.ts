@@ -1,4 +1,5 @@
 import { auditScenario } from './audit.js';
+import { probeScenario } from './probes.js';
 import { DEFAULT_SUMMARY, text, toolUse, type Scenario } from './scenario.js';
 
 /** `Reply with: X` finishes at once with report X: the smallest run that still goes through tools. */
@@ -15,5 +16,5 @@ const unknownTask: Scenario = {
 };
 
 export function selectScenario(task: string): Scenario {
-  return auditScenario(task) ?? finishScenario(task) ?? unknownTask;
+  return auditScenario(task) ?? probeScenario(task) ?? finishScenario(task) ?? unknownTask;
 }

@@ -17,6 +17,8 @@ export async function startAudit(h: Harness, name: string, n: number, extra: Par
     model: 'sim-audit',
     maxTurns: n + 50,
     compaction: { trigger: TRIGGER },
+    // The audit writes notes and a report; these runs are unattended.
+    toolPolicies: { write_file: 'allow' },
     ...extra,
   };
   const handle = await h.env.client.workflow.start<typeof agentRun>('agentRun', {

@@ -22,7 +22,8 @@ export interface Harness {
   storeDir: string;
   taskQueue: string;
   startWorker(): Promise<Worker>;
-  spawnWorker(): Promise<ChildProcess>;
+  /** `longhaul worker` as a child process (on another task queue if given); resolves once it polls. */
+  spawnWorker(taskQueue?: string): Promise<ChildProcess>;
   close(): Promise<void>;
 }
 
@@ -63,12 +64,11 @@ export async function startHarness(opts: { dbFilename?: string } = {}): Promise<
         anthropic: createAnthropic({ ANTHROPIC_BASE_URL: simulator.url }),
         workflowBundlePath: process.env.LONGHAUL_WORKFLOW_BUNDLE,
       }),
-    /** `longhaul worker` as a child process; resolves once it polls. */
-    spawnWorker: () =>
+    spawnWorker: (queue = taskQueue) =>
       new Promise((resolve, reject) => {
         const child = spawn(process.execPath, [join(repoRoot, 'bin/longhaul.mjs'), 'worker'], {
           cwd: repoRoot,
-          env: workerEnv,
+          env: { ...workerEnv, LONGHAUL_TASK_QUEUE: queue },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         children.add(child);

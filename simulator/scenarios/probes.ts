@@ -1,0 +1,59 @@
+import { blocksOf } from '../protocol.js';
+import { DEFAULT_SUMMARY, text, toolExchanges, toolUse, type Action, type Scenario, type ScenarioContext } from './scenario.js';
+
+/**
+ * Short scripted runs that probe how a client answers escalations. Each finishes with a report
+ * that quotes what the model was shown, so a test can check what reached the model.
+ * Selected by a task that starts with `[sim:NAME]`.
+ */
+const finish = (report: string): Action => ({ blocks: [toolUse('finish', { report })], stopReason: 'tool_use' });
+const call = (name: string, input: unknown): Action => ({ blocks: [toolUse(name, input)], stopReason: 'tool_use' });
+
+/** The latest user text that relays a person's words (the client writes "A person says: …"). */
+function personSays(context: ScenarioContext): string | null {
+  const texts = context.messages
+    .filter((m) => m.role === 'user')
+    .flatMap((m) => blocksOf(m))
+    .flatMap((b) => (b.type === 'text' && typeof b.text === 'string' && b.text.startsWith('A person says: ') ? [b.text] : []));
+  return texts.at(-1) ?? null;
+}
+
+function answered(context: ScenarioContext, tool: string) {
+  return toolExchanges(context.messages).findLast((e) => e.name === tool && e.result !== null)?.result ?? null;
+}
+
+const PROBES: Record<string, (context: ScenarioContext) => Action> = {
+  /** Asks a person through escalate_to_human, then reports the answer it saw. */
+  'ask-human': (context) => {
+    const result = answered(context, 'escalate_to_human');
+    if (!result) return call('escalate_to_human', { reason: 'a decision is needed', question: 'Proceed with the migration?' });
+    return finish(`human ${result.isError ? 'declined' : 'answered'}: ${result.text}`);
+  },
+  /** Writes out.txt (a tool that may need approval), then reports the tool's result. */
+  write: (context) => {
+    const result = answered(context, 'write_file');
+    if (!result) return call('write_file', { path: 'out.txt', content: 'hello\n' });
+    return finish(`write ${result.isError ? 'failed' : 'succeeded'}: ${result.text}`);
+  },
+  /** Reads missing files until a person's guidance arrives, then reports it. */
+  'fail-tools': (context) => {
+    const guidance = personSays(context);
+    if (guidance) return finish(`guidance: ${guidance}`);
+    const attempts = toolExchanges(context.messages).filter((e) => e.name === 'read_file').length;
+    return call('read_file', { path: `missing-${attempts + 1}.txt` });
+  },
+  /** Refuses until a person's guidance arrives, then reports it. */
+  refuse: (context) => {
+    const guidance = personSays(context);
+    if (guidance) return finish(`after refusal: ${guidance}`);
+    return { blocks: [text('I cannot help with that.')], stopReason: 'refusal' };
+  },
+  /** Never finishes: lists the workspace every turn, for caps and budgets. */
+  forever: () => call('list_files', {}),
+};
+
+export function probeScenario(task: string): Scenario | null {
+  const name = /^\s*\[sim:([\w-]+)\]/.exec(task)?.[1];
+  const probe = name ? PROBES[name] : undefined;
+  return probe ? { act: probe, summarize: () => DEFAULT_SUMMARY } : null;
+}

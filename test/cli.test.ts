@@ -1,0 +1,59 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Worker } from '@temporalio/worker';
+import { cli } from './helpers/cli.js';
+import { startHarness, type Harness } from './helpers/harness.js';
+
+let h: Harness;
+let worker: Worker;
+let running: Promise<void>;
+let workspace: string;
+const longhaul = (...args: string[]) => cli(h.env.address, h.taskQueue, args);
+
+beforeAll(async () => {
+  h = await startHarness();
+  worker = await h.startWorker();
+  running = worker.run();
+  workspace = await mkdtemp(join(tmpdir(), 'longhaul-cli-'));
+});
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await h?.close();
+});
+
+describe('longhaul CLI', () => {
+  it('run submits, follows and prints the report with the figures', async () => {
+    const out = await longhaul('run', '--task', 'Reply with: all good', '--workspace', workspace, '--id', 'cli-run-1');
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^cli-run-1\nstatus: completed\nturns: 1 .*\n.*\nhistory: \d+ events, \d+ KiB\n\nreport:\nall good\n$/);
+    const status = await longhaul('status', 'cli-run-1');
+    expect(status.stdout).toMatch(/^turn 1\/500 · .* · completed\n$/);
+    expect((await longhaul('result', 'cli-run-1')).stdout).toContain('report:\nall good');
+  });
+
+  const refusals: [string[], string][] = [
+    [['submit', '--task', 'x', '--compaction-trigger', '10000'], 'longhaul: --compaction-trigger: compaction trigger must be at least 50000 input tokens'],
+    [['submit', '--task', 'x', '--max-turns', 'many'], 'longhaul: --max-turns: expected a whole number, got "many"'],
+    [['submit', '--task', 'x', '--frobnicate'], "longhaul: Unknown option '--frobnicate'"],
+    [['submit', '--task', '   '], 'longhaul: --task: task is empty'],
+    [['submit'], 'longhaul: a task is required: --task "…" or --task-file PATH'],
+    [['submit', '--task-file', '/nonexistent/task.md'], 'longhaul: --task-file: cannot read /nonexistent/task.md: ENOENT'],
+    [['submit', '--task', 'x', '--tool-policy', 'write_file=maybe'], 'longhaul: --tool-policy: Invalid option: expected one of "allow"|"approve"|"deny"'],
+    [['submit', '--task', 'x', '--webhook', 'not a url'], 'longhaul: --webhook: webhookUrl is not a URL'],
+    [['submit', '--task', 'x'.repeat(100_001)], 'longhaul: --task: task is longer than 100000 characters'],
+    [['launch'], 'longhaul: unknown command "launch"; see longhaul --help'],
+  ];
+  it.each(refusals.map(([args, message]) => [message.slice(10, 70), args, message] as const))(
+    'refuses bad input with one line, exit 2, and submits nothing: %s',
+    async (_, args, message) => {
+    const out = await longhaul(...args, '--id', 'must-not-exist');
+    expect(out).toMatchObject({ code: 2, stdout: '' });
+    expect(out.stderr).toBe(`${message}\n`);
+    const described = await h.env.client.workflow.getHandle('must-not-exist').describe().then(() => 'exists', () => 'absent');
+    expect(described).toBe('absent');
+    },
+  );
+});

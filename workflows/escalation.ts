@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import type { ToolCall } from '../activities/index.js';
+import { describeZodError } from './options.js';
+
+/** Why a run stopped to ask a person. */
+export const EscalationKind = z.enum(['model_request', 'tool_approval', 'turn_cap', 'token_budget', 'failures', 'refusal']);
+export type EscalationKind = z.infer<typeof EscalationKind>;
+
+export const Decision = z.enum(['approve', 'deny', 'reply', 'extend', 'stop']);
+export type Decision = z.infer<typeof Decision>;
+
+export interface Escalation {
+  id: string;
+  kind: EscalationKind;
+  reason: string;
+  question: string;
+  /** The tool call waiting for approval, for `tool_approval`. */
+  heldToolCall?: ToolCall;
+  openedAt: string;
+  deadline: string;
+}
+
+/** An answer, as sent by the `humanResponse` signal or the `respond` update. */
+export const HumanResponse = z
+  .object({
+    escalationId: z.string().min(1, 'escalationId is empty'),
+    decision: Decision,
+    message: z.string().trim().min(1, 'message is empty').max(20_000).optional(),
+    turns: z.number().int().positive('turns must be a positive whole number').max(100_000).optional(),
+    tokens: z.number().int().positive('tokens must be a positive whole number').optional(),
+    by: z.string().max(200).optional(),
+  })
+  .strict();
+export type HumanResponse = z.infer<typeof HumanResponse>;
+
+export interface Outcome {
+  decision: Decision;
+  message?: string;
+  turns?: number;
+  tokens?: number;
+  /** `timeout` when nobody answered before the deadline and the run's default applied. */
+  by: string;
+  at: string;
+}
+
+export interface ClosedEscalation extends Escalation {
+  outcome: Outcome;
+}
+
+/** Which decisions make sense for which kind of escalation. */
+export const ALLOWED: Record<EscalationKind, readonly Decision[]> = {
+  model_request: ['reply', 'approve', 'deny', 'stop'],
+  tool_approval: ['approve', 'deny', 'stop'],
+  turn_cap: ['extend', 'stop'],
+  token_budget: ['extend', 'stop'],
+  failures: ['reply', 'approve', 'stop'],
+  refusal: ['reply', 'stop'],
+};
+
+/**
+ * Checks an answer against the open escalation: pure and synchronous, so it serves as the update
+ * validator (a refused update is never written to history) and as the signal's guard.
+ * Returns the parsed answer or a one-line reason for refusing it.
+ */
+export function checkResponse(
+  raw: unknown,
+  open: Escalation | null,
+  closedIds: ReadonlySet<string>,
+  alreadyAnswered: boolean,
+): { ok: true; response: HumanResponse } | { ok: false; error: string } {
+  const parsed = HumanResponse.safeParse(raw);
+  if (!parsed.success) return { ok: false, error: describeZodError(parsed.error) };
+  const r = parsed.data;
+  if (closedIds.has(r.escalationId)) return { ok: false, error: `escalation ${r.escalationId} is already closed` };
+  if (!open || open.id !== r.escalationId) {
+    return { ok: false, error: `no open escalation ${r.escalationId}${open ? ` (the open one is ${open.id})` : ''}` };
+  }
+  if (alreadyAnswered) return { ok: false, error: `escalation ${r.escalationId} has already been answered` };
+  if (!ALLOWED[open.kind].includes(r.decision)) {
+    return { ok: false, error: `${r.decision} does not answer a ${open.kind} escalation; use ${ALLOWED[open.kind].join(', ')}` };
+  }
+  if (r.decision === 'reply' && !r.message) return { ok: false, error: 'reply needs a message' };
+  if (r.decision === 'deny' && open.kind !== 'turn_cap' && !r.message) {
+    return { ok: false, error: 'deny needs a message: the model is told why' };
+  }
+  if (r.decision === 'extend') {
+    if (open.kind === 'turn_cap' && !r.turns) return { ok: false, error: 'extend of a turn cap needs turns > 0' };
+    if (open.kind === 'token_budget' && !r.tokens) return { ok: false, error: 'extend of a token budget needs tokens > 0' };
+  }
+  return { ok: true, response: r };
+}
+
+/** What applies when the deadline passes with no answer. */
+export function timeoutOutcome(kind: EscalationKind, onTimeout: 'deny' | 'stop', at: string, waited: string): Outcome {
+  const deny = onTimeout === 'deny' && ALLOWED[kind].includes('deny');
+  return deny
+    ? { decision: 'deny', message: `No person answered within ${waited}; the request is declined.`, by: 'timeout', at }
+    : { decision: 'stop', message: `No person answered within ${waited}.`, by: 'timeout', at };
+}
