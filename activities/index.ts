@@ -17,6 +17,17 @@ export type { EscalationNotice } from './notify.js';
 
 /** Tool results above this many characters go to the store; the workflow keeps a reference. */
 export const INLINE_RESULT_CHARS = 1_024;
+/** Above this, the model sees a preview and a note; the whole output stays in the store. */
+export const MAX_RESULT_CHARS = 40_000;
+export const PREVIEW_CHARS = 8_000;
+
+/** What the model is shown of a tool output too large to put in its context whole. */
+export function truncatedPreview(content: string, ref: string): string {
+  return (
+    `${content.slice(0, PREVIEW_CHARS)}\n[output truncated: the first ${PREVIEW_CHARS} of ${content.length} characters ` +
+    `are shown; the whole output is stored as ${ref}]`
+  );
+}
 
 export interface ActivityDeps {
   anthropic: Anthropic;
@@ -40,9 +51,10 @@ export function createActivities({ anthropic, store, tools = workspaceTools }: A
     async runTool(input: ToolRunInput): Promise<PendingBlock> {
       const out = await withHeartbeat({ turn: input.turn, tool: input.call.name }, () => runToolCall(registry, store, input));
       const base = { type: 'tool_result' as const, tool_use_id: input.call.id, ...(out.isError ? { is_error: true } : {}) };
-      return out.content.length > INLINE_RESULT_CHARS
-        ? { ...base, contentRef: await store.put(out.content) }
-        : { ...base, content: out.content };
+      if (out.content.length <= INLINE_RESULT_CHARS) return { ...base, content: out.content };
+      const ref = await store.put(out.content);
+      if (out.content.length <= MAX_RESULT_CHARS) return { ...base, contentRef: ref };
+      return { ...base, contentRef: await store.put(truncatedPreview(out.content, ref)) };
     },
   };
 }

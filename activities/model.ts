@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { RunOptions } from '../workflows/options.js';
-import type { AgentState } from '../workflows/state.js';
+import { applyStateUpdate, initialState, type AgentState, type StateUpdate } from '../workflows/state.js';
 import { withHeartbeat } from './heartbeat.js';
 import { classifyModelError } from './model-errors.js';
 import { renderSystemPrompt } from './prompt.js';
@@ -21,8 +21,11 @@ export interface ModelCallInput {
   maxOutputTokens: number;
   /** The system prompt and task: inline on the first call, then by the reference that call returned. */
   instructions: { ref: BlobRef } | { systemPrompt: string; task: string };
-  /** Null when state injection is off. */
-  state: AgentState | null;
+  /**
+   * The state to render, as the last call stored it plus the updates since: so each call's input
+   * grows with what changed in the turn, not with the state. Null when state injection is off.
+   */
+  state: { ref: BlobRef | null; updates: StateUpdate[] } | null;
   compaction: RunOptions['compaction'];
   head: BlobRef | null;
   /** The user message to add before calling; null continues the assistant message at the head. */
@@ -38,6 +41,8 @@ export interface ToolCall {
 export interface ModelTurn {
   head: BlobRef;
   instructionsRef: BlobRef;
+  /** The rendered state as stored, when state injection is on. */
+  stateRef: BlobRef | null;
   stopReason: string | null;
   /** Tokens of the answering iteration; `compaction` holds the summarizer's, billed separately. */
   usage: { inputTokens: number; outputTokens: number; compaction?: { inputTokens: number; outputTokens: number } };
@@ -80,6 +85,13 @@ export function readUsage(usage: Anthropic.Beta.Messages.BetaUsage): ModelTurn['
   };
 }
 
+/** Applies the updates to the stored state and stores the result (idempotent, content-addressed). */
+async function resolveState(store: BlobStore, { ref, updates }: { ref: BlobRef | null; updates: StateUpdate[] }) {
+  const base: AgentState = ref ? (JSON.parse(await store.get(ref)) as AgentState) : initialState();
+  const value = updates.reduce(applyStateUpdate, base);
+  return { value, ref: updates.length || !ref ? await store.put(JSON.stringify(value)) : ref };
+}
+
 export function createModelActivity(deps: { anthropic: Anthropic; store: BlobStore; toolSchemas: ToolSchema[] }) {
   const { anthropic, store, toolSchemas } = deps;
 
@@ -98,6 +110,7 @@ export function createModelActivity(deps: { anthropic: Anthropic; store: BlobSto
       });
     }
     const messages = await loadMessages(store, headRef);
+    const state = input.state ? await resolveState(store, input.state) : null;
     const context = compactionEdits(input.compaction);
 
     let reply: Anthropic.Beta.Messages.BetaMessage;
@@ -107,7 +120,7 @@ export function createModelActivity(deps: { anthropic: Anthropic; store: BlobSto
           {
             model: input.model,
             max_tokens: input.maxOutputTokens,
-            system: renderSystemPrompt(systemPrompt, task, input.state),
+            system: renderSystemPrompt(systemPrompt, task, state?.value ?? null),
             messages,
             tools: toolSchemas,
             ...(context ? { betas: [COMPACTION_BETA], context_management: context } : {}),
@@ -134,6 +147,7 @@ export function createModelActivity(deps: { anthropic: Anthropic; store: BlobSto
     return {
       head: newHead,
       instructionsRef,
+      stateRef: state?.ref ?? null,
       stopReason: reply.stop_reason,
       usage: readUsage(reply.usage),
       compaction: compactionBlock

@@ -12,6 +12,8 @@ export function progressLine(p: Progress): string {
     `context ${compact(c.maxInputTokens)} max`,
     `compactions ${c.compactions}`,
     `tools ${c.toolCalls} (${c.toolErrors} errors)`,
+    // Counters are totals over the chain of continued runs; this is the current run's place in it.
+    `run ${p.chain.runNumber} of the chain`,
     p.escalation ? `awaiting a person: ${p.escalation.kind} ${p.escalation.id} — ${p.escalation.question}` : p.status,
   ].join(' · ');
 }
@@ -25,12 +27,12 @@ export function resultText(r: RunResult, figures: RunFigures = {}): string {
   const c = r.counters;
   const lines = [
     `status: ${r.status}${r.reason ? ` (${r.reason})` : ''}`,
-    `turns: ${c.turn}   model calls: ${c.modelCalls}   compactions: ${c.compactions}   tool calls: ${c.toolCalls} (${c.toolErrors} errors)`,
+    `turns: ${c.turn} over ${r.chain.runNumber} Temporal run${r.chain.runNumber === 1 ? '' : 's'}   model calls: ${c.modelCalls}   compactions: ${c.compactions}   tool calls: ${c.toolCalls} (${c.toolErrors} errors)`,
     `tokens: input ${c.inputTokens}   output ${c.outputTokens}   compaction ${c.compactionInputTokens}+${c.compactionOutputTokens}   largest context ${c.maxInputTokens}`,
   ];
   if (figures.historyEvents !== undefined) {
     const size = figures.historyBytes !== undefined ? `, ${(figures.historyBytes / 1024).toFixed(0)} KiB` : '';
-    lines.push(`history: ${figures.historyEvents} events${size}`);
+    lines.push(`history of the last run: ${figures.historyEvents} events${size}`);
   }
   if (r.report) lines.push('', 'report:', r.report);
   return lines.join('\n');

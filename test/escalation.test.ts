@@ -69,7 +69,7 @@ describe('escalation triggers and answers', () => {
     );
     for (const [kind, escalation] of Object.entries(opened)) expect(escalation.kind).toBe(kind);
     expect(opened.tool_approval!.heldToolCall).toMatchObject({ name: 'write_file', input: { path: 'out.txt' } });
-    expect(opened.failures!.reason).toContain('3 tool errors in a row');
+    expect(opened.failures!.reason).toBe('3 failures in a row; the last: read_file: missing-3.txt does not exist');
 
     for (const handle of Object.values(runs)) {
       const { typedSearchAttributes } = await handle.describe();

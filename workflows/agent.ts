@@ -1,7 +1,9 @@
 import {
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
   condition,
+  continueAsNew,
   log,
   proxyActivities,
   setHandler,
@@ -10,15 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, ModelTurn, PendingBlock, ToolCall } from '../activities/index.js';
-import {
-  countModelCall,
-  countToolResults,
-  initialCounters,
-  logCompaction,
-  tokensUsed,
-  type CompactionEntry,
-  type Counters,
-} from './counters.js';
+import { countModelCall, countToolResults, initialCounters, logCompaction, tokensUsed, type CompactionEntry, type Counters } from './counters.js';
 import {
   checkResponse,
   timeoutOutcome,
@@ -40,7 +34,7 @@ import {
 } from './messages.js';
 import { describeZodError, RunOptions, toolPolicy, type RunOptionsInput } from './options.js';
 import { LONGHAUL_ESCALATION, LONGHAUL_STATUS } from './search-attributes.js';
-import { applyStateUpdate, initialState, summarizeState, type AgentState } from './state.js';
+import { applyStateUpdate, initialState, summarizeState, type AgentState, type StateUpdate } from './state.js';
 import { isStateTool, stateTools } from './state-tools.js';
 
 // All activity options in one place. Both kinds heartbeat, so a dead worker is noticed within the
@@ -60,13 +54,23 @@ const { notifyEscalation } = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
-/** Everything a run remembers: one object, so that it can be carried into a continued run whole. */
+/**
+ * Everything a run remembers, in one object, so that it is carried into a continued run whole.
+ * The loop below is driven by it alone: a continued run resumes exactly where the last one stood,
+ * in the middle of a turn's tool calls or while a person is being asked.
+ */
 export interface RunMemory {
   state: AgentState;
+  /** The state as the store holds it for the model call, and the updates made since. */
+  stateRef: ModelTurn['stateRef'];
+  stateUpdates: StateUpdate[];
   counters: Counters;
   compactions: CompactionEntry[];
   escalations: ClosedEscalation[];
   escalationSeq: number;
+  /** The escalation waiting for a person, if any. */
+  open: Escalation | null;
+  ignoredResponses: Progress['ignoredResponses'];
   /** The caps in force: the options' values plus what people granted. */
   maxTurns: number;
   tokenBudget: number | undefined;
@@ -75,12 +79,24 @@ export interface RunMemory {
   instructionsRef: ModelTurn['instructionsRef'] | null;
   /** The next user message. */
   append: PendingBlock[] | null;
+  /** A turn whose model call has not succeeded yet (it is retried, not counted again). */
+  turnOpen: boolean;
+  /** The current reply's tool calls not yet run, the results of those that ran, and whether it was cut off. */
+  pendingCalls: ToolCall[];
+  results: PendingBlock[];
+  cutOff: boolean;
   wrappingUp: boolean;
+  /** What failed last (a tool error or a model call), for the person asked after a run of failures. */
+  lastFailure: string;
+  report: string | undefined;
   lastText: string;
+  chain: { runNumber: number; turnsAtStart: number; compactionsAtStart: number };
 }
 
 export interface AgentRunInput {
   options: RunOptionsInput;
+  /** Set by continue-as-new; absent when a run starts. */
+  memory?: RunMemory;
 }
 
 /** At most this many calls continue one turn after `compaction` or `pause_turn` stops. */
@@ -89,7 +105,7 @@ const HISTORY_LIMIT = 100;
 const BEGIN = 'Begin the task described in the system prompt.';
 const NUDGE = 'Continue the task with your tools. When it is complete, call finish with your report.';
 const CUT_OFF = 'Your reply was cut off at the output token limit; keep each reply shorter.';
-const WRAP_UP = 'You have reached this run\'s limit. Call finish now with the best report you can give from what you have.';
+const WRAP_UP = "You have reached this run's limit. Call finish now with the best report you can give from what you have.";
 
 const text = (t: string): PendingBlock => ({ type: 'text', text: t });
 const withText = (blocks: PendingBlock[] | null, t: string): PendingBlock[] => [...(blocks ?? []), text(t)];
@@ -104,6 +120,34 @@ const preview = (value: unknown, max = 500) => {
   return json.length > max ? `${json.slice(0, max)}…` : json;
 };
 
+function freshMemory(options: RunOptions): RunMemory {
+  return {
+    state: initialState(),
+    stateRef: null,
+    stateUpdates: [],
+    counters: initialCounters(),
+    compactions: [],
+    escalations: [],
+    escalationSeq: 0,
+    open: null,
+    ignoredResponses: [],
+    maxTurns: options.maxTurns,
+    tokenBudget: options.tokenBudget,
+    head: null,
+    instructionsRef: null,
+    append: [text(BEGIN)],
+    turnOpen: false,
+    pendingCalls: [],
+    results: [],
+    cutOff: false,
+    wrappingUp: false,
+    lastFailure: '',
+    report: undefined,
+    lastText: '',
+    chain: { runNumber: 1, turnsAtStart: 0, compactionsAtStart: 0 },
+  };
+}
+
 export async function agentRun(input: AgentRunInput): Promise<RunResult> {
   const parsed = RunOptions.safeParse(input.options);
   if (!parsed.success) {
@@ -111,27 +155,12 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
   }
   const options = parsed.data;
   const { workflowId } = workflowInfo();
-  const m: RunMemory = {
-    state: initialState(),
-    counters: initialCounters(),
-    compactions: [],
-    escalations: [],
-    escalationSeq: 0,
-    maxTurns: options.maxTurns,
-    tokenBudget: options.tokenBudget,
-    head: null,
-    instructionsRef: null,
-    append: [text(BEGIN)],
-    wrappingUp: false,
-    lastText: '',
-  };
+  const m: RunMemory = input.memory ?? freshMemory(options);
 
-  let status: RunStatus = 'running';
+  let status: RunStatus = m.open ? 'awaiting_human' : 'running';
   let reason: string | undefined;
-  let report: string | undefined;
-  let open: Escalation | null = null;
+  /** An answer received but not yet acted on: never carried, because the run never continues as new with one. */
   let answer: HumanResponse | null = null;
-  let ignoredResponses: Progress['ignoredResponses'] = [];
   const closedIds = () => new Set(m.escalations.map((e) => e.id));
   const now = () => new Date().toISOString();
 
@@ -149,21 +178,22 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
     maxTurns: m.maxTurns,
     ...(m.tokenBudget !== undefined ? { tokenBudget: m.tokenBudget } : {}),
     compactions: m.compactions,
-    escalation: open,
+    escalation: m.open,
     escalations: m.escalations,
-    ignoredResponses,
+    ignoredResponses: m.ignoredResponses,
+    chain: m.chain,
     lastText: m.lastText,
     ...(reason ? { reason } : {}),
-    ...(report ? { report } : {}),
+    ...(m.report !== undefined ? { report: m.report } : {}),
   }));
   setHandler(stateQuery, () => m.state);
-  setHandler(escalationQuery, () => open);
+  setHandler(escalationQuery, () => m.open);
   setHandler(humanResponseSignal, (raw) => {
-    const checked = checkResponse(raw, open, closedIds(), answer !== null);
+    const checked = checkResponse(raw, m.open, closedIds(), answer !== null);
     if (checked.ok) answer = checked.response;
     else {
-      log.warn('ignored a humanResponse signal', { reason: checked.error });
-      ignoredResponses = [...ignoredResponses, { reason: checked.error, at: now() }].slice(-HISTORY_LIMIT);
+      log.info('ignored a humanResponse signal', { reason: checked.error });
+      m.ignoredResponses = [...m.ignoredResponses, { reason: checked.error, at: now() }].slice(-HISTORY_LIMIT);
     }
   });
   setHandler(
@@ -174,14 +204,24 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
     },
     {
       validator: (raw) => {
-        const checked = checkResponse(raw, open, closedIds(), answer !== null);
+        const checked = checkResponse(raw, m.open, closedIds(), answer !== null);
         if (!checked.ok) throw new Error(checked.error);
       },
     },
   );
 
-  /** Opens an escalation and waits, on a durable timer, for a person's answer or the deadline. */
-  const escalate = async (kind: EscalationKind, why: string, question: string, held?: ToolCall): Promise<Outcome> => {
+  /** Hands everything to a new run of this workflow once every message handler is done. */
+  const continueNow = async (): Promise<never> => {
+    await condition(allHandlersFinished);
+    log.info('continuing as new', { turn: m.counters.turn, run: m.chain.runNumber });
+    return continueAsNew<typeof agentRun>({
+      options: input.options,
+      memory: { ...m, chain: { runNumber: m.chain.runNumber + 1, turnsAtStart: m.counters.turn, compactionsAtStart: m.counters.compactions } },
+    });
+  };
+
+  /** Opens an escalation; waiting for it is `escalate`'s part. */
+  const openEscalation = (kind: EscalationKind, why: string, question: string, held?: ToolCall): Escalation => {
     const timeoutMs = options.escalation.timeoutSeconds * 1000;
     const escalation: Escalation = {
       id: `esc-${++m.escalationSeq}`,
@@ -192,9 +232,8 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
       openedAt: now(),
       deadline: new Date(Date.now() + timeoutMs).toISOString(),
     };
-    open = escalation;
+    m.open = escalation;
     answer = null;
-    setStatus('awaiting_human', kind);
     log.info('escalation opened', { id: escalation.id, kind });
     if (options.escalation.webhookUrl) {
       // Notification must not hold the run: the person may answer before the webhook lands.
@@ -202,22 +241,34 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
         log.warn('escalation webhook failed', { error: String(err) }),
       );
     }
-    await condition(() => answer !== null, timeoutMs);
+    return escalation;
+  };
+
+  /**
+   * Opens an escalation, or resumes the one already open (carried by a continued run), and waits
+   * on a durable timer for a person's answer or the deadline. While it waits the run may
+   * continue as new; the escalation goes with it.
+   */
+  const escalate = async (kind: EscalationKind, why: string, question: string, held?: ToolCall): Promise<Outcome> => {
+    const escalation = m.open ?? openEscalation(kind, why, question, held);
+    setStatus('awaiting_human', escalation.kind);
+    const remaining = Date.parse(escalation.deadline) - Date.now();
+    if (remaining > 0) await condition(() => answer !== null || workflowInfo().continueAsNewSuggested, remaining);
     // Set by a message handler while we waited (TypeScript cannot see that).
     const got = answer as HumanResponse | null;
-    const outcome: Outcome =
-      got
-        ? {
-            decision: got.decision,
-            ...(got.message ? { message: got.message } : {}),
-            ...(got.turns ? { turns: got.turns } : {}),
-            ...(got.tokens ? { tokens: got.tokens } : {}),
-            by: got.by ?? 'human',
-            at: now(),
-          }
-        : timeoutOutcome(kind, options.escalation.onTimeout, now(), `${options.escalation.timeoutSeconds} s`);
+    if (!got && workflowInfo().continueAsNewSuggested && Date.parse(escalation.deadline) > Date.now()) await continueNow();
+    const outcome: Outcome = got
+      ? {
+          decision: got.decision,
+          ...(got.message ? { message: got.message } : {}),
+          ...(got.turns ? { turns: got.turns } : {}),
+          ...(got.tokens ? { tokens: got.tokens } : {}),
+          by: got.by ?? 'human',
+          at: now(),
+        }
+      : timeoutOutcome(escalation.kind, options.escalation.onTimeout, now(), `${options.escalation.timeoutSeconds} s`);
     m.escalations = [...m.escalations, { ...escalation, outcome }].slice(-HISTORY_LIMIT);
-    open = null;
+    m.open = null;
     answer = null;
     setStatus('running');
     return outcome;
@@ -233,13 +284,15 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
       compactions: m.compactions,
       escalations: m.escalations,
       state: m.state,
-      ...(report !== undefined ? { report } : {}),
+      chain: m.chain,
+      ...(m.report !== undefined ? { report: m.report } : {}),
       ...(why ? { reason: why } : {}),
     };
     if (final === 'failed') throw ApplicationFailure.nonRetryable(`run failed: ${why}`, 'RunFailed', result);
     return result;
   };
-  const stoppedBy = (o: Outcome) => (o.by === 'timeout' ? o.message ?? 'no answer in time' : `stopped by ${o.by}${o.message ? `: ${o.message}` : ''}`);
+  const stoppedBy = (o: Outcome) =>
+    o.by === 'timeout' ? o.message ?? 'no answer in time' : `stopped by ${o.by}${o.message ? `: ${o.message}` : ''}`;
 
   const ask = async (): Promise<ModelTurn> => {
     const reply = await callModel({
@@ -248,47 +301,20 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
       model: options.model,
       maxOutputTokens: options.maxOutputTokens,
       instructions: m.instructionsRef ? { ref: m.instructionsRef } : { systemPrompt: options.systemPrompt, task: options.task },
-      state: options.injectState ? m.state : null,
+      state: options.injectState ? { ref: m.stateRef, updates: m.stateUpdates } : null,
       compaction: options.compaction,
       head: m.head,
       append: m.append,
     });
     m.instructionsRef = reply.instructionsRef;
+    m.stateRef = reply.stateRef;
+    m.stateUpdates = [];
     m.head = reply.head;
     m.append = null;
     m.counters = countModelCall(m.counters, reply);
     m.compactions = logCompaction(m.compactions, m.counters.turn, reply);
     if (reply.text) m.lastText = reply.text;
     return reply;
-  };
-
-  /**
-   * One model turn, continued through pauses. Retryable errors were already retried by Temporal;
-   * what arrives here failed for good, and counts toward the failures that call a person.
-   */
-  const askUntilAnswered = async (): Promise<ModelTurn | Outcome> => {
-    for (;;) {
-      try {
-        let reply = await ask();
-        for (let n = 0; (reply.stopReason === 'compaction' || reply.stopReason === 'pause_turn') && n < MAX_CONTINUATIONS; n++) {
-          reply = await ask();
-        }
-        return reply;
-      } catch (err) {
-        if (!(err instanceof ActivityFailure)) throw err;
-        const message = err.cause?.message ?? err.message;
-        m.counters = { ...m.counters, failuresInRow: m.counters.failuresInRow + 1 };
-        m.state = { ...m.state, errors: [...m.state.errors, `turn ${m.counters.turn}: model call failed: ${message}`].slice(-HISTORY_LIMIT) };
-        if (m.counters.failuresInRow < options.escalation.maxConsecutiveFailures) {
-          await sleep(`${5 * m.counters.failuresInRow} seconds`);
-          continue;
-        }
-        const o = await escalate('failures', `${m.counters.failuresInRow} failures in a row; the model call failed: ${message}`, 'Carry on (approve or reply) to retry the call, or stop the run.');
-        if (o.decision === 'stop') return o;
-        m.counters = { ...m.counters, failuresInRow: 0 };
-        if (o.decision === 'reply' && o.message) m.append = withText(m.append, `A person says: ${o.message}`);
-      }
-    }
   };
 
   /** Runs one tool call under its policy; state tools run here, the rest as an activity. */
@@ -305,12 +331,13 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
         const update = stateTools.update_state.input.safeParse(call.input);
         if (!update.success) return toolResult(call, `invalid update_state input: ${describeZodError(update.error)}`, true);
         m.state = applyStateUpdate(m.state, update.data);
+        m.stateUpdates = [...m.stateUpdates, update.data];
         return toolResult(call, `state updated: ${summarizeState(m.state)}`);
       }
       case 'escalate_to_human': {
-        const ask = stateTools.escalate_to_human.input.safeParse(call.input);
-        if (!ask.success) return toolResult(call, `invalid escalate_to_human input: ${describeZodError(ask.error)}`, true);
-        const o = await escalate('model_request', ask.data.reason, ask.data.question);
+        const request = stateTools.escalate_to_human.input.safeParse(call.input);
+        if (!request.success) return toolResult(call, `invalid escalate_to_human input: ${describeZodError(request.error)}`, true);
+        const o = await escalate('model_request', request.data.reason, request.data.question);
         if (o.decision === 'stop') return o;
         if (o.decision === 'deny') return toolResult(call, `A person declined: ${o.message}`, true);
         return toolResult(call, o.decision === 'approve' ? `A person approved${o.message ? `: ${o.message}` : '.'}` : `A person replied: ${o.message}`);
@@ -318,7 +345,7 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
       case 'finish': {
         const finish = stateTools.finish.input.safeParse(call.input);
         if (!finish.success) return toolResult(call, `invalid finish input: ${describeZodError(finish.error)}`, true);
-        report = finish.data.report;
+        m.report = finish.data.report;
         return toolResult(call, 'run finished');
       }
       default:
@@ -334,40 +361,109 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
     return null;
   };
 
-  setStatus('running');
+  /** Between turns: after a compaction (the context is smallest), every N turns, or when the server asks. */
+  const dueForContinueAsNew = () =>
+    workflowInfo().continueAsNewSuggested ||
+    (m.pendingCalls.length === 0 &&
+      (m.counters.compactions > m.chain.compactionsAtStart || m.counters.turn - m.chain.turnsAtStart >= options.continueAsNewEvery));
+
+  setStatus(status, m.open?.kind ?? null);
   for (;;) {
-    const cap = capReached();
-    if (cap) {
-      if (m.wrappingUp) return end('stopped', `${cap.text}; the wrap-up turn ended without finish`);
-      if (options.escalation.onCap === 'stop') return end('stopped', cap.text);
-      if (options.escalation.onCap === 'wrap-up') {
-        m.wrappingUp = true;
-        m.append = withText(m.append, WRAP_UP);
-      } else {
-        const o = await escalate(cap.kind, cap.text, 'Extend the run (turns and/or tokens) or stop it?');
-        if (o.decision !== 'extend') return end('stopped', `${cap.text}; ${stoppedBy(o)}`);
-        m.maxTurns += o.turns ?? 0;
-        if (m.tokenBudget !== undefined) m.tokenBudget += o.tokens ?? 0;
-        continue;
-      }
-    }
-    m.counters = { ...m.counters, turn: m.counters.turn + 1 };
+    if (m.report === undefined && dueForContinueAsNew()) await continueNow();
 
-    const reply = await askUntilAnswered();
-    if (!('stopReason' in reply)) return end('stopped', `model calls kept failing; ${stoppedBy(reply)}`);
-
-    if (reply.stopReason === 'refusal') {
-      if (options.escalation.onRefusal === 'stop') return end('stopped', 'the model refused to continue');
-      const o = await escalate('refusal', 'the model refused to continue', 'Reply with guidance for the model, or stop the run.');
-      if (o.decision !== 'reply') return end('stopped', `the model refused; ${stoppedBy(o)}`);
-      m.append = withText(reply.toolCalls.map((c) => toolResult(c, 'not run: the reply was a refusal', true)), `A person says: ${o.message}`);
+    // 1. A run of failures asks a person before anything else happens.
+    if (m.counters.failuresInRow >= options.escalation.maxConsecutiveFailures) {
+      const o = await escalate(
+        'failures',
+        `${m.counters.failuresInRow} failures in a row; the last: ${m.lastFailure}`,
+        'Reply with guidance for the model, approve to carry on, or stop the run.',
+      );
+      if (o.decision === 'stop') return end('stopped', stoppedBy(o));
+      m.counters = { ...m.counters, failuresInRow: 0 };
+      if (o.decision === 'reply' && o.message) m.append = withText(m.append, `A person says: ${o.message}`);
       continue;
     }
-    if (reply.stopReason === 'model_context_window_exceeded') {
-      return end('failed', 'the context window was exceeded; lower the compaction trigger');
+
+    // 2. A refusal waits for a person's guidance.
+    if (m.open?.kind === 'refusal') {
+      const o = await escalate('refusal', m.open.reason, m.open.question);
+      if (o.decision !== 'reply') return end('stopped', `the model refused; ${stoppedBy(o)}`);
+      m.append = withText(m.results, `A person says: ${o.message}`);
+      m.results = [];
+      continue;
     }
-    if (!['tool_use', 'end_turn', 'stop_sequence', 'max_tokens'].includes(reply.stopReason ?? '')) {
-      return end('failed', `unexpected stop reason ${JSON.stringify(reply.stopReason)}`);
+
+    // 3. The current reply's tool calls, one at a time; every tool_use gets its tool_result, in order.
+    const call = m.pendingCalls[0];
+    if (call) {
+      const result = m.report !== undefined ? toolResult(call, 'not run: the run had finished', true) : await runCall(call);
+      if (!('type' in result)) return end('stopped', stoppedBy(result));
+      m.results = [...m.results, result];
+      m.pendingCalls = m.pendingCalls.slice(1);
+      if (result.type === 'tool_result' && result.is_error) m.lastFailure = `${call.name}: ${'content' in result ? result.content : 'see the transcript'}`;
+      if (m.pendingCalls.length === 0) {
+        m.counters = countToolResults(m.counters, m.results);
+        m.append = m.cutOff ? withText(m.results, CUT_OFF) : m.results;
+        m.results = [];
+        if (m.report !== undefined) return end('completed');
+      }
+      continue;
+    }
+
+    // 4. A new turn: caps first, then the model.
+    if (!m.turnOpen) {
+      const cap = capReached();
+      if (cap) {
+        if (m.wrappingUp) return end('stopped', `${cap.text}; the wrap-up turn ended without finish`);
+        if (options.escalation.onCap === 'stop') return end('stopped', cap.text);
+        if (options.escalation.onCap === 'wrap-up') {
+          m.wrappingUp = true;
+          m.append = withText(m.append, WRAP_UP);
+        } else {
+          const o = await escalate(cap.kind, cap.text, 'Extend the run (turns and/or tokens) or stop it?');
+          if (o.decision !== 'extend') return end('stopped', `${cap.text}; ${stoppedBy(o)}`);
+          m.maxTurns += o.turns ?? 0;
+          if (m.tokenBudget !== undefined) m.tokenBudget += o.tokens ?? 0;
+          continue;
+        }
+      }
+      m.counters = { ...m.counters, turn: m.counters.turn + 1 };
+      m.turnOpen = true;
+    }
+
+    let reply: ModelTurn;
+    try {
+      reply = await ask();
+      // A pause for compaction, or a server-side pause, hands the turn back unfinished: go on.
+      for (let n = 0; (reply.stopReason === 'compaction' || reply.stopReason === 'pause_turn') && n < MAX_CONTINUATIONS; n++) {
+        reply = await ask();
+      }
+    } catch (err) {
+      // Retryable errors were already retried by Temporal: this one failed for good.
+      if (!(err instanceof ActivityFailure)) throw err;
+      m.lastFailure = `model call: ${err.cause?.message ?? err.message}`;
+      m.counters = { ...m.counters, failuresInRow: m.counters.failuresInRow + 1 };
+      if (m.counters.failuresInRow < options.escalation.maxConsecutiveFailures) await sleep(`${5 * m.counters.failuresInRow} seconds`);
+      continue;
+    }
+    m.turnOpen = false;
+
+    switch (reply.stopReason) {
+      case 'refusal':
+        if (options.escalation.onRefusal === 'stop') return end('stopped', 'the model refused to continue');
+        // Step 2 waits for the answer; opening here lets a continued run resume the wait.
+        m.results = reply.toolCalls.map((c) => toolResult(c, 'not run: the reply was a refusal', true));
+        openEscalation('refusal', 'the model refused to continue', 'Reply with guidance for the model, or stop the run.');
+        continue;
+      case 'model_context_window_exceeded':
+        return end('failed', 'the context window was exceeded; lower the compaction trigger');
+      case 'tool_use':
+      case 'end_turn':
+      case 'stop_sequence':
+      case 'max_tokens':
+        break;
+      default:
+        return end('failed', `unexpected stop reason ${JSON.stringify(reply.stopReason)}`);
     }
 
     if (reply.toolCalls.length === 0) {
@@ -379,27 +475,7 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
       continue;
     }
     m.counters = { ...m.counters, idleReplies: 0 };
-
-    // Every tool_use gets its tool_result, in order, even those after `finish` (never orphaned).
-    const results: PendingBlock[] = [];
-    for (const call of reply.toolCalls) {
-      if (report !== undefined) {
-        results.push(toolResult(call, 'not run: the run had finished', true));
-        continue;
-      }
-      const result = await runCall(call);
-      if (!('type' in result)) return end('stopped', stoppedBy(result));
-      results.push(result);
-    }
-    m.counters = countToolResults(m.counters, results);
-    if (report !== undefined) return end('completed');
-    m.append = reply.stopReason === 'max_tokens' ? withText(results, CUT_OFF) : results;
-
-    if (m.counters.failuresInRow >= options.escalation.maxConsecutiveFailures) {
-      const o = await escalate('failures', `${m.counters.failuresInRow} tool errors in a row`, 'Reply with guidance for the model, approve to carry on, or stop the run.');
-      if (o.decision === 'stop') return end('stopped', stoppedBy(o));
-      m.counters = { ...m.counters, failuresInRow: 0 };
-      if (o.decision === 'reply') m.append = withText(m.append, `A person says: ${o.message}`);
-    }
+    m.pendingCalls = reply.toolCalls;
+    m.cutOff = reply.stopReason === 'max_tokens';
   }
 }

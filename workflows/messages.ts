@@ -18,6 +18,8 @@ export interface Progress {
   escalations: ClosedEscalation[];
   /** Answers that were refused (malformed, unknown or closed escalation), newest last. */
   ignoredResponses: { reason: string; at: string }[];
+  /** This run's place in its chain of continued runs; the counters are totals over the chain. */
+  chain: { runNumber: number; turnsAtStart: number; compactionsAtStart: number };
   /** The model's latest text, shortened. */
   lastText: string;
   /** Why the run stopped or failed. */
@@ -33,6 +35,7 @@ export interface RunResult {
   compactions: CompactionEntry[];
   escalations: ClosedEscalation[];
   state: AgentState;
+  chain: Progress['chain'];
 }
 
 export const progressQuery = defineQuery<Progress>('progress');

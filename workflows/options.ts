@@ -57,6 +57,12 @@ export const RunOptions = z
     tokenBudget: z.number().int().positive().optional(),
     toolPolicies: z.record(z.string(), ToolPolicy).default({}),
     escalation: EscalationOptions.default(() => EscalationOptions.parse({})),
+    /**
+     * Turns per Temporal run: at the latest after this many the run continues as new, so that no
+     * run's history nears Temporal's limits. It also continues as new after each compaction and
+     * whenever the server suggests it.
+     */
+    continueAsNewEvery: z.number().int().min(10).max(5_000).default(500),
     /** Consecutive model replies without a tool call before the run gives up. */
     maxIdleReplies: z.number().int().min(1).max(20).default(3),
   })

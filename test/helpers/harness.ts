@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BlobStore } from '../../activities/store/blob-store.js';
 import { DirectoryStore } from '../../activities/store/directory-store.js';
 import { startSimulator, type Simulator } from '../../simulator/server.js';
 import { createAnthropic, createLonghaulWorker } from '../../worker/create.js';
@@ -21,17 +22,19 @@ export interface Harness {
   dir: string;
   storeDir: string;
   taskQueue: string;
-  startWorker(): Promise<Worker>;
+  /** An in-process worker, on the directory store unless another is given. */
+  startWorker(opts?: { store?: BlobStore }): Promise<Worker>;
   /** `longhaul worker` as a child process (on another task queue if given); resolves once it polls. */
   spawnWorker(taskQueue?: string): Promise<ChildProcess>;
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { dbFilename?: string } = {}): Promise<Harness> {
+export async function startHarness(opts: { dbFilename?: string; dynamicConfig?: Record<string, unknown> } = {}): Promise<Harness> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: process.env.TEMPORAL_CLI! },
       ...(opts.dbFilename ? { dbFilename: opts.dbFilename } : {}),
+      extraArgs: Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
     },
   });
   const simulator = await startSimulator();
@@ -55,12 +58,12 @@ export async function startHarness(opts: { dbFilename?: string } = {}): Promise<
     dir,
     storeDir,
     taskQueue,
-    startWorker: () =>
+    startWorker: (workerOpts = {}) =>
       createLonghaulWorker({
         connection: env.nativeConnection,
         namespace: 'default',
         taskQueue,
-        store: new DirectoryStore(storeDir),
+        store: workerOpts.store ?? new DirectoryStore(storeDir),
         anthropic: createAnthropic({ ANTHROPIC_BASE_URL: simulator.url }),
         workflowBundlePath: process.env.LONGHAUL_WORKFLOW_BUNDLE,
       }),

@@ -1,0 +1,60 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import { renderSystemPrompt } from '../../activities/prompt.js';
+import type { BlobStore } from '../../activities/store/blob-store.js';
+import { runToolCall, type ToolRunInput } from '../../activities/tools/run-tool.js';
+import { workspaceTools } from '../../activities/tools/workspace-tools.js';
+import { toToolSchema, type ToolOutput } from '../../tools/define.js';
+import type { AgentState } from '../../workflows/state.js';
+import { stateTools } from '../../workflows/state-tools.js';
+
+type MessageParam = Anthropic.Beta.Messages.BetaMessageParam;
+type ContentBlockParam = Anthropic.Beta.Messages.BetaContentBlockParam;
+
+/** Everything the model sees, carried in the activity input: this is what makes history grow. */
+export interface InlineModelCall {
+  model: string;
+  maxOutputTokens: number;
+  systemPrompt: string;
+  task: string;
+  state: AgentState;
+  messages: MessageParam[];
+}
+
+/** `usage.inputTokens` has the same path as in longhaul's `ModelTurn`, so one reader serves both. */
+export interface InlineModelReply {
+  content: ContentBlockParam[];
+  stopReason: string | null;
+  usage: { inputTokens: number; outputTokens: number };
+}
+
+/**
+ * The naive design's activities: the same model, tools and prompt as longhaul, without the
+ * transcript store. No compaction edit is sent, so the context only grows.
+ */
+export function createNaiveActivities({ anthropic, store }: { anthropic: Anthropic; store: BlobStore }) {
+  const registry = new Map(workspaceTools.map((t) => [t.name, t]));
+  // The same tool list as longhaul's, so both designs send the model an equally large prompt.
+  const tools = [...workspaceTools, ...Object.values(stateTools)].map(toToolSchema);
+
+  return {
+    async callModelInline(input: InlineModelCall): Promise<InlineModelReply> {
+      const reply = await anthropic.beta.messages.create({
+        model: input.model,
+        max_tokens: input.maxOutputTokens,
+        system: renderSystemPrompt(input.systemPrompt, input.task, input.state),
+        messages: input.messages,
+        tools,
+      });
+      return {
+        content: reply.content as ContentBlockParam[],
+        stopReason: reply.stop_reason,
+        usage: { inputTokens: reply.usage.input_tokens, outputTokens: reply.usage.output_tokens },
+      };
+    },
+
+    /** The whole tool output comes back inline, however large. */
+    runToolInline: (input: ToolRunInput): Promise<ToolOutput> => runToolCall(registry, store, input),
+  };
+}
+
+export type NaiveActivities = ReturnType<typeof createNaiveActivities>;

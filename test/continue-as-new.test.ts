@@ -1,0 +1,104 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
+import type { agentRun } from '../workflows/agent.js';
+import { humanResponseSignal, progressQuery, respondUpdate, type Progress } from '../workflows/messages.js';
+import { startAudit } from './helpers/audit-run.js';
+import { chainHistories } from './helpers/chain.js';
+import { startHarness, type Harness } from './helpers/harness.js';
+
+type Handle = WorkflowHandle<typeof agentRun>;
+let h: Harness;
+let worker: Worker;
+let running: Promise<void>;
+
+// A low suggestion threshold makes the server ask for continue-as-new every few turns, and
+// while an escalation waits as soon as a few signals arrive.
+const SUGGEST_AFTER_EVENTS = 40;
+
+beforeAll(async () => {
+  h = await startHarness({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': SUGGEST_AFTER_EVENTS } });
+  worker = await h.startWorker();
+  running = worker.run();
+});
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await h?.close();
+});
+
+async function askHuman(name: string): Promise<Handle> {
+  const workspace = join(h.dir, name);
+  await mkdir(workspace, { recursive: true });
+  return h.env.client.workflow.start<typeof agentRun>('agentRun', {
+    taskQueue: h.taskQueue,
+    workflowId: `${name}-${Date.now()}`,
+    args: [{ options: { task: '[sim:ask-human]', workspace, model: 'sim' } }],
+  });
+}
+
+/** Queries the latest run of the chain until the test holds (a query during the switch may fail). */
+async function until(handle: Handle, test: (p: Progress) => boolean): Promise<Progress> {
+  for (;;) {
+    const p = await handle.query(progressQuery).catch(() => undefined);
+    if (p && test(p)) return p;
+    await sleep(100);
+  }
+}
+
+describe('continue-as-new', () => {
+  it('a run continues as new many times and ends with the report of an unbroken run', async () => {
+    const { handle } = await startAudit(h, 'chain', 30);
+    const result = await handle.result();
+    expect(result.report).toBe(auditReport(30, auditGroundTruth(30)));
+    expect(result.state.itemsDone).toHaveLength(30);
+    const runs = await chainHistories(h.env.client, handle.workflowId);
+    expect(runs.length).toBe(result.chain.runNumber);
+    expect(runs.length).toBeGreaterThanOrEqual(4);
+    // Counters are totals over the chain, not per run.
+    expect(result.counters.turn).toBeGreaterThanOrEqual(30);
+  });
+
+  it('continues as new while an escalation is open; it carries over and can still be answered', async () => {
+    const handle = await askHuman('waiting');
+    const first = await until(handle, (p) => p.escalation !== null);
+    // Malformed answers add history until the server suggests continuing as new.
+    for (let i = 0; i < 15; i++) await handle.signal(humanResponseSignal, { junk: i });
+    const carried = await until(handle, (p) => p.chain.runNumber >= 2 && p.ignoredResponses.length === 15);
+    expect(carried.escalation).toEqual(first.escalation);
+    expect(carried.status).toBe('awaiting_human');
+    await handle.executeUpdate(respondUpdate, { args: [{ escalationId: first.escalation!.id, decision: 'reply', message: 'carried over' }] });
+    const result = await handle.result();
+    expect(result.report).toBe('human answered: A person replied: carried over');
+    expect(result.escalations).toHaveLength(1);
+  });
+
+  it('a signal sent while the run switches is handled', async () => {
+    const handle = await askHuman('switch');
+    const { escalation } = await until(handle, (p) => p.escalation !== null);
+    // No await between the signals: the switch to a new run happens among them.
+    const junk = Array.from({ length: 25 }, (_, i) => handle.signal(humanResponseSignal, { junk: i }));
+    const reply = handle.signal(humanResponseSignal, { escalationId: escalation!.id, decision: 'reply', message: 'mid-switch' });
+    await Promise.all([...junk, reply]);
+    const result = await handle.result();
+    expect(result.report).toBe('human answered: A person replied: mid-switch');
+    expect(result.chain.runNumber).toBeGreaterThanOrEqual(2);
+    const progress = await handle.query(progressQuery);
+    expect(progress.ignoredResponses).toHaveLength(25);
+  });
+
+  it('a missing blob stops the run with an error that names the reference', async () => {
+    const { handle } = await startAudit(h, 'missing', 30, { escalation: { maxConsecutiveFailures: 1 } });
+    await until(handle, (p) => p.counters.turn >= 3);
+    await rm(join(h.storeDir, 'blobs'), { recursive: true, force: true });
+    const stuck = await until(handle, (p) => p.escalation !== null);
+    expect(stuck.escalation!.kind).toBe('failures');
+    expect(stuck.escalation!.reason).toMatch(/model call: transcript store has no blob sha256:[0-9a-f]{64}: the store was changed or lost outside longhaul$/);
+    await handle.executeUpdate(respondUpdate, { args: [{ escalationId: stuck.escalation!.id, decision: 'stop' }] });
+    expect((await handle.result()).status).toBe('stopped');
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * Records the JSON histories that test/replay.test.ts replays against the current workflow code:
+ * `npx tsx test/histories/record.ts`. Re-record only for a change that no running workflow can
+ * meet (see docs/workflow-changes.md); otherwise keep the recordings and use `patched()`.
+ */
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureTemporalCli } from '../../scripts/temporal-cli.js';
+import { writeWorkflowBundle } from '../../worker/bundle.js';
+import type { agentRun } from '../../workflows/agent.js';
+import { humanResponseSignal, progressQuery, respondUpdate } from '../../workflows/messages.js';
+import type { RunOptionsInput } from '../../workflows/options.js';
+import { auditTask, writeAuditWorkspace } from '../../simulator/scenarios/audit.js';
+import { chainHistories } from '../helpers/chain.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+
+const outDir = fileURLToPath(new URL('.', import.meta.url));
+process.env.TEMPORAL_CLI = ensureTemporalCli();
+process.env.LONGHAUL_WORKFLOW_BUNDLE = await writeWorkflowBundle();
+
+async function waitForEscalation(h: Harness, workflowId: string): Promise<string> {
+  for (;;) {
+    const p = await h.env.client.workflow.getHandle<typeof agentRun>(workflowId).query(progressQuery).catch(() => undefined);
+    if (p?.escalation) return p.escalation.id;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Runs one scenario to its end and writes the history of every run in its chain. */
+async function record(h: Harness, name: string, options: Partial<RunOptionsInput> & { task: string }, drive?: (workflowId: string) => Promise<void>) {
+  const workspace = join(h.dir, name);
+  await mkdir(workspace, { recursive: true });
+  if (options.task.startsWith('Audit the ')) await writeAuditWorkspace(workspace, Number(/\d+/.exec(options.task)![0]));
+  const handle = await h.env.client.workflow.start<typeof agentRun>('agentRun', {
+    taskQueue: h.taskQueue,
+    workflowId: `recorded-${name}`,
+    args: [{ options: { workspace, model: 'sim', ...options } }],
+  });
+  await drive?.(handle.workflowId);
+  await handle.result();
+  const runs = await chainHistories(h.env.client, handle.workflowId);
+  for (const [i, run] of runs.entries()) {
+    const history = await h.env.client.workflow.getHandle(handle.workflowId, run.runId).fetchHistory();
+    await writeFile(join(outDir, `${name}-${i + 1}.json`), historyToJSON(history));
+  }
+  process.stdout.write(`${name}: ${runs.length} run(s)\n`);
+}
+
+// Both servers and workers up front, run side by side: a worker created after another has
+// stopped is shut down with it.
+const plain = await startHarness();
+// A server that suggests continue-as-new early, to record a switch while a person is asked.
+const eager = await startHarness({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 40 } });
+const [worker, eagerWorker] = await Promise.all([plain.startWorker(), eager.startWorker()]);
+await Promise.all([
+  worker.runUntil(async () => {
+    await record(plain, 'plain', { task: 'Reply with: recorded' });
+    await record(plain, 'compaction', { task: auditTask(60), compaction: { trigger: 50_000 }, toolPolicies: { write_file: 'allow' } });
+    await record(plain, 'escalation', { task: '[sim:write]' }, async (id) => {
+      const escalationId = await waitForEscalation(plain, id);
+      await plain.env.client.workflow.getHandle<typeof agentRun>(id).executeUpdate(respondUpdate, { args: [{ escalationId, decision: 'approve' }] });
+    });
+  }),
+  eagerWorker.runUntil(
+    record(eager, 'continue-as-new', { task: '[sim:ask-human]' }, async (id) => {
+      const handle = eager.env.client.workflow.getHandle<typeof agentRun>(id);
+      const escalationId = await waitForEscalation(eager, id);
+      for (let i = 0; i < 15; i++) await handle.signal(humanResponseSignal, { junk: i });
+      for (;;) {
+        const p = await handle.query(progressQuery).catch(() => undefined);
+        if (p && p.chain.runNumber >= 2) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await handle.signal(humanResponseSignal, { escalationId, decision: 'reply', message: 'recorded' });
+    }),
+  ),
+]);
+await Promise.all([plain.close(), eager.close()]);
