@@ -25,7 +25,7 @@ export interface Harness {
   /** An in-process worker, on the directory store unless another is given. */
   startWorker(opts?: { store?: BlobStore }): Promise<Worker>;
   /** `longhaul worker` as a child process (on another task queue if given); resolves once it polls. */
-  spawnWorker(taskQueue?: string): Promise<ChildProcess>;
+  spawnWorker(taskQueue?: string, env?: Record<string, string>): Promise<ChildProcess>;
   close(): Promise<void>;
 }
 
@@ -67,11 +67,11 @@ export async function startHarness(opts: { dbFilename?: string; dynamicConfig?: 
         anthropic: createAnthropic({ ANTHROPIC_BASE_URL: simulator.url }),
         workflowBundlePath: process.env.LONGHAUL_WORKFLOW_BUNDLE,
       }),
-    spawnWorker: (queue = taskQueue) =>
+    spawnWorker: (queue = taskQueue, extraEnv = {}) =>
       new Promise((resolve, reject) => {
         const child = spawn(process.execPath, [join(repoRoot, 'bin/longhaul.mjs'), 'worker'], {
           cwd: repoRoot,
-          env: { ...workerEnv, LONGHAUL_TASK_QUEUE: queue },
+          env: { ...workerEnv, LONGHAUL_TASK_QUEUE: queue, ...extraEnv },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         children.add(child);
