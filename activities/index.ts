@@ -3,7 +3,7 @@ import type { ToolDefinition } from '../tools/define.js';
 import { toToolSchema } from '../tools/define.js';
 import { stateTools } from '../workflows/state-tools.js';
 import { withHeartbeat } from './heartbeat.js';
-import { createModelActivity } from './model.js';
+import { createModelActivities } from './model.js';
 import { notifyEscalation } from './notify.js';
 import type { BlobStore } from './store/blob-store.js';
 import type { PendingBlock } from './transcript.js';
@@ -44,7 +44,7 @@ export function createActivities({ anthropic, store, tools = workspaceTools }: A
   const toolSchemas = [...tools, ...Object.values(stateTools)].map(toToolSchema);
 
   return {
-    callModel: createModelActivity({ anthropic, store, toolSchemas }),
+    ...createModelActivities({ anthropic, store, toolSchemas }),
     notifyEscalation,
 
     /** Runs a tool and returns its result as a block of the next user message. */

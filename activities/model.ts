@@ -46,8 +46,11 @@ export interface ModelTurn {
   stopReason: string | null;
   /** Tokens of the answering iteration; `compaction` holds the summarizer's, billed separately. */
   usage: { inputTokens: number; outputTokens: number; compaction?: { inputTokens: number; outputTokens: number } };
-  /** Present when the reply carried a compaction block; `summarized` is false for a failed (null) one. */
-  compaction: { summarized: boolean; summaryChars: number } | null;
+  /**
+   * Present when the reply carried a compaction block; `summarized` is false for a failed (null)
+   * one. `tokensAfter` is measured for on-demand compaction, where no answer follows the block.
+   */
+  compaction: { summarized: boolean; summaryChars: number; tokensAfter?: number } | null;
   text: string;
   toolCalls: ToolCall[];
 }
@@ -92,15 +95,39 @@ async function resolveState(store: BlobStore, { ref, updates }: { ref: BlobRef |
   return { value, ref: updates.length || !ref ? await store.put(JSON.stringify(value)) : ref };
 }
 
-export function createModelActivity(deps: { anthropic: Anthropic; store: BlobStore; toolSchemas: ToolSchema[] }) {
+/** Streams one request with heartbeats, and turns any SDK error into a classified ApplicationFailure. */
+async function streamReply(
+  anthropic: Anthropic,
+  params: Anthropic.Beta.Messages.MessageCreateParamsNonStreaming,
+  turn: number,
+): Promise<Anthropic.Beta.Messages.BetaMessage> {
+  try {
+    return await withHeartbeat({ turn }, (beat) => {
+      const stream = anthropic.beta.messages.stream(params, { signal: Context.current().cancellationSignal });
+      stream.on('streamEvent', beat);
+      return stream.finalMessage();
+    });
+  } catch (err) {
+    const c = classifyModelError(err);
+    throw ApplicationFailure.create({
+      type: c.type,
+      message: c.message,
+      nonRetryable: !c.retryable,
+      ...(c.nextRetryDelayMs !== undefined ? { nextRetryDelay: c.nextRetryDelayMs } : {}),
+    });
+  }
+}
+
+export const SUMMARIZE_BETA = 'compact-2026-09-04';
+
+export function createModelActivities(deps: { anthropic: Anthropic; store: BlobStore; toolSchemas: ToolSchema[] }) {
   const { anthropic, store, toolSchemas } = deps;
 
-  return async function callModel(input: ModelCallInput): Promise<ModelTurn> {
-    const ctx = Context.current();
+  /** What every request needs: instructions, the transcript (with the new user message written), the state. */
+  async function prepare(input: ModelCallInput) {
     const instructionsRef =
       'ref' in input.instructions ? input.instructions.ref : await store.put(JSON.stringify(input.instructions));
     const { systemPrompt, task } = JSON.parse(await store.get(instructionsRef)) as { systemPrompt: string; task: string };
-
     // Writing the user message first is idempotent (content-addressed), so a retry repeats nothing.
     let headRef = input.head;
     if (input.append) {
@@ -109,40 +136,37 @@ export function createModelActivity(deps: { anthropic: Anthropic; store: BlobSto
         message: { role: 'user', content: await resolvePending(store, input.append) },
       });
     }
-    const messages = await loadMessages(store, headRef);
     const state = input.state ? await resolveState(store, input.state) : null;
+    return {
+      instructionsRef,
+      headRef,
+      state,
+      messages: await loadMessages(store, headRef),
+      system: renderSystemPrompt(systemPrompt, task, state?.value ?? null),
+    };
+  }
+
+  async function callModel(input: ModelCallInput): Promise<ModelTurn> {
+    const { instructionsRef, headRef, state, messages, system } = await prepare(input);
     const context = compactionEdits(input.compaction);
+    const reply = await streamReply(
+      anthropic,
+      {
+        model: input.model,
+        max_tokens: input.maxOutputTokens,
+        system,
+        messages,
+        tools: toolSchemas,
+        ...(context ? { betas: [COMPACTION_BETA], context_management: context } : {}),
+      },
+      input.turn,
+    );
 
-    let reply: Anthropic.Beta.Messages.BetaMessage;
-    try {
-      reply = await withHeartbeat({ turn: input.turn }, (beat) => {
-        const stream = anthropic.beta.messages.stream(
-          {
-            model: input.model,
-            max_tokens: input.maxOutputTokens,
-            system: renderSystemPrompt(systemPrompt, task, state?.value ?? null),
-            messages,
-            tools: toolSchemas,
-            ...(context ? { betas: [COMPACTION_BETA], context_management: context } : {}),
-          },
-          { signal: ctx.cancellationSignal },
-        );
-        stream.on('streamEvent', beat);
-        return stream.finalMessage();
-      });
-    } catch (err) {
-      const c = classifyModelError(err);
-      throw ApplicationFailure.create({
-        type: c.type,
-        message: c.message,
-        nonRetryable: !c.retryable,
-        ...(c.nextRetryDelayMs !== undefined ? { nextRetryDelay: c.nextRetryDelayMs } : {}),
-      });
-    }
-
-    const content = reply.content as ContentBlockParam[];
-    const headNode = headRef ? await readNode(store, headRef) : null;
-    const newHead = await writeNode(store, appendAssistant(headNode, headRef, content));
+    // A reply to a context the model cannot hold carries nothing to keep: the transcript stays as
+    // it was (with the user message), ready for an on-demand compaction.
+    const kept = reply.stop_reason !== 'model_context_window_exceeded';
+    const headNode = headRef && kept ? await readNode(store, headRef) : null;
+    const newHead = kept ? await writeNode(store, appendAssistant(headNode, headRef, reply.content as ContentBlockParam[])) : headRef!;
     const compactionBlock = reply.content.find((b) => b.type === 'compaction');
     return {
       head: newHead,
@@ -159,5 +183,54 @@ export function createModelActivity(deps: { anthropic: Anthropic; store: BlobSto
         .slice(0, TEXT_PREVIEW_CHARS),
       toolCalls: reply.content.flatMap((b) => (b.type === 'tool_use' ? [{ id: b.id, name: b.name, input: b.input }] : [])),
     };
-  };
+  }
+
+  /**
+   * On-demand compaction (`compaction: { type: 'summarize' }`): the transcript becomes the one
+   * block the API returns, placed first as an assistant message. Used when a context no longer
+   * fits the model's window. The size after is measured with count_tokens.
+   */
+  async function compactTranscript(input: ModelCallInput): Promise<ModelTurn> {
+    const { instructionsRef, state, messages, system } = await prepare(input);
+    const instructions = input.compaction.instructions;
+    const reply = await streamReply(
+      anthropic,
+      {
+        model: input.model,
+        max_tokens: input.maxOutputTokens,
+        system,
+        messages,
+        tools: toolSchemas,
+        betas: [SUMMARIZE_BETA],
+        compaction: { type: 'summarize', ...(instructions ? { instructions } : {}) },
+      } as Anthropic.Beta.Messages.MessageCreateParamsNonStreaming,
+      input.turn,
+    );
+    const block = reply.content.find((b) => b.type === 'compaction');
+    if (reply.stop_reason !== 'compaction' || !block?.content) {
+      throw ApplicationFailure.create({
+        type: 'CompactionFailed',
+        message: `on-demand compaction returned no summary (stop reason ${reply.stop_reason})`,
+        nonRetryable: true,
+      });
+    }
+    const compacted = [{ role: 'assistant' as const, content: [block as ContentBlockParam] }];
+    const head = await writeNode(store, { prev: null, message: compacted[0]! });
+    const after = await anthropic.beta.messages
+      .countTokens({ model: input.model, system, messages: compacted, tools: toolSchemas, betas: [SUMMARIZE_BETA] })
+      .then((c) => c.input_tokens)
+      .catch(() => 0); // a measurement only: never fail a compaction that succeeded over it
+    return {
+      head,
+      instructionsRef,
+      stateRef: state?.ref ?? null,
+      stopReason: 'compaction',
+      usage: readUsage(reply.usage),
+      compaction: { summarized: true, summaryChars: block.content.length, tokensAfter: after },
+      text: '',
+      toolCalls: [],
+    };
+  }
+
+  return { callModel, compactTranscript };
 }

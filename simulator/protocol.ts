@@ -4,6 +4,8 @@
  */
 
 export const COMPACTION_BETA = 'compact-2026-01-12';
+/** On-demand compaction: the `compaction: { type: 'summarize' }` request parameter. */
+export const SUMMARIZE_BETA = 'compact-2026-09-04';
 export const COMPACTION_EDIT = 'compact_20260112';
 export const DEFAULT_TRIGGER = 150_000;
 export const MIN_TRIGGER = 50_000;
@@ -33,6 +35,8 @@ export interface MessagesRequest {
   messages: InputMessage[];
   stream: boolean;
   compaction: CompactionEdit | null;
+  /** An on-demand compaction request: summarize `messages`, sample nothing after the block. */
+  summarize: boolean;
   /** The compaction beta header was sent: every response then carries `usage.iterations`. */
   compactionBeta: boolean;
 }
@@ -58,7 +62,7 @@ export interface CompactionBlock {
 
 export type OutputBlock = TextBlock | ToolUseBlock | CompactionBlock;
 
-export type StopReason = 'end_turn' | 'tool_use' | 'compaction' | 'refusal';
+export type StopReason = 'end_turn' | 'tool_use' | 'compaction' | 'refusal' | 'model_context_window_exceeded';
 
 interface CacheFields {
   cache_creation_input_tokens: number;

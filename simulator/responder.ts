@@ -15,7 +15,10 @@ export interface Reply {
 
 const NO_CACHE = { cache_creation_input_tokens: 0, cache_read_input_tokens: 0, cache_creation: null } as const;
 
-export function createMessage(request: MessagesRequest, secret: string): Reply {
+/** The default model context window, in estimated tokens. */
+export const DEFAULT_CONTEXT_WINDOW = 200_000;
+
+export function createMessage(request: MessagesRequest, secret: string, contextWindow = DEFAULT_CONTEXT_WINDOW): Reply {
   const visible = visibleMessages(request.messages);
   const context = serializeContext(request.system, request.tools, visible);
   const visibleInputTokens = tokensOfChars(context.length);
@@ -24,8 +27,14 @@ export function createMessage(request: MessagesRequest, secret: string): Reply {
   // The scenario acts on the full pre-compaction context, as a real model answering in the same turn would.
   const scenarioContext = { task, state, messages: visible };
 
+  if (request.summarize) return summarizeOnDemand(request, secret, scenario.summarize(scenarioContext), visibleInputTokens);
+
   const compacts = request.compaction !== null && visibleInputTokens > request.compaction.trigger;
   const summary = compacts ? compactionBlock(scenario.summarize(scenarioContext), secret) : null;
+  // A context the model cannot hold, with no compaction to shrink it first: the API stops at once.
+  if (!summary && visibleInputTokens > contextWindow) {
+    return { message: envelope(request, [], 'model_context_window_exceeded', visibleInputTokens, 0, null), compacted: false, visibleInputTokens };
+  }
   const action = summary && request.compaction?.pauseAfterCompaction ? null : scenario.act(scenarioContext);
 
   const offset = summary ? 1 : 0;
@@ -41,25 +50,41 @@ export function createMessage(request: MessagesRequest, secret: string): Reply {
     ...(summary ? [compactionIteration(summary, visibleInputTokens)] : []),
     { type: 'message', input_tokens: inputTokens, output_tokens: out, ...NO_CACHE, model: request.model },
   ];
-  const message: MessageResponse = {
+  const message = envelope(request, content, action?.stopReason ?? 'compaction', inputTokens, out, request.compactionBeta ? iterations : null);
+  return { message, compacted: summary !== null, visibleInputTokens };
+}
+
+function envelope(
+  request: MessagesRequest,
+  content: OutputBlock[],
+  stopReason: MessageResponse['stop_reason'],
+  inputTokens: number,
+  outputTokens: number,
+  iterations: IterationUsage[] | null,
+): MessageResponse {
+  return {
     id: messageId(JSON.stringify({ ...request, stream: false })),
     type: 'message',
     role: 'assistant',
     model: request.model,
     content,
-    stop_reason: action?.stopReason ?? 'compaction',
+    stop_reason: stopReason,
     stop_sequence: null,
     stop_details: null,
     container: null,
     context_management: { applied_edits: [] },
-    usage: {
-      input_tokens: inputTokens,
-      output_tokens: out,
-      ...NO_CACHE,
-      iterations: request.compactionBeta ? iterations : null,
-    },
+    usage: { input_tokens: inputTokens, output_tokens: outputTokens, ...NO_CACHE, iterations },
   };
-  return { message, compacted: summary !== null, visibleInputTokens };
+}
+
+/**
+ * On-demand compaction (brief §3): the reply holds only the block, top-level usage is zero and
+ * the cost is in the `compaction` iteration.
+ */
+function summarizeOnDemand(request: MessagesRequest, secret: string, summary: string, visibleInputTokens: number): Reply {
+  const block = compactionBlock(summary, secret);
+  const message = envelope(request, [block], 'compaction', 0, 0, [compactionIteration(block, visibleInputTokens)]);
+  return { message, compacted: true, visibleInputTokens };
 }
 
 function compactionIteration(block: CompactionBlock, inputTokens: number): IterationUsage {

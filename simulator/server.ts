@@ -18,6 +18,8 @@ export interface SimulatorOptions {
   latencyMs?: number;
   /** HMAC key of compaction signatures. */
   secret?: string;
+  /** Above this many estimated tokens of visible context, replies stop with `model_context_window_exceeded`. */
+  contextWindowTokens?: number;
 }
 
 export interface SimStats {
@@ -73,7 +75,7 @@ const routeOf = (path: string): ApiRoute =>
   path === '/v1/messages' ? 'messages' : path === '/v1/messages/count_tokens' ? 'count_tokens' : 'other';
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
-  const { port = 0, host = '127.0.0.1', latencyMs = 0, secret = DEFAULT_SECRET } = opts;
+  const { port = 0, host = '127.0.0.1', latencyMs = 0, secret = DEFAULT_SECRET, contextWindowTokens } = opts;
   const faults = new FaultQueue();
   const stats: SimStats = { requests: 0, messages: 0, compactions: 0, maxVisibleInputTokens: 0, faultsServed: 0 };
 
@@ -98,7 +100,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const request = validateRequest(parseJson(body), betas, secret, { requireMaxTokens: route === 'messages' });
     if (route === 'count_tokens') return sendJson(res, 200, countTokens(request), headers);
 
-    const reply = createMessage(request, secret);
+    const reply = createMessage(request, secret, contextWindowTokens);
     stats.messages += 1;
     stats.compactions += reply.compacted ? 1 : 0;
     stats.maxVisibleInputTokens = Math.max(stats.maxVisibleInputTokens, reply.visibleInputTokens);

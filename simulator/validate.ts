@@ -3,6 +3,7 @@ import { isEffectiveCompaction, signSummary } from './compaction.js';
 import {
   blocksOf,
   COMPACTION_BETA,
+  SUMMARIZE_BETA,
   COMPACTION_EDIT,
   DEFAULT_TRIGGER,
   MIN_TRIGGER,
@@ -56,8 +57,21 @@ export function validateRequest(
     messages,
     stream: stream === true,
     compaction: validateContextManagement(body.context_management, betas),
+    summarize: validateSummarize(body, betas),
     compactionBeta: betas.has(COMPACTION_BETA),
   };
+}
+
+/** `compaction: { type: 'summarize', instructions? }`, as the brief (§3) describes it. */
+function validateSummarize(body: Record<string, unknown>, betas: Set<string>): boolean {
+  const { compaction } = body;
+  if (compaction === undefined) return false;
+  if (!isRecord(compaction) || compaction.type !== 'summarize') throw invalidRequest('compaction.type: must be "summarize"');
+  if (!betas.has(SUMMARIZE_BETA)) throw invalidRequest(`compaction: requires the anthropic-beta header "${SUMMARIZE_BETA}"`);
+  if (body.context_management !== undefined) throw invalidRequest('compaction: cannot be combined with context_management');
+  const extra = Object.keys(compaction).find((key) => key !== 'type' && key !== 'instructions');
+  if (extra) throw invalidRequest(`compaction.${extra}: Extra inputs are not permitted`);
+  return true;
 }
 
 function validateSystem(system: unknown): void {

@@ -5,14 +5,14 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createModelActivity, type ModelCallInput, type ModelTurn } from '../activities/model.js';
+import { createModelActivities, type ModelCallInput, type ModelTurn } from '../activities/model.js';
 import { retryAfterMs } from '../activities/model-errors.js';
 import { DirectoryStore } from '../activities/store/directory-store.js';
 import { RunOptions } from '../workflows/options.js';
 import { startSimulator, type Simulator } from '../simulator/server.js';
 
 let sim: Simulator;
-let callModel: ReturnType<typeof createModelActivity>;
+let callModel: ReturnType<typeof createModelActivities>['callModel'];
 
 const input: ModelCallInput = {
   workflowId: 'wf-errors',
@@ -30,11 +30,11 @@ const input: ModelCallInput = {
 async function failureFor(setup: () => void, timeoutMs?: number): Promise<ApplicationFailure> {
   setup();
   const activity = timeoutMs
-    ? createModelActivity({
+    ? createModelActivities({
         anthropic: new Anthropic({ apiKey: 'x', baseURL: sim.url, maxRetries: 0, timeout: timeoutMs }),
         store: new DirectoryStore(await mkdtemp(join(tmpdir(), 'longhaul-err-'))),
         toolSchemas: [],
-      })
+      }).callModel
     : callModel;
   const err = await new MockActivityEnvironment().run(activity, input).then(
     () => undefined,
@@ -46,11 +46,11 @@ async function failureFor(setup: () => void, timeoutMs?: number): Promise<Applic
 
 beforeAll(async () => {
   sim = await startSimulator();
-  callModel = createModelActivity({
+  ({ callModel } = createModelActivities({
     anthropic: new Anthropic({ apiKey: 'x', baseURL: sim.url, maxRetries: 0 }),
     store: new DirectoryStore(await mkdtemp(join(tmpdir(), 'longhaul-err-'))),
     toolSchemas: [],
-  });
+  }));
 });
 afterAll(() => sim.close());
 

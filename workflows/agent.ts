@@ -5,6 +5,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -39,7 +40,7 @@ import { isStateTool, stateTools } from './state-tools.js';
 
 // All activity options in one place. Both kinds heartbeat, so a dead worker is noticed within the
 // heartbeat timeout rather than after the whole start-to-close budget.
-const { callModel } = proxyActivities<Activities>({
+const { callModel, compactTranscript } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12 },
@@ -294,8 +295,9 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
   const stoppedBy = (o: Outcome) =>
     o.by === 'timeout' ? o.message ?? 'no answer in time' : `stopped by ${o.by}${o.message ? `: ${o.message}` : ''}`;
 
-  const ask = async (): Promise<ModelTurn> => {
-    const reply = await callModel({
+  /** Calls the model (or, for a context that no longer fits, compacts it on demand) and books the reply. */
+  const ask = async (activity: typeof callModel = callModel): Promise<ModelTurn> => {
+    const reply = await activity({
       workflowId,
       turn: m.counters.turn,
       model: options.model,
@@ -438,6 +440,12 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
       for (let n = 0; (reply.stopReason === 'compaction' || reply.stopReason === 'pause_turn') && n < MAX_CONTINUATIONS; n++) {
         reply = await ask();
       }
+      // The context outgrew the model's window (threshold compaction off, or too late): summarize
+      // it on demand and ask again, once.
+      if (reply.stopReason === 'model_context_window_exceeded' && patched('on-demand-compaction')) {
+        await ask(compactTranscript);
+        reply = await ask();
+      }
     } catch (err) {
       // Retryable errors were already retried by Temporal: this one failed for good.
       if (!(err instanceof ActivityFailure)) throw err;
@@ -456,7 +464,7 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
         openEscalation('refusal', 'the model refused to continue', 'Reply with guidance for the model, or stop the run.');
         continue;
       case 'model_context_window_exceeded':
-        return end('failed', 'the context window was exceeded; lower the compaction trigger');
+        return end('failed', 'the context window was exceeded even after compaction; lower the compaction trigger');
       case 'tool_use':
       case 'end_turn':
       case 'stop_sequence':

@@ -68,7 +68,7 @@ export function logCompaction(log: CompactionEntry[], turn: number, reply: Model
   const entry: CompactionEntry = {
     turn,
     inputTokensBefore: reply.usage.compaction?.inputTokens ?? 0,
-    inputTokensAfter: reply.usage.inputTokens,
+    inputTokensAfter: reply.compaction.tokensAfter ?? reply.usage.inputTokens,
     summaryChars: reply.compaction.summaryChars,
   };
   return [...log, entry].slice(-COMPACTION_LOG_LIMIT);

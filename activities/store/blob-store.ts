@@ -11,7 +11,12 @@ export const refFor = (content: string): BlobRef => `sha256:${createHash('sha256
  * the content's hash, so a retried activity that writes the same content writes nothing new.
  */
 export interface BlobStore {
-  put(content: string): Promise<BlobRef>;
+  /**
+   * Stores `content` under its hash, or under `ref` when given: a wrapper that transforms what it
+   * stores (`EncryptedStore`) keeps the plaintext's ref, so addressing and idempotency do not
+   * depend on the transformation. Storing under a ref that is already present is a no-op.
+   */
+  put(content: string, ref?: BlobRef): Promise<BlobRef>;
   /** Throws a non-retryable `BlobMissing` failure naming the reference when it is absent. */
   get(ref: BlobRef): Promise<string>;
   /** The idempotency ledger: a side-effecting tool's recorded result, by idempotency key. */

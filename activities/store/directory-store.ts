@@ -26,8 +26,7 @@ export class DirectoryStore implements BlobStore {
     return join(this.root, 'ledger', createHash('sha256').update(key).digest('hex'));
   }
 
-  async put(content: string): Promise<BlobRef> {
-    const ref = refFor(content);
+  async put(content: string, ref: BlobRef = refFor(content)): Promise<BlobRef> {
     const path = this.blobPath(ref);
     try {
       await access(path);

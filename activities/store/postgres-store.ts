@@ -64,8 +64,7 @@ export class PostgresStore implements BlobStore {
     return new PostgresStore(pool);
   }
 
-  async put(content: string): Promise<BlobRef> {
-    const ref = refFor(content);
+  async put(content: string, ref: BlobRef = refFor(content)): Promise<BlobRef> {
     // Same content, same ref: a retried or concurrent write of it is a no-op.
     await this.pool.query('INSERT INTO longhaul_blobs (ref, content) VALUES ($1, $2) ON CONFLICT (ref) DO NOTHING', [
       ref,

@@ -48,6 +48,18 @@ const PROBES: Record<string, (context: ScenarioContext) => Action> = {
     if (guidance) return finish(`after refusal: ${guidance}`);
     return { blocks: [text('I cannot help with that.')], stopReason: 'refusal' };
   },
+  /** Sends a tool input that breaks the tool's schema, then reports the error it was shown. */
+  'bad-tool-input': (context) => {
+    const result = answered(context, 'read_file');
+    if (!result) return call('read_file', { file: 42 });
+    return finish(`${result.isError ? 'error' : 'ok'}: ${result.text}`);
+  },
+  /** Calls a tool that does not exist, then reports the error it was shown. */
+  'unknown-tool': (context) => {
+    const result = answered(context, 'rm_rf');
+    if (!result) return call('rm_rf', { path: '/' });
+    return finish(`${result.isError ? 'error' : 'ok'}: ${result.text}`);
+  },
   /** Never finishes: lists the workspace every turn, for caps and budgets. */
   forever: () => call('list_files', {}),
 };

@@ -1,0 +1,101 @@
+import type { Worker } from '@temporalio/worker';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
+import { startSimulator, type Simulator } from '../simulator/server.js';
+import type { agentRun } from '../workflows/agent.js';
+import { startAudit } from './helpers/audit-run.js';
+import { startHarness, type Harness } from './helpers/harness.js';
+import { DirectoryStore } from '../activities/store/directory-store.js';
+import { createAnthropic, createLonghaulWorker } from '../worker/create.js';
+
+let h: Harness;
+let worker: Worker;
+let running: Promise<void>;
+
+beforeAll(async () => {
+  h = await startHarness();
+  worker = await h.startWorker();
+  running = worker.run();
+});
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await h?.close();
+});
+
+async function probe(task: string) {
+  const workspace = join(h.dir, task.replace(/\W/g, ''));
+  await mkdir(workspace, { recursive: true });
+  const handle = await h.env.client.workflow.start<typeof agentRun>('agentRun', {
+    taskQueue: h.taskQueue,
+    workflowId: `probe-${Date.now()}-${Math.random()}`,
+    args: [{ options: { task, workspace, model: 'sim' } }],
+  });
+  return handle.result();
+}
+
+describe('faults from the model side', () => {
+  it('429 (retry-after), 529, 500, 503 and a dropped connection are retried and the run completes', async () => {
+    const before = h.simulator.stats().faultsServed;
+    h.simulator.injectFaults([
+      { status: 429, headers: { 'retry-after': '1' }, match: 'messages' },
+      { status: 529, match: 'messages' },
+      { status: 500, match: 'messages' },
+      { status: 503, match: 'messages' },
+      { dropConnection: true, match: 'messages' },
+    ]);
+    const { handle } = await startAudit(h, 'faulty', 8);
+    const result = await handle.result();
+    expect(result.report).toBe(auditReport(8, auditGroundTruth(8)));
+    expect(h.simulator.stats().faultsServed - before).toBe(5);
+    expect(result.counters.failuresInRow).toBe(0);
+  });
+
+  it('malformed tool input from the model becomes a tool error it can act on', async () => {
+    const result = await probe('[sim:bad-tool-input]');
+    expect(result.report).toBe('error: invalid input for read_file: path: Invalid input: expected string, received undefined; input: Unrecognized key: "file"');
+  });
+
+  it('an unknown tool name becomes a tool error that lists the tools', async () => {
+    const result = await probe('[sim:unknown-tool]');
+    expect(result.report).toBe('error: unknown tool "rm_rf"; available: list_files, read_file, write_file');
+  });
+});
+
+describe('a context that outgrows the model window', () => {
+  let sim: Simulator;
+  let small: Harness;
+  beforeAll(async () => {
+    small = await startHarness();
+    // The harness's worker talks to its own simulator; this one has a small window.
+    sim = await startSimulator({ contextWindowTokens: 30_000 });
+  });
+  afterAll(async () => {
+    await sim?.close();
+    await small?.close();
+  });
+
+  it('is compacted on demand and the run goes on to the correct report', async () => {
+    const local = { ...small, simulator: sim };
+    const w = await createLonghaulWorker({
+      connection: small.env.nativeConnection,
+      namespace: 'default',
+      taskQueue: small.taskQueue,
+      store: new DirectoryStore(small.storeDir),
+      anthropic: createAnthropic({ ANTHROPIC_BASE_URL: sim.url }),
+      workflowBundlePath: process.env.LONGHAUL_WORKFLOW_BUNDLE,
+    });
+    const { handle } = await startAudit(local, 'window', 60, { compaction: { enabled: false } });
+    const result = await w.runUntil(handle.result());
+    expect(result.report).toBe(auditReport(60, auditGroundTruth(60)));
+    expect(result.counters.compactions).toBeGreaterThanOrEqual(1);
+    for (const c of result.compactions) {
+      expect(c.inputTokensBefore).toBeGreaterThan(30_000);
+      expect(c.inputTokensAfter).toBeGreaterThan(0);
+      expect(c.inputTokensAfter).toBeLessThan(5_000);
+    }
+    expect(result.counters.maxInputTokens).toBeLessThan(30_000 + 2_000);
+  });
+});
