@@ -34,6 +34,17 @@ describe('longhaul CLI', () => {
     expect((await longhaul('result', 'cli-run-1')).stdout).toContain('report:\nall good');
   });
 
+  it('a run started around the CLI with bad options fails at once, naming the fields', async () => {
+    const handle = await h.env.client.workflow.start('agentRun', {
+      taskQueue: h.taskQueue,
+      workflowId: `bad-options-${Date.now()}`,
+      args: [{ options: { task: 'x', workspace, maxTurns: 0, compaction: { trigger: 1 } } }],
+    });
+    const err = await handle.result().then(() => undefined, (e: Error & { cause?: Error & { type?: string } }) => e.cause);
+    expect(err?.type).toBe('InvalidRunOptions');
+    expect(err?.message).toBe('invalid run options: maxTurns: Too small: expected number to be >0; compaction.trigger: compaction trigger must be at least 50000 input tokens');
+  });
+
   const refusals: [string[], string][] = [
     [['submit', '--task', 'x', '--compaction-trigger', '10000'], 'longhaul: --compaction-trigger: compaction trigger must be at least 50000 input tokens'],
     [['submit', '--task', 'x', '--max-turns', 'many'], 'longhaul: --max-turns: expected a whole number, got "many"'],
