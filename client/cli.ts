@@ -3,6 +3,7 @@ import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@t
 import { ApplicationFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { encryptionDataConverter, loadKeyring } from '../config/codec.js';
 import { ConfigError, readEnv } from '../config/env.js';
 import type { agentRun } from '../workflows/agent.js';
 import { progressQuery, type Progress, type RunResult } from '../workflows/messages.js';
@@ -27,6 +28,8 @@ commands:
   stop <id> [--message TEXT]               end the run
     (each takes --escalation ID to name the escalation; default: the open one)
   worker                   start a worker (env: TEMPORAL_ADDRESS, LONGHAUL_TASK_QUEUE, ANTHROPIC_*)
+  codec-server [--port 8888] [--host 127.0.0.1] [--cors-origin http://localhost:8233]
+                           decrypt payloads for the Web UI (env: LONGHAUL_ENCRYPTION_KEYS or _KEY_FILE)
 
 run options:
   --task TEXT | --task-file PATH   what the agent should do (required)
@@ -45,8 +48,10 @@ const POLL_MS = 500;
 
 async function connect() {
   const env = readEnv();
+  const keyring = loadKeyring(env);
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-  return { client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE }), connection, env };
+  const dataConverter = keyring ? { dataConverter: encryptionDataConverter(keyring) } : {};
+  return { client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, ...dataConverter }), connection, env };
 }
 
 /** The run's result, also for a failed run (whose result travels in the failure's details). */
@@ -64,8 +69,15 @@ async function awaitResult(handle: WorkflowHandle<typeof agentRun>): Promise<Run
 
 async function printResult(handle: WorkflowHandle<typeof agentRun>): Promise<number> {
   const result = await awaitResult(handle);
-  const { historyLength, historySize } = await handle.describe();
-  process.stdout.write(`${resultText(result, { historyEvents: historyLength, ...(historySize ? { historyBytes: historySize } : {}) })}\n`);
+  // Totals over every Temporal run of the chain (continue-as-new), and the largest single run.
+  const figures = { runs: 0, historyEvents: 0, historyBytes: 0, largestRunBytes: 0 };
+  for await (const run of handle.client.list({ query: `WorkflowId = '${handle.workflowId}'` })) {
+    figures.runs += 1;
+    figures.historyEvents += run.historyLength;
+    figures.historyBytes += run.historySize ?? 0;
+    figures.largestRunBytes = Math.max(figures.largestRunBytes, run.historySize ?? 0);
+  }
+  process.stdout.write(`${resultText(result, figures)}\n`);
   return result.status === 'completed' ? 0 : 1;
 }
 
@@ -104,6 +116,26 @@ export async function main(argv: string[]): Promise<number> {
       parseArgs({ args: rest, options: {}, strict: true, allowPositionals: false });
       const { runWorker } = await import('../worker/main.js');
       await runWorker();
+      return 0;
+    }
+    case 'codec-server': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { port: { type: 'string' }, host: { type: 'string' }, 'cors-origin': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+        strict: true,
+        allowPositionals: false,
+      });
+      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
+      const port = wholeNumber('port', values.port);
+      if (port !== undefined && port > 65535) throw new UsageError(`--port: expected 0..65535, got ${port}`);
+      const keyring = loadKeyring(readEnv());
+      if (!keyring) throw new ConfigError('codec-server needs the keys: set LONGHAUL_ENCRYPTION_KEYS or LONGHAUL_ENCRYPTION_KEY_FILE');
+      const { serveCodec } = await import('./codec-server.js');
+      await serveCodec(keyring, {
+        ...(port !== undefined ? { port } : {}),
+        ...(values.host !== undefined ? { host: values.host } : {}),
+        ...(values['cors-origin'] !== undefined ? { corsOrigin: values['cors-origin'] } : {}),
+      });
       return 0;
     }
     case 'run':

@@ -19,20 +19,24 @@ export function progressLine(p: Progress): string {
 }
 
 export interface RunFigures {
-  historyEvents?: number;
-  historyBytes?: number;
+  runs: number;
+  historyEvents: number;
+  historyBytes: number;
+  largestRunBytes: number;
 }
 
-export function resultText(r: RunResult, figures: RunFigures = {}): string {
+export function resultText(r: RunResult, figures?: RunFigures): string {
   const c = r.counters;
   const lines = [
     `status: ${r.status}${r.reason ? ` (${r.reason})` : ''}`,
     `turns: ${c.turn} over ${r.chain.runNumber} Temporal run${r.chain.runNumber === 1 ? '' : 's'}   model calls: ${c.modelCalls}   compactions: ${c.compactions}   tool calls: ${c.toolCalls} (${c.toolErrors} errors)`,
     `tokens: input ${c.inputTokens}   output ${c.outputTokens}   compaction ${c.compactionInputTokens}+${c.compactionOutputTokens}   largest context ${c.maxInputTokens}`,
   ];
-  if (figures.historyEvents !== undefined) {
-    const size = figures.historyBytes !== undefined ? `, ${(figures.historyBytes / 1024).toFixed(0)} KiB` : '';
-    lines.push(`history of the last run: ${figures.historyEvents} events${size}`);
+  if (figures) {
+    const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
+    lines.push(
+      `history: ${figures.historyEvents} events, ${kib(figures.historyBytes)} over ${figures.runs} run${figures.runs === 1 ? '' : 's'} (largest run ${kib(figures.largestRunBytes)})`,
+    );
   }
   if (r.report) lines.push('', 'report:', r.report);
   return lines.join('\n');

@@ -20,6 +20,10 @@ export const EnvConfig = z.object({
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   /** Set to the simulator's URL for offline runs; unset talks to Anthropic. */
   ANTHROPIC_BASE_URL: z.string().url().optional(),
+  /** Encryption keys, `id:base64,id:base64` (first = current); see config/codec.ts and docs/security.md. */
+  LONGHAUL_ENCRYPTION_KEYS: z.string().min(1).optional(),
+  /** …or a file holding the same. */
+  LONGHAUL_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
   LONGHAUL_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
   LONGHAUL_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
 });

@@ -28,7 +28,7 @@ describe('longhaul CLI', () => {
   it('run submits, follows and prints the report with the figures', async () => {
     const out = await longhaul('run', '--task', 'Reply with: all good', '--workspace', workspace, '--id', 'cli-run-1');
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/^cli-run-1\nstatus: completed\nturns: 1 over 1 Temporal run .*\n.*\nhistory of the last run: \d+ events, \d+ KiB\n\nreport:\nall good\n$/);
+    expect(out.stdout).toMatch(/^cli-run-1\nstatus: completed\nturns: 1 over 1 Temporal run .*\n.*\nhistory: \d+ events, \d+ KiB over 1 run \(largest run \d+ KiB\)\n\nreport:\nall good\n$/);
     const status = await longhaul('status', 'cli-run-1');
     expect(status.stdout).toMatch(/^turn 1\/500 · .* · run 1 of the chain · completed\n$/);
     expect((await longhaul('result', 'cli-run-1')).stdout).toContain('report:\nall good');

@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { createActivities } from '../activities/index.js';
@@ -18,6 +19,8 @@ export interface LonghaulWorkerOptions {
   workflowBundlePath?: string;
   maxConcurrentActivityTaskExecutions?: number;
   maxConcurrentWorkflowTaskExecutions?: number;
+  /** Payload codecs (encryption: `encryptionDataConverter` in config/codec.ts); the client must use the same. */
+  dataConverter?: DataConverter;
 }
 
 /**
@@ -45,6 +48,7 @@ export async function createLonghaulWorker(opts: LonghaulWorkerOptions): Promise
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath }),
+    ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
     activities: createActivities({ anthropic: opts.anthropic, store: opts.store, ...(opts.tools ? { tools: opts.tools } : {}) }),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
     maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions ?? 100,

@@ -1,5 +1,6 @@
 /** `longhaul worker`: one process, many runs; stops gracefully on SIGINT/SIGTERM. */
 import { NativeConnection } from '@temporalio/worker';
+import { encryptionDataConverter, loadKeyring } from '../config/codec.js';
 import { readEnv } from '../config/env.js';
 import { openStore } from '../activities/store/index.js';
 import { defaultBundlePath } from './bundle.js';
@@ -7,8 +8,9 @@ import { createAnthropic, createLonghaulWorker } from './create.js';
 
 export async function runWorker(): Promise<void> {
   const env = readEnv();
+  const keyring = loadKeyring(env);
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
-  const store = await openStore(env);
+  const store = await openStore(env, keyring);
   try {
     const worker = await createLonghaulWorker({
       connection,
@@ -19,8 +21,10 @@ export async function runWorker(): Promise<void> {
       workflowBundlePath: env.LONGHAUL_WORKFLOW_BUNDLE ?? defaultBundlePath,
       maxConcurrentActivityTaskExecutions: env.LONGHAUL_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: env.LONGHAUL_MAX_CONCURRENT_WORKFLOW_TASKS,
+      ...(keyring ? { dataConverter: encryptionDataConverter(keyring) } : {}),
     });
-    process.stderr.write(`longhaul worker polling ${env.LONGHAUL_TASK_QUEUE} on ${env.TEMPORAL_ADDRESS} (${env.TEMPORAL_NAMESPACE})\n`);
+    const encryption = keyring ? `, encryption key ${keyring.current.id}` : '';
+    process.stderr.write(`longhaul worker polling ${env.LONGHAUL_TASK_QUEUE} on ${env.TEMPORAL_ADDRESS} (${env.TEMPORAL_NAMESPACE}${encryption})\n`);
     await worker.run();
   } finally {
     await store.close();

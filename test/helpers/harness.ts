@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -22,8 +23,8 @@ export interface Harness {
   dir: string;
   storeDir: string;
   taskQueue: string;
-  /** An in-process worker, on the directory store unless another is given. */
-  startWorker(opts?: { store?: BlobStore }): Promise<Worker>;
+  /** An in-process worker, on the directory store unless another is given (and with a data converter if given). */
+  startWorker(opts?: { store?: BlobStore; dataConverter?: DataConverter }): Promise<Worker>;
   /** `longhaul worker` as a child process (on another task queue if given); resolves once it polls. */
   spawnWorker(taskQueue?: string, env?: Record<string, string>): Promise<ChildProcess>;
   close(): Promise<void>;
@@ -66,6 +67,7 @@ export async function startHarness(opts: { dbFilename?: string; dynamicConfig?: 
         store: workerOpts.store ?? new DirectoryStore(storeDir),
         anthropic: createAnthropic({ ANTHROPIC_BASE_URL: simulator.url }),
         workflowBundlePath: process.env.LONGHAUL_WORKFLOW_BUNDLE,
+        ...(workerOpts.dataConverter ? { dataConverter: workerOpts.dataConverter } : {}),
       }),
     spawnWorker: (queue = taskQueue, extraEnv = {}) =>
       new Promise((resolve, reject) => {
