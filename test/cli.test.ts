@@ -32,6 +32,13 @@ describe('longhaul CLI', () => {
     const status = await longhaul('status', 'cli-run-1');
     expect(status.stdout).toMatch(/^turn 1\/500 · .* · run 1 of the chain · completed\n$/);
     expect((await longhaul('result', 'cli-run-1')).stdout).toContain('report:\nall good');
+    // The Web UI names each activity by its summary.
+    const { events } = await h.env.client.workflow.getHandle('cli-run-1').fetchHistory();
+    const summaries = events!
+      .map((e) => e.userMetadata?.summary?.data)
+      .filter((d): d is Uint8Array => !!d)
+      .map((d) => JSON.parse(Buffer.from(d).toString()));
+    expect(summaries).toContain('model call, turn 1');
   });
 
   it('a run started around the CLI with bad options fails at once, naming the fields', async () => {

@@ -297,7 +297,9 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
 
   /** Calls the model (or, for a context that no longer fits, compacts it on demand) and books the reply. */
   const ask = async (activity: typeof callModel = callModel): Promise<ModelTurn> => {
-    const reply = await activity({
+    // The summary names the call in the Web UI's event list; it is metadata, not a command.
+    const what = activity === callModel ? 'model call' : 'on-demand compaction';
+    const reply = await activity.executeWithOptions({ summary: `${what}, turn ${m.counters.turn}` }, [{
       workflowId,
       turn: m.counters.turn,
       model: options.model,
@@ -307,7 +309,7 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
       compaction: options.compaction,
       head: m.head,
       append: m.append,
-    });
+    }]);
     m.instructionsRef = reply.instructionsRef;
     m.stateRef = reply.stateRef;
     m.stateUpdates = [];
@@ -351,7 +353,9 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
         return toolResult(call, 'run finished');
       }
       default:
-        return runTool({ workflowId, turn: m.counters.turn, workspace: options.workspace, call });
+        return runTool.executeWithOptions({ summary: `${call.name} ${preview(call.input, 80)}` }, [
+          { workflowId, turn: m.counters.turn, workspace: options.workspace, call },
+        ]);
     }
   };
 
