@@ -8,7 +8,7 @@ import { ConfigError, readEnv } from '../config/env.js';
 import type { agentRun } from '../workflows/agent.js';
 import { progressQuery, type Progress, type RunResult } from '../workflows/messages.js';
 import type { Decision } from '../workflows/escalation.js';
-import { answer, listPending, pendingTable } from './escalations.js';
+import { answer, listPending, listRuns, pendingTable, runsTable } from './escalations.js';
 import { progressLine, resultText } from './format.js';
 import { runFlagSpec, runOptionsFromFlags, UsageError, wholeNumber } from './run-flags.js';
 
@@ -17,9 +17,11 @@ const USAGE = `usage: longhaul <command> [options]
 commands:
   run [run options]        submit a run, follow it live, print its report
   submit [run options]     submit a run and print its id
-  status <id>              one line: turn, tokens, compactions, status
+  status <id> [--json]     one line: turn, tokens, compactions, status
   follow <id>              live progress until the run ends, then its report
-  result <id>              wait for the run's end and print its report and figures
+  result <id> [--json]     wait for the run's end and print its report and figures
+  list [--status S]        runs of longhaul (S: running, awaiting_human, completed, stopped, failed)
+  cancel <id>              cancel a run (it ends as cancelled in Temporal)
   pending                  runs waiting on a person, with their questions
   approve <id> [--message TEXT]            approve the held tool call / request
   deny <id> --message TEXT                 decline; the model is told why
@@ -113,7 +115,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'worker': {
-      parseArgs({ args: rest, options: {}, strict: true, allowPositionals: false });
+      const { values } = parseArgs({ args: rest, options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       const { runWorker } = await import('../worker/main.js');
       await runWorker();
       return 0;
@@ -159,18 +162,54 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'status':
     case 'follow':
-    case 'result': {
-      const { positionals, values } = parseArgs({ args: rest, options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+    case 'result':
+    case 'cancel': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+        strict: true,
+        allowPositionals: true,
+      });
       if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       if (positionals.length !== 1) throw new UsageError(`${command} takes exactly one run id`);
       const { client, connection } = await connect();
       try {
         const handle = client.workflow.getHandle<typeof agentRun>(positionals[0]!);
         if (command === 'status') {
-          process.stdout.write(`${progressLine(await handle.query(progressQuery))}\n`);
+          const progress = await handle.query(progressQuery);
+          process.stdout.write(`${values.json ? JSON.stringify(progress) : progressLine(progress)}\n`);
+          return 0;
+        }
+        if (command === 'cancel') {
+          await handle.cancel();
+          process.stdout.write(`cancellation requested for ${handle.workflowId}\n`);
+          return 0;
+        }
+        if (values.json) {
+          process.stdout.write(`${JSON.stringify(await awaitResult(handle))}\n`);
           return 0;
         }
         return command === 'follow' ? await follow(handle) : await printResult(handle);
+      } finally {
+        await connection.close();
+      }
+    }
+    case 'list': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { status: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+        strict: true,
+      });
+      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
+      const statuses = ['running', 'awaiting_human', 'completed', 'stopped', 'failed'];
+      if (values.status !== undefined && !statuses.includes(values.status)) {
+        throw new UsageError(`--status: expected one of ${statuses.join(', ')}, got ${JSON.stringify(values.status)}`);
+      }
+      const { client, connection } = await connect();
+      try {
+        const runs = await listRuns(client, values.status);
+        process.stdout.write(`${values.json ? JSON.stringify(runs) : runsTable(runs)}\n`);
+        return 0;
       } finally {
         await connection.close();
       }

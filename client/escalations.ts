@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import type { agentRun } from '../workflows/agent.js';
 import type { Decision, Escalation, HumanResponse } from '../workflows/escalation.js';
 import { escalationQuery, respondUpdate } from '../workflows/messages.js';
+import { LONGHAUL_STATUS } from '../workflows/search-attributes.js';
 import { UsageError } from './run-flags.js';
 
 export interface PendingRun {
@@ -20,13 +21,48 @@ export async function listPending(client: Client): Promise<PendingRun[]> {
   return pending;
 }
 
-export function pendingTable(pending: PendingRun[]): string {
-  if (pending.length === 0) return 'no run is waiting on a person';
-  const rows = pending.map(({ runId, escalation: e }) => [runId, e.id, e.kind, e.deadline.slice(0, 19).replace('T', ' '), e.question]);
-  const head = ['RUN', 'ESCALATION', 'KIND', 'DEADLINE (UTC)', 'QUESTION'];
+/** A plain text table: columns padded to their widest cell, the last one left free. */
+function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < cells.length - 1 ? c.padEnd(widths[i]!) : c)).join('  ');
   return [line(head), ...rows.map(line)].join('\n');
+}
+
+export function pendingTable(pending: PendingRun[]): string {
+  if (pending.length === 0) return 'no run is waiting on a person';
+  const rows = pending.map(({ runId, escalation: e }) => [runId, e.id, e.kind, e.deadline.slice(0, 19).replace('T', ' '), e.question]);
+  return table(['RUN', 'ESCALATION', 'KIND', 'DEADLINE (UTC)', 'QUESTION'], rows);
+}
+
+export interface RunRow {
+  runId: string;
+  status: string;
+  startedAt: string;
+  temporalStatus: string;
+}
+
+/** The latest run of each longhaul workflow, newest first, optionally of one longhaul status. */
+export async function listRuns(client: Client, status?: string): Promise<RunRow[]> {
+  // A run that continued as new keeps the status it had then; only the chain's live end counts.
+  const query = `WorkflowType = 'agentRun' AND ExecutionStatus != 'ContinuedAsNew'${status ? ` AND LonghaulStatus = '${status}'` : ''}`;
+  const seen = new Set<string>();
+  const rows: RunRow[] = [];
+  for await (const run of client.workflow.list({ query })) {
+    if (seen.has(run.workflowId)) continue;
+    seen.add(run.workflowId);
+    rows.push({
+      runId: run.workflowId,
+      status: String(run.typedSearchAttributes.get(LONGHAUL_STATUS) ?? 'unknown'),
+      startedAt: run.startTime.toISOString(),
+      temporalStatus: run.status.name,
+    });
+  }
+  return rows;
+}
+
+export function runsTable(rows: RunRow[]): string {
+  if (rows.length === 0) return 'no runs';
+  return table(['RUN', 'STATUS', 'STARTED (UTC)', 'TEMPORAL'], rows.map((r) => [r.runId, r.status, r.startedAt.slice(0, 19).replace('T', ' '), r.temporalStatus]));
 }
 
 /**

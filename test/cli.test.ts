@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Worker } from '@temporalio/worker';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LONGHAUL_STATUS } from '../workflows/search-attributes.js';
 import { cli } from './helpers/cli.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
@@ -51,6 +53,37 @@ describe('longhaul CLI', () => {
     expect(err?.type).toBe('InvalidRunOptions');
     expect(err?.message).toBe('invalid run options: maxTurns: Too small: expected number to be >0; compaction.trigger: compaction trigger must be at least 50000 input tokens');
   });
+
+  it('list, status --json, result --json and cancel', async () => {
+    const listed = await longhaul('list', '--json');
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toContainEqual(expect.objectContaining({ runId: 'cli-run-1', status: 'completed', temporalStatus: 'COMPLETED' }));
+    expect(JSON.parse((await longhaul('list', '--status', 'running', '--json')).stdout)).not.toContainEqual(expect.objectContaining({ runId: 'cli-run-1' }));
+    expect(await longhaul('list', '--status', 'sleeping')).toMatchObject({
+      code: 2,
+      stderr: 'longhaul: --status: expected one of running, awaiting_human, completed, stopped, failed, got "sleeping"\n',
+    });
+    expect(JSON.parse((await longhaul('status', 'cli-run-1', '--json')).stdout)).toMatchObject({ status: 'completed', report: 'all good' });
+    expect(JSON.parse((await longhaul('result', 'cli-run-1', '--json')).stdout)).toMatchObject({ status: 'completed', report: 'all good' });
+
+    const waiting = await longhaul('submit', '--task', '[sim:ask-human]', '--workspace', workspace, '--id', 'cli-cancel');
+    expect(waiting.code).toBe(0);
+    const handle = h.env.client.workflow.getHandle('cli-cancel');
+    while ((await handle.describe()).typedSearchAttributes.get(LONGHAUL_STATUS) !== 'awaiting_human') await sleep(100);
+    expect(await longhaul('cancel', 'cli-cancel')).toMatchObject({ code: 0, stdout: 'cancellation requested for cli-cancel\n' });
+    await handle.result().catch(() => undefined);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+  });
+
+  it.each(['run', 'submit', 'status', 'follow', 'result', 'list', 'cancel', 'pending', 'approve', 'deny', 'reply', 'extend', 'stop', 'worker', 'codec-server'])(
+    '`%s --help` exits 0 with the usage and an example',
+    async (command) => {
+      const out = await longhaul(command, '--help');
+      expect(out.code).toBe(0);
+      expect(out.stdout).toContain('usage: longhaul');
+      expect(out.stdout).toContain('example:');
+    },
+  );
 
   const refusals: [string[], string][] = [
     [['submit', '--task', 'x', '--compaction-trigger', '10000'], 'longhaul: --compaction-trigger: compaction trigger must be at least 50000 input tokens'],
