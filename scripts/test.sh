@@ -9,6 +9,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 node_modules/.bin/tsx scripts/temporal-cli.ts >/dev/null || exit 1
 bash scripts/install-postgres.sh || exit 1
+bash scripts/install-compose-check.sh || exit 1
 node_modules/.bin/tsc --noEmit || { echo "typecheck failed"; exit 1; }
 
 mkdir -p .longhaul
