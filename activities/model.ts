@@ -137,28 +137,24 @@ export function createModelActivities(deps: { anthropic: Anthropic; store: BlobS
       });
     }
     const state = input.state ? await resolveState(store, input.state) : null;
-    return {
-      instructionsRef,
-      headRef,
-      state,
+    const system = renderSystemPrompt(systemPrompt, task, state?.value ?? null);
+    /** The request every call makes; each adds its betas and compaction parameters. */
+    const request = {
+      model: input.model,
+      max_tokens: input.maxOutputTokens,
+      system,
       messages: await loadMessages(store, headRef),
-      system: renderSystemPrompt(systemPrompt, task, state?.value ?? null),
+      tools: toolSchemas,
     };
+    return { instructionsRef, headRef, state, system, request };
   }
 
   async function callModel(input: ModelCallInput): Promise<ModelTurn> {
-    const { instructionsRef, headRef, state, messages, system } = await prepare(input);
+    const { instructionsRef, headRef, state, request } = await prepare(input);
     const context = compactionEdits(input.compaction);
     const reply = await streamReply(
       anthropic,
-      {
-        model: input.model,
-        max_tokens: input.maxOutputTokens,
-        system,
-        messages,
-        tools: toolSchemas,
-        ...(context ? { betas: [COMPACTION_BETA], context_management: context } : {}),
-      },
+      { ...request, ...(context ? { betas: [COMPACTION_BETA], context_management: context } : {}) },
       input.turn,
     );
 
@@ -191,16 +187,12 @@ export function createModelActivities(deps: { anthropic: Anthropic; store: BlobS
    * fits the model's window. The size after is measured with count_tokens.
    */
   async function compactTranscript(input: ModelCallInput): Promise<ModelTurn> {
-    const { instructionsRef, state, messages, system } = await prepare(input);
+    const { instructionsRef, state, system, request } = await prepare(input);
     const instructions = input.compaction.instructions;
     const reply = await streamReply(
       anthropic,
       {
-        model: input.model,
-        max_tokens: input.maxOutputTokens,
-        system,
-        messages,
-        tools: toolSchemas,
+        ...request,
         betas: [SUMMARIZE_BETA],
         compaction: { type: 'summarize', ...(instructions ? { instructions } : {}) },
       } as Anthropic.Beta.Messages.MessageCreateParamsNonStreaming,

@@ -22,6 +22,7 @@ import type { agentRun } from '../workflows/agent.js';
 import { progressQuery, type RunResult } from '../workflows/messages.js';
 import { connectHistoryReader, fetchRunChain } from './measure/run-chain.js';
 import { describeMachine, machineLine } from './report/machine.js';
+import { mulberry32 } from '../simulator/seeded-random.js';
 
 interface SoakPlan {
   mode: 'full' | 'quick';
@@ -44,17 +45,6 @@ const MODEL_ACTIVITY = 'callModel';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** mulberry32: a tiny deterministic PRNG. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type FaultKind = '429' | '500' | '503' | '529' | 'drop';
 const FAULT_MIX: [FaultKind, number][] = [

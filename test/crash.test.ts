@@ -16,6 +16,7 @@ import { effects, startAudit, TRIGGER } from './helpers/audit-run.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
+import { mulberry32 } from '../simulator/seeded-random.js';
 
 /**
  * Crash tests: the worker, the Temporal server and the transcript store each die (or go away) in
@@ -26,17 +27,6 @@ import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const log = (line: string) => console.log(`[crash] ${line}`);
 
-/** mulberry32: a tiny deterministic PRNG, so the kill points are the same on every run of a seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` distinct turn numbers in [lo, hi], ascending. */
 function drawTurns(random: () => number, count: number, lo: number, hi: number): number[] {

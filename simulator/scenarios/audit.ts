@@ -11,6 +11,7 @@ import {
   type Scenario,
   type ScenarioContext,
 } from './scenario.js';
+import { mulberry32 } from '../seeded-random.js';
 
 /**
  * The long audit: read N files one by one, record each file's risk with update_state, write a
@@ -42,17 +43,6 @@ export function auditTask(n: number, opts: { invalidUpdateOnce?: boolean } = {})
   return opts.invalidUpdateOnce ? `${task} ${INVALID_UPDATE_MARKER}` : task;
 }
 
-/** mulberry32: a tiny seeded generator, so a file's content depends on its number alone. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
@@ -80,7 +70,7 @@ interface AuditFile {
 }
 
 function auditFile(i: number, n: number): AuditFile {
-  const random = seededRandom(i * 2_654_435_761);
+  const random = mulberry32(i * 2_654_435_761);
   const roll = random();
   // Roughly 60% none, 20% low, 12% medium, 8% high.
   const risk: Risk = roll < 0.6 ? 'none' : roll < 0.8 ? 'low' : roll < 0.92 ? 'medium' : 'high';

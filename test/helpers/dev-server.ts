@@ -1,7 +1,7 @@
 import { Connection } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './free-port.js';
 
 /**
  * A Temporal dev server (the CLI's `server start-dev`) on a SQLite file, which, unlike the
@@ -21,16 +21,6 @@ export interface DevServer {
   output(): string;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves once the frontend answers and the `default` namespace is described, or throws at the deadline. */
 export async function waitForServer(address: string, timeoutMs = 60_000, isAlive: () => boolean = () => true): Promise<void> {
