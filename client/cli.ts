@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { encryptionDataConverter, loadKeyring } from '../config/codec.js';
+import { temporalConnectionOptions } from '../config/connection.js';
 import { ConfigError, readEnv } from '../config/env.js';
 import type { agentRun } from '../workflows/agent.js';
 import { progressQuery, type Progress, type RunResult } from '../workflows/messages.js';
@@ -51,7 +52,7 @@ const POLL_MS = 500;
 async function connect() {
   const env = readEnv();
   const keyring = loadKeyring(env);
-  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+  const connection = await Connection.connect(temporalConnectionOptions(env));
   const dataConverter = keyring ? { dataConverter: encryptionDataConverter(keyring) } : {};
   return { client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, ...dataConverter }), connection, env };
 }

@@ -7,6 +7,14 @@ import { z } from 'zod';
 export const EnvConfig = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Temporal Cloud API key; implies TLS. */
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  /** `true` for TLS with the system's roots (implied by a certificate or an API key). */
+  TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
+  /** mTLS: client certificate and key (PEM files; both or neither), and a private CA if any. */
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
   LONGHAUL_TASK_QUEUE: z.string().min(1).default('longhaul'),
   /** The transcript store and idempotency ledger: a directory on this machine by default… */
   LONGHAUL_STORE_DIR: z.string().min(1).default('.longhaul/store'),

@@ -1,6 +1,7 @@
 /** `longhaul worker`: one process, many runs; stops gracefully on SIGINT/SIGTERM. */
 import { NativeConnection } from '@temporalio/worker';
 import { encryptionDataConverter, loadKeyring } from '../config/codec.js';
+import { temporalConnectionOptions } from '../config/connection.js';
 import { readEnv } from '../config/env.js';
 import { openStore } from '../activities/store/index.js';
 import { defaultBundlePath } from './bundle.js';
@@ -9,7 +10,7 @@ import { createAnthropic, createLonghaulWorker } from './create.js';
 export async function runWorker(): Promise<void> {
   const env = readEnv();
   const keyring = loadKeyring(env);
-  const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(env));
   const store = await openStore(env, keyring);
   try {
     const worker = await createLonghaulWorker({
