@@ -2,7 +2,7 @@ import type { Worker } from '@temporalio/worker';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
+import { auditGroundTruth, auditReport, auditTask } from '../simulator/scenarios/audit.js';
 import { startSimulator, type Simulator } from '../simulator/server.js';
 import type { agentRun } from '../workflows/agent.js';
 import { startAudit } from './helpers/audit-run.js';
@@ -56,6 +56,14 @@ describe('faults from the model side', () => {
   it('malformed tool input from the model becomes a tool error it can act on', async () => {
     const result = await probe('[sim:bad-tool-input]');
     expect(result.report).toBe('error: invalid input for read_file: path: Invalid input: expected string, received undefined; input: Unrecognized key: "file"');
+  });
+
+  it('a schema-invalid update_state becomes a tool error, and the run goes on to the correct report', async () => {
+    const { handle } = await startAudit(h, 'invalid-update', 5, { task: auditTask(5, { invalidUpdateOnce: true }) });
+    const result = await handle.result();
+    expect(result.report).toBe(auditReport(5, auditGroundTruth(5)));
+    expect(result.counters.toolErrors).toBe(1);
+    expect(result.state.itemsDone).toHaveLength(5);
   });
 
   it('an unknown tool name becomes a tool error that lists the tools', async () => {
