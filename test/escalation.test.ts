@@ -10,7 +10,7 @@ import type { agentRun } from '../workflows/agent.js';
 import type { HumanResponse } from '../workflows/escalation.js';
 import { humanResponseSignal, progressQuery, respondUpdate, type Progress } from '../workflows/messages.js';
 import type { RunOptionsInput } from '../workflows/options.js';
-import { LONGHAUL_STATUS } from '../workflows/search-attributes.js';
+import { LONGHAUL_ESCALATION, LONGHAUL_STATUS } from '../workflows/search-attributes.js';
 import { effects, startAudit } from './helpers/audit-run.js';
 import { cli } from './helpers/cli.js';
 import { startHarness, type Harness } from './helpers/harness.js';
@@ -71,9 +71,13 @@ describe('escalation triggers and answers', () => {
     expect(opened.tool_approval!.heldToolCall).toMatchObject({ name: 'write_file', input: { path: 'out.txt' } });
     expect(opened.failures!.reason).toBe('3 failures in a row; the last: read_file: missing-3.txt does not exist');
 
-    for (const handle of Object.values(runs)) {
-      const { typedSearchAttributes } = await handle.describe();
+    for (const [kind, handle] of Object.entries(runs)) {
+      const { typedSearchAttributes, memo } = await handle.describe();
       expect(typedSearchAttributes.get(LONGHAUL_STATUS)).toBe('awaiting_human');
+      expect(typedSearchAttributes.get(LONGHAUL_ESCALATION)).toBe(kind);
+      // The memo tells the Web UI what a run is doing without a query.
+      expect(memo).toMatchObject({ status: 'awaiting_human', runInChain: 1, waitingOnPerson: `${kind} esc-1: ${opened[kind]!.question}` });
+      expect(Object.keys(memo!).sort()).toEqual(['compactions', 'maxTurns', 'runInChain', 'status', 'tokensUsed', 'turn', 'waitingOnPerson']);
     }
     const listed = await cli(h.env.address, h.taskQueue, ['pending', '--json']);
     expect(listed.code).toBe(0);
@@ -101,7 +105,11 @@ describe('escalation triggers and answers', () => {
     expect(await runs.token_budget.result()).toMatchObject({ status: 'stopped', reason: expect.stringContaining('stopped by human: too expensive') });
     expect((await runs.failures.result()).report).toBe('guidance: A person says: read item-001.txt instead');
     expect((await runs.refusal.result()).report).toBe('after refusal: A person says: it is a sanctioned test');
-    expect((await runs.tool_approval.describe()).typedSearchAttributes.get(LONGHAUL_STATUS)).toBe('completed');
+    const finished = await runs.tool_approval.describe();
+    expect(finished.typedSearchAttributes.get(LONGHAUL_STATUS)).toBe('completed');
+    expect(finished.memo).toMatchObject({ status: 'completed', turn: 2 });
+    expect(finished.memo).not.toHaveProperty('waitingOnPerson');
+    expect((finished.memo as { tokensUsed: number }).tokensUsed).toBeGreaterThan(0);
   });
 
   it('deny reaches the model as a tool error with the message, and nothing is written', async () => {

@@ -9,6 +9,7 @@ import {
   proxyActivities,
   setHandler,
   sleep,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -30,6 +31,7 @@ import {
   respondUpdate,
   stateQuery,
   type Progress,
+  type RunMemo,
   type RunResult,
   type RunStatus,
 } from './messages.js';
@@ -103,6 +105,7 @@ export interface AgentRunInput {
 /** At most this many calls continue one turn after `compaction` or `pause_turn` stops. */
 const MAX_CONTINUATIONS = 4;
 const HISTORY_LIMIT = 100;
+const MEMO_EVERY = 10;
 const BEGIN = 'Begin the task described in the system prompt.';
 const NUDGE = 'Continue the task with your tools. When it is complete, call finish with your report.';
 const CUT_OFF = 'Your reply was cut off at the output token limit; keep each reply shorter.';
@@ -165,12 +168,32 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
   const closedIds = () => new Set(m.escalations.map((e) => e.id));
   const now = () => new Date().toISOString();
 
+  /**
+   * The memo: what the Web UI shows of a run without a query (status, turn, tokens, compactions,
+   * waiting on a person). Written on every status change and every MEMO_EVERY turns, so it costs
+   * one history event at those points only.
+   */
+  const publishMemo = () => {
+    if (!patched('progress-memo')) return;
+    const memo: RunMemo = {
+      status,
+      turn: m.counters.turn,
+      maxTurns: m.maxTurns,
+      tokensUsed: tokensUsed(m.counters),
+      compactions: m.counters.compactions,
+      ...(m.open ? { waitingOnPerson: `${m.open.kind} ${m.open.id}: ${m.open.question}` } : {}),
+      runInChain: m.chain.runNumber,
+    };
+    // A memo upsert merges; null removes a key, so the waiting note goes when the wait ends.
+    upsertMemo({ waitingOnPerson: null, ...memo });
+  };
   const setStatus = (next: RunStatus, escalation: EscalationKind | null = null) => {
     status = next;
     upsertSearchAttributes([
       { key: LONGHAUL_STATUS, value: next },
       { key: LONGHAUL_ESCALATION, value: escalation },
     ]);
+    publishMemo();
   };
 
   setHandler(progressQuery, (): Progress => ({
@@ -434,6 +457,7 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
         }
       }
       m.counters = { ...m.counters, turn: m.counters.turn + 1 };
+      if (m.counters.turn % MEMO_EVERY === 0) publishMemo();
       m.turnOpen = true;
     }
 

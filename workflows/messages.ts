@@ -38,6 +38,18 @@ export interface RunResult {
   chain: Progress['chain'];
 }
 
+/** The run's memo, readable by the Web UI and `describe()` without a worker. */
+export interface RunMemo {
+  status: RunStatus;
+  turn: number;
+  maxTurns: number;
+  tokensUsed: number;
+  compactions: number;
+  /** The open escalation, `kind id: question`; absent while no one is asked. */
+  waitingOnPerson?: string;
+  runInChain: number;
+}
+
 export const progressQuery = defineQuery<Progress>('progress');
 export const stateQuery = defineQuery<AgentState>('state');
 export const escalationQuery = defineQuery<Escalation | null>('escalation');
