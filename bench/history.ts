@@ -10,7 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DirectoryStore } from '../activities/store/directory-store.js';
-import { ensureTemporalCli } from '../scripts/temporal-cli.js';
+import { ensureTemporalCli } from '../scripts/temporal-cli.mjs';
 import { auditTask, writeAuditWorkspace } from '../simulator/scenarios/audit.js';
 import { startAudit } from '../test/helpers/audit-run.js';
 import { startHarness, type Harness } from '../test/helpers/harness.js';

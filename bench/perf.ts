@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureTemporalCli, TEMPORAL_CLI_VERSION } from '../scripts/temporal-cli.js';
+import { ensureTemporalCli, TEMPORAL_CLI_VERSION } from '../scripts/temporal-cli.mjs';
 import { startHarness, type Harness } from '../test/helpers/harness.js';
 import { writeWorkflowBundle } from '../worker/bundle.js';
 import { harnessLane, startLane, type Lane } from './perf/lanes.js';

@@ -13,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { ensureTemporalCli } from '../scripts/temporal-cli.js';
+import { ensureTemporalCli } from '../scripts/temporal-cli.mjs';
 import type { Fault } from '../simulator/server.js';
 import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
 import { startAudit } from '../test/helpers/audit-run.js';

@@ -16,7 +16,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund >&2
 fi
 TSX=node_modules/.bin/tsx
-TEMPORAL=$("$TSX" scripts/temporal-cli.ts)
+TEMPORAL=$(node scripts/temporal-cli.mjs)
 "$TSX" worker/bundle.ts >&2
 
 rm -rf "$DEMO_DIR/workspace" "$DEMO_DIR/store"

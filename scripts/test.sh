@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund || exit 1
 fi
-node_modules/.bin/tsx scripts/temporal-cli.ts >/dev/null || exit 1
+node scripts/temporal-cli.mjs >/dev/null || exit 1
 bash scripts/install-postgres.sh || exit 1
 bash scripts/install-compose-check.sh || exit 1
 node_modules/.bin/tsc --noEmit || { echo "typecheck failed"; exit 1; }

@@ -1,4 +1,4 @@
-import { ensureTemporalCli } from '../../scripts/temporal-cli.js';
+import { ensureTemporalCli } from '../../scripts/temporal-cli.mjs';
 import { writeWorkflowBundle } from '../../worker/bundle.js';
 
 /** Once per test run: find (or build) the Temporal CLI and bundle the workflow code. */

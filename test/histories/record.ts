@@ -7,7 +7,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureTemporalCli } from '../../scripts/temporal-cli.js';
+import { ensureTemporalCli } from '../../scripts/temporal-cli.mjs';
 import { writeWorkflowBundle } from '../../worker/bundle.js';
 import type { agentRun } from '../../workflows/agent.js';
 import { humanResponseSignal, progressQuery, respondUpdate } from '../../workflows/messages.js';

@@ -1,7 +1,9 @@
+#!/usr/bin/env node
 /**
  * Finds a Temporal CLI binary (which contains the dev server), building a pinned one once if needed.
  * Order: $TEMPORAL_CLI, `temporal` on PATH, the cached build, a fresh `go install` into the cache.
- * Run directly (`tsx scripts/temporal-cli.ts`) it prints the path.
+ * Run directly (`node scripts/temporal-cli.mjs`) it prints the path. Plain JavaScript, so that a
+ * cached lookup costs a Node start and nothing more (types: temporal-cli.d.mts).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
@@ -12,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 const MODULE = 'github.com/temporalio/cli/cmd/temporal';
 
-const isExecutable = (path: string): boolean => {
+/** @param {string} path */
+const isExecutable = (path) => {
   try {
     accessSync(path, constants.X_OK);
     return true;
@@ -21,20 +24,21 @@ const isExecutable = (path: string): boolean => {
   }
 };
 
-export function cacheDir(): string {
+export function cacheDir() {
   const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
   return join(base, 'longhaul', `temporal-cli-${TEMPORAL_CLI_VERSION}`);
 }
 
-function onPath(name: string): string | undefined {
+/** @param {string} name */
+function onPath(name) {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir && isExecutable(join(dir, name))) return join(dir, name);
   }
   return undefined;
 }
 
-/** Returns the binary's path without building; undefined when none is found. */
-export function findTemporalCli(): string | undefined {
+/** The binary's path without building; undefined when none is found. */
+export function findTemporalCli() {
   const fromEnv = process.env.TEMPORAL_CLI;
   if (fromEnv) {
     if (!isExecutable(fromEnv)) throw new Error(`TEMPORAL_CLI=${fromEnv} is not an executable file`);
@@ -44,7 +48,8 @@ export function findTemporalCli(): string | undefined {
   return onPath('temporal') ?? (isExecutable(cached) ? cached : undefined);
 }
 
-export function ensureTemporalCli(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): string {
+/** @param {(line: string) => void} [log] */
+export function ensureTemporalCli(log = (line) => process.stderr.write(`${line}\n`)) {
   const found = findTemporalCli();
   if (found) return found;
   const go = onPath('go');
@@ -76,7 +81,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
     process.stdout.write(`${ensureTemporalCli()}\n`);
   } catch (err) {
-    process.stderr.write(`longhaul: ${(err as Error).message}\n`);
+    process.stderr.write(`longhaul: ${/** @type {Error} */ (err).message}\n`);
     process.exit(1);
   }
 }
