@@ -1,6 +1,6 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,7 +94,8 @@ describe('continue-as-new', () => {
   it('a missing blob stops the run with an error that names the reference', async () => {
     const { handle } = await startAudit(h, 'missing', 30, { escalation: { maxConsecutiveFailures: 1 } });
     await until(handle, (p) => p.counters.turn >= 3);
-    await rm(join(h.storeDir, 'blobs'), { recursive: true, force: true });
+    // A rename is atomic: deleting the directory races with the worker writing new blobs into it.
+    await rename(join(h.storeDir, 'blobs'), join(h.storeDir, 'blobs-lost'));
     const stuck = await until(handle, (p) => p.escalation !== null);
     expect(stuck.escalation!.kind).toBe('failures');
     expect(stuck.escalation!.reason).toMatch(/model call: transcript store has no blob sha256:[0-9a-f]{64}: the store was changed or lost outside longhaul$/);
