@@ -8,11 +8,10 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../simulator/server.js';
-import { auditGroundTruth, auditReport, auditTask, writeAuditWorkspace } from '../simulator/scenarios/audit.js';
+import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
 import type { agentRun } from '../workflows/agent.js';
 import { progressQuery, type Progress } from '../workflows/messages.js';
-import type { RunOptionsInput } from '../workflows/options.js';
-import { effects, startAudit, TRIGGER } from './helpers/audit-run.js';
+import { effects, startAudit, startAuditOn } from './helpers/audit-run.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
@@ -40,22 +39,6 @@ const expectedWrites = (n: number) => Math.floor(n / 50) + 1;
 
 type AuditHandle = WorkflowHandleWithFirstExecutionRunId<typeof agentRun>;
 
-/** Like startAudit, for a client and task queue that are not the harness's. */
-async function startAuditOn(client: Client, taskQueue: string, dir: string, name: string, n: number): Promise<AuditHandle> {
-  const workspace = join(dir, name);
-  await writeAuditWorkspace(workspace, n);
-  const options: RunOptionsInput = {
-    task: auditTask(n),
-    workspace,
-    model: 'sim-audit',
-    maxTurns: n + 50,
-    compaction: { trigger: TRIGGER },
-    toolPolicies: { write_file: 'allow' },
-  };
-  return client.workflow.start<typeof agentRun>('agentRun', { taskQueue, workflowId: `${name}-${Date.now()}`, args: [{ options }] });
-}
-
-/** The run's progress, or undefined when no worker answers within a few seconds. */
 function progressOf(client: Client, handle: AuditHandle): Promise<Progress | undefined> {
   return client.connection.withDeadline(Date.now() + 5_000, () => handle.query(progressQuery)).catch(() => undefined);
 }
@@ -222,7 +205,7 @@ describe('crashes in the middle of a long run', () => {
       const worker = await spawnWorkerProcess(workerEnv);
       workers.push(worker);
       const started = Date.now();
-      const handle = await startAuditOn(client, taskQueue, dir, 'server-kill', N);
+      const { handle } = await startAuditOn({ client, taskQueue, dir }, 'server-kill', N);
 
       const before = await waitForTurn(client, handle, 40);
       await server!.kill('SIGKILL');
@@ -271,7 +254,7 @@ describe('crashes in the middle of a long run', () => {
       });
       try {
         const started = Date.now();
-        const handle = await startAuditOn(h.env.client, taskQueue, h.dir, 'pg-outage', N);
+        const { handle } = await startAuditOn({ client: h.env.client, taskQueue, dir: h.dir }, 'pg-outage', N);
         const before = await waitForTurn(h.env.client, handle, 20);
         await db!.stop();
         log(`stopped PostgreSQL at turn ${before.counters.turn}`);

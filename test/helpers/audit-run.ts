@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { auditTask, writeAuditWorkspace } from '../../simulator/scenarios/audit.js';
@@ -7,9 +8,16 @@ import type { Harness } from './harness.js';
 
 export const TRIGGER = 50_000;
 
-/** Starts an audit run of `n` files in a fresh workspace under the harness's directory. */
-export async function startAudit(h: Harness, name: string, n: number, extra: Partial<RunOptionsInput> = {}) {
-  const workspace = join(h.dir, name);
+/** Where an audit starts: a client and task queue, and a directory for its workspace. */
+export interface AuditTarget {
+  client: Client;
+  taskQueue: string;
+  dir: string;
+}
+
+/** Starts an audit run of `n` files in a fresh workspace under the target's directory. */
+export async function startAuditOn(target: AuditTarget, name: string, n: number, extra: Partial<RunOptionsInput> = {}) {
+  const workspace = join(target.dir, name);
   await writeAuditWorkspace(workspace, n);
   const options: RunOptionsInput = {
     task: auditTask(n),
@@ -21,13 +29,17 @@ export async function startAudit(h: Harness, name: string, n: number, extra: Par
     toolPolicies: { write_file: 'allow' },
     ...extra,
   };
-  const handle = await h.env.client.workflow.start<typeof agentRun>('agentRun', {
-    taskQueue: h.taskQueue,
+  const handle = await target.client.workflow.start<typeof agentRun>('agentRun', {
+    taskQueue: target.taskQueue,
     workflowId: `${name}-${Date.now()}`,
     args: [{ options }],
   });
   return { handle, workspace };
 }
+
+/** Starts an audit on the harness's dev server and task queue. */
+export const startAudit = (h: Harness, name: string, n: number, extra: Partial<RunOptionsInput> = {}) =>
+  startAuditOn({ client: h.env.client, taskQueue: h.taskQueue, dir: h.dir }, name, n, extra);
 
 /** Lines of the effects journal: one per side effect actually performed. */
 export async function effects(h: Harness): Promise<string[]> {
