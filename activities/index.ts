@@ -1,6 +1,9 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import type { ToolDefinition } from '../tools/define.js';
+import { ApplicationFailure } from '@temporalio/activity';
+import { agentDefaults, type AgentDefinition } from '../agents/define.js';
+import type { ToolDefinition, ToolSchema } from '../tools/define.js';
 import { toToolSchema } from '../tools/define.js';
+import type { AgentDefaults } from '../workflows/options.js';
 import { stateTools } from '../workflows/state-tools.js';
 import { withHeartbeat } from './heartbeat.js';
 import { createModelActivities } from './model.js';
@@ -32,23 +35,51 @@ export function truncatedPreview(content: string, ref: string): string {
 export interface ActivityDeps {
   anthropic: Anthropic;
   store: BlobStore;
-  /** Tools that run as activities; the built-in workspace tools when omitted. */
+  /** Tools of runs that name no agent; the built-in workspace tools when omitted. */
   tools?: ToolDefinition[];
+  /** Agent profiles (`defineAgent`) that runs may name. */
+  agents?: AgentDefinition[];
 }
 
-export function createActivities({ anthropic, store, tools = workspaceTools }: ActivityDeps) {
+/** What one agent's runs may call: its tools by name, and the schemas the model is shown. */
+interface Toolset {
+  registry: ReadonlyMap<string, ToolDefinition>;
+  schemas: ToolSchema[];
+}
+
+function toolset(tools: ToolDefinition[]): Toolset {
   const registry = new Map(tools.map((t) => [t.name, t]));
   for (const name of Object.keys(stateTools)) {
     if (registry.has(name)) throw new Error(`tool name ${name} is reserved for a state tool`);
   }
-  const toolSchemas = [...tools, ...Object.values(stateTools)].map(toToolSchema);
+  return { registry, schemas: [...tools, ...Object.values(stateTools)].map(toToolSchema) };
+}
+
+export function createActivities({ anthropic, store, tools = workspaceTools, agents = [] }: ActivityDeps) {
+  const builtIn = toolset(tools);
+  const profiles = new Map(agents.map((a) => [a.name, { agent: a, toolset: toolset(a.tools) }]));
+  if (profiles.size !== agents.length) throw new Error('two agents have the same name');
+  const served = () => (profiles.size ? [...profiles.keys()].join(', ') : 'none');
+  /** A run whose agent this worker does not serve fails for good: retrying on this worker cannot help. */
+  const profile = (name: string) => {
+    const found = profiles.get(name);
+    if (found) return found;
+    throw ApplicationFailure.nonRetryable(`unknown agent ${JSON.stringify(name)}; this worker serves: ${served()}`, 'UnknownAgent');
+  };
+  const toolsetOf = (agent: string | undefined) => (agent === undefined ? builtIn : profile(agent).toolset);
 
   return {
-    ...createModelActivities({ anthropic, store, toolSchemas }),
+    ...createModelActivities({ anthropic, store, toolSchemas: (agent) => toolsetOf(agent).schemas }),
     notifyEscalation,
+
+    /** The defaults of a named agent, read once when its run starts (a local activity). */
+    async agentProfile(name: string): Promise<AgentDefaults> {
+      return agentDefaults(profile(name).agent);
+    },
 
     /** Runs a tool and returns its result as a block of the next user message. */
     async runTool(input: ToolRunInput): Promise<PendingBlock> {
+      const { registry } = toolsetOf(input.agent);
       const out = await withHeartbeat({ turn: input.turn, tool: input.call.name }, () => runToolCall(registry, store, input));
       const base = { type: 'tool_result' as const, tool_use_id: input.call.id, ...(out.isError ? { is_error: true } : {}) };
       if (out.content.length <= INLINE_RESULT_CHARS) return { ...base, content: out.content };

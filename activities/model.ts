@@ -30,6 +30,8 @@ export interface ModelCallInput {
   head: BlobRef | null;
   /** The user message to add before calling; null continues the assistant message at the head. */
   append: PendingBlock[] | null;
+  /** The run's agent profile, whose tools the model is offered; absent: the built-in tools. */
+  agent?: string;
 }
 
 export interface ToolCall {
@@ -120,7 +122,11 @@ async function streamReply(
 
 export const SUMMARIZE_BETA = 'compact-2026-09-04';
 
-export function createModelActivities(deps: { anthropic: Anthropic; store: BlobStore; toolSchemas: ToolSchema[] }) {
+export function createModelActivities(deps: {
+  anthropic: Anthropic;
+  store: BlobStore;
+  toolSchemas: (agent: string | undefined) => ToolSchema[];
+}) {
   const { anthropic, store, toolSchemas } = deps;
 
   /** What every request needs: instructions, the transcript (with the new user message written), the state. */
@@ -144,7 +150,7 @@ export function createModelActivities(deps: { anthropic: Anthropic; store: BlobS
       max_tokens: input.maxOutputTokens,
       system,
       messages: await loadMessages(store, headRef),
-      tools: toolSchemas,
+      tools: toolSchemas(input.agent),
     };
     return { instructionsRef, headRef, state, system, request };
   }
@@ -209,7 +215,7 @@ export function createModelActivities(deps: { anthropic: Anthropic; store: BlobS
     const compacted = [{ role: 'assistant' as const, content: [block as ContentBlockParam] }];
     const head = await writeNode(store, { prev: null, message: compacted[0]! });
     const after = await anthropic.beta.messages
-      .countTokens({ model: input.model, system, messages: compacted, tools: toolSchemas, betas: [SUMMARIZE_BETA] })
+      .countTokens({ model: input.model, system, messages: compacted, tools: request.tools, betas: [SUMMARIZE_BETA] })
       .then((c) => c.input_tokens)
       .catch(() => 0); // a measurement only: never fail a compaction that succeeded over it
     return {

@@ -1,15 +1,14 @@
 /** The `longhaul` command line. It talks to Temporal only; it never imports activities. */
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { encryptionDataConverter, loadKeyring } from '../config/codec.js';
-import { temporalConnectionOptions } from '../config/connection.js';
+import { loadKeyring } from '../config/codec.js';
 import { ConfigError, readEnv } from '../config/env.js';
 import type { agentRun } from '../workflows/agent.js';
 import { progressQuery, type Progress, type RunResult } from '../workflows/messages.js';
 import type { Decision } from '../workflows/escalation.js';
 import { answer, listPending, listRuns, pendingTable, runsTable } from './escalations.js';
+import { connectClient, startRun } from './connect.js';
 import { progressLine, resultText } from './format.js';
 import { runFlagSpec, runOptionsFromFlags, UsageError, wholeNumber } from './run-flags.js';
 
@@ -37,6 +36,7 @@ commands:
 run options:
   --task TEXT | --task-file PATH   what the agent should do (required)
   --workspace DIR                  directory the file tools are confined to (default: .)
+  --agent NAME                     an agent profile the workers serve (its tools and defaults)
   --model NAME  --max-turns N  --max-output-tokens N  --system-prompt TEXT
   --compaction-trigger N (>= 50000)  --compaction-instructions TEXT
   --pause-after-compaction  --no-compaction  --no-state  --id RUN_ID
@@ -49,13 +49,6 @@ example:
 
 const POLL_MS = 500;
 
-async function connect() {
-  const env = readEnv();
-  const keyring = loadKeyring(env);
-  const connection = await Connection.connect(temporalConnectionOptions(env));
-  const dataConverter = keyring ? { dataConverter: encryptionDataConverter(keyring) } : {};
-  return { client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, ...dataConverter }), connection, env };
-}
 
 /** The run's result, also for a failed run (whose result travels in the failure's details). */
 async function awaitResult(handle: WorkflowHandle<typeof agentRun>): Promise<RunResult> {
@@ -147,14 +140,9 @@ export async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: { ...runFlagSpec, help: { type: 'boolean', short: 'h' } }, strict: true });
       if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       const options = runOptionsFromFlags(values);
-      const { client, connection, env } = await connect();
+      const { client, connection, env } = await connectClient();
       try {
-        const workflowId = values.id ?? `longhaul-${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`;
-        const handle = await client.workflow.start<typeof agentRun>('agentRun', {
-          taskQueue: env.LONGHAUL_TASK_QUEUE,
-          workflowId,
-          args: [{ options }],
-        });
+        const handle = await startRun(client, options, { taskQueue: env.LONGHAUL_TASK_QUEUE, ...(values.id ? { workflowId: values.id } : {}) });
         process.stdout.write(`${handle.workflowId}\n`);
         return command === 'run' ? await follow(handle) : 0;
       } finally {
@@ -173,7 +161,7 @@ export async function main(argv: string[]): Promise<number> {
       });
       if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       if (positionals.length !== 1) throw new UsageError(`${command} takes exactly one run id`);
-      const { client, connection } = await connect();
+      const { client, connection } = await connectClient();
       try {
         const handle = client.workflow.getHandle<typeof agentRun>(positionals[0]!);
         if (command === 'status') {
@@ -206,7 +194,7 @@ export async function main(argv: string[]): Promise<number> {
       if (values.status !== undefined && !statuses.includes(values.status)) {
         throw new UsageError(`--status: expected one of ${statuses.join(', ')}, got ${JSON.stringify(values.status)}`);
       }
-      const { client, connection } = await connect();
+      const { client, connection } = await connectClient();
       try {
         const runs = await listRuns(client, values.status);
         process.stdout.write(`${values.json ? JSON.stringify(runs) : runsTable(runs)}\n`);
@@ -218,7 +206,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'pending': {
       const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
       if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
-      const { client, connection } = await connect();
+      const { client, connection } = await connectClient();
       try {
         const pending = await listPending(client);
         process.stdout.write(`${values.json ? JSON.stringify(pending) : pendingTable(pending)}\n`);
@@ -254,7 +242,7 @@ export async function main(argv: string[]): Promise<number> {
       const turns = wholeNumber('turns', values.turns);
       const tokens = wholeNumber('tokens', values.tokens);
       if (command === 'extend' && !turns && !tokens) throw new UsageError('extend needs --turns N and/or --tokens N (N > 0)');
-      const { client, connection } = await connect();
+      const { client, connection } = await connectClient();
       try {
         const sent = await answer(client, runId, command as Decision, {
           ...(values.escalation ? { escalationId: values.escalation } : {}),

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseRunOptions, type RunOptions } from '../workflows/options.js';
+import { parseRunOptions, type RunOptionsInput } from '../workflows/options.js';
 
 /** Flags of `run` and `submit`, for node:util parseArgs; each maps to one RunOptions field. */
 export const runFlagSpec = {
   task: { type: 'string' },
   'task-file': { type: 'string' },
   workspace: { type: 'string' },
+  agent: { type: 'string' },
   model: { type: 'string' },
   'max-turns': { type: 'string' },
   'max-output-tokens': { type: 'string' },
@@ -30,6 +31,7 @@ export const runFlagSpec = {
 const FLAG_OF_PATH: Record<string, string> = {
   task: '--task',
   workspace: '--workspace',
+  agent: '--agent',
   model: '--model',
   maxTurns: '--max-turns',
   maxOutputTokens: '--max-output-tokens',
@@ -70,8 +72,11 @@ function toolPolicies(values: string[] | undefined): Record<string, string> | un
 
 const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
-/** Turns flags into validated run options, or throws a one-line UsageError naming what is wrong. */
-export function runOptionsFromFlags(flags: RunFlags, cwd = process.cwd()): RunOptions {
+/**
+ * Turns flags into run options, checked but without defaults filled in (an agent's defaults apply
+ * to what is unset), or throws a one-line UsageError naming what is wrong.
+ */
+export function runOptionsFromFlags(flags: RunFlags, cwd = process.cwd()): RunOptionsInput {
   if (flags.task !== undefined && flags['task-file'] !== undefined) throw new UsageError('give --task or --task-file, not both');
   let task = flags.task;
   if (flags['task-file'] !== undefined) {
@@ -88,9 +93,10 @@ export function runOptionsFromFlags(flags: RunFlags, cwd = process.cwd()): RunOp
     ...(flags['compaction-instructions'] !== undefined ? { instructions: flags['compaction-instructions'] } : {}),
     ...(flags['pause-after-compaction'] ? { pauseAfterCompaction: true } : {}),
   };
-  const parsed = parseRunOptions({
+  const options = {
     task,
     workspace: resolve(cwd, flags.workspace ?? '.'),
+    ...(flags.agent !== undefined ? { agent: flags.agent } : {}),
     ...(flags.model !== undefined ? { model: flags.model } : {}),
     ...(flags['max-turns'] !== undefined ? { maxTurns: wholeNumber('max-turns', flags['max-turns']) } : {}),
     ...(flags['max-output-tokens'] !== undefined ? { maxOutputTokens: wholeNumber('max-output-tokens', flags['max-output-tokens']) } : {}),
@@ -105,12 +111,14 @@ export function runOptionsFromFlags(flags: RunFlags, cwd = process.cwd()): RunOp
       maxConsecutiveFailures: wholeNumber('max-failures', flags['max-failures']),
       webhookUrl: flags.webhook,
     }),
-  });
+  };
+  const parsed = parseRunOptions(options);
   if (!parsed.ok) {
     // Name the flag the user typed: `toolPolicies.write_file` is `--tool-policy`.
     throw new UsageError(
       parsed.error.replace(/^([\w.]+):/, (_, path: string) => `${FLAG_OF_PATH[path] ?? FLAG_OF_PATH[path.split('.')[0]!] ?? path}:`),
     );
   }
-  return parsed.options;
+  // Checked above: the flags' strings are the option values the schema accepts.
+  return options as RunOptionsInput;
 }

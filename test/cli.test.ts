@@ -94,6 +94,7 @@ describe('longhaul CLI', () => {
     [['submit', '--task-file', '/nonexistent/task.md'], 'longhaul: --task-file: cannot read /nonexistent/task.md: ENOENT'],
     [['submit', '--task', 'x', '--tool-policy', 'write_file=maybe'], 'longhaul: --tool-policy: Invalid option: expected one of "allow"|"approve"|"deny"'],
     [['submit', '--task', 'x', '--webhook', 'not a url'], 'longhaul: --webhook: webhookUrl is not a URL'],
+    [['submit', '--task', 'x', '--agent', 'two words'], 'longhaul: --agent: agent must be letters, digits, - or _ (at most 64)'],
     [['submit', '--task', 'x'.repeat(100_001)], 'longhaul: --task: task is longer than 100000 characters'],
     [['launch'], 'longhaul: unknown command "launch"; see longhaul --help'],
   ];

@@ -2,6 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
+import type { AgentDefinition } from '../agents/define.js';
 import { createActivities } from '../activities/index.js';
 import type { BlobStore } from '../activities/store/blob-store.js';
 import type { ToolDefinition } from '../tools/define.js';
@@ -14,7 +15,10 @@ export interface LonghaulWorkerOptions {
   taskQueue: string;
   store: BlobStore;
   anthropic: Anthropic;
+  /** Tools of runs that name no agent; the built-in workspace tools when omitted. */
   tools?: ToolDefinition[];
+  /** Agent profiles runs may name; every worker on a task queue must serve the same ones. */
+  agents?: AgentDefinition[];
   /** Path of a pre-built bundle (`npm run build:workflows`); the sources are bundled when absent. */
   workflowBundlePath?: string;
   maxConcurrentActivityTaskExecutions?: number;
@@ -49,7 +53,12 @@ export async function createLonghaulWorker(opts: LonghaulWorkerOptions): Promise
     taskQueue: opts.taskQueue,
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath }),
     ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
-    activities: createActivities({ anthropic: opts.anthropic, store: opts.store, ...(opts.tools ? { tools: opts.tools } : {}) }),
+    activities: createActivities({
+      anthropic: opts.anthropic,
+      store: opts.store,
+      ...(opts.tools ? { tools: opts.tools } : {}),
+      ...(opts.agents ? { agents: opts.agents } : {}),
+    }),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
     maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions ?? 100,
     // On SIGINT/SIGTERM running activities get this long to finish; Temporal retries the rest.

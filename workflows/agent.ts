@@ -7,8 +7,10 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
+  TemporalFailure,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
@@ -35,7 +37,7 @@ import {
   type RunResult,
   type RunStatus,
 } from './messages.js';
-import { describeZodError, RunOptions, toolPolicy, type RunOptionsInput } from './options.js';
+import { describeZodError, RunOptions, toolPolicy, withAgentDefaults, type RunOptionsInput } from './options.js';
 import { LONGHAUL_ESCALATION, LONGHAUL_STATUS } from './search-attributes.js';
 import { applyStateUpdate, initialState, summarizeState, type AgentState, type StateUpdate } from './state.js';
 import { isStateTool, stateTools } from './state-tools.js';
@@ -55,6 +57,12 @@ const { runTool } = proxyActivities<Activities>({
 const { notifyEscalation } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+// Reads a store-free, in-memory profile: a local activity costs no extra round trip to the server.
+const { agentProfile } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumAttempts: 3 },
 });
 
 /**
@@ -152,11 +160,30 @@ function freshMemory(options: RunOptions): RunMemory {
   };
 }
 
-export async function agentRun(input: AgentRunInput): Promise<RunResult> {
-  const parsed = RunOptions.safeParse(input.options);
-  if (!parsed.success) {
-    throw ApplicationFailure.nonRetryable(`invalid run options: ${describeZodError(parsed.error)}`, 'InvalidRunOptions');
+const invalidOptions = (why: string) => ApplicationFailure.nonRetryable(`invalid run options: ${why}`, 'InvalidRunOptions');
+
+/**
+ * The run's options over its agent's defaults, read from the worker when the run starts. A
+ * continued run is handed the merged options, so a chain reads the profile once.
+ */
+async function resolveOptions(input: AgentRunInput): Promise<RunOptionsInput> {
+  const first = RunOptions.safeParse(input.options);
+  if (!first.success) throw invalidOptions(describeZodError(first.error));
+  const agent = first.data.agent;
+  if (agent === undefined || input.memory) return input.options;
+  try {
+    return withAgentDefaults(await agentProfile(agent), input.options);
+  } catch (err) {
+    // The activity's failure (an unknown agent) is the reason; Temporal wraps it once or not at all.
+    if (err instanceof TemporalFailure) throw invalidOptions(err.cause?.message ?? err.message);
+    throw err;
   }
+}
+
+export async function agentRun(input: AgentRunInput): Promise<RunResult> {
+  const runOptions = await resolveOptions(input);
+  const parsed = RunOptions.safeParse(runOptions);
+  if (!parsed.success) throw invalidOptions(describeZodError(parsed.error));
   const options = parsed.data;
   const { workflowId } = workflowInfo();
   const m: RunMemory = input.memory ?? freshMemory(options);
@@ -239,7 +266,7 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
     await condition(allHandlersFinished);
     log.info('continuing as new', { turn: m.counters.turn, run: m.chain.runNumber });
     return continueAsNew<typeof agentRun>({
-      options: input.options,
+      options: runOptions,
       memory: { ...m, chain: { runNumber: m.chain.runNumber + 1, turnsAtStart: m.counters.turn, compactionsAtStart: m.counters.compactions } },
     });
   };
@@ -332,6 +359,7 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
       compaction: options.compaction,
       head: m.head,
       append: m.append,
+      ...(options.agent !== undefined ? { agent: options.agent } : {}),
     }]);
     m.instructionsRef = reply.instructionsRef;
     m.stateRef = reply.stateRef;
@@ -377,7 +405,7 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
       }
       default:
         return runTool.executeWithOptions({ summary: `${call.name} ${preview(call.input, 80)}` }, [
-          { workflowId, turn: m.counters.turn, workspace: options.workspace, call },
+          { workflowId, turn: m.counters.turn, workspace: options.workspace, call, ...(options.agent !== undefined ? { agent: options.agent } : {}) },
         ]);
     }
   };

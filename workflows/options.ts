@@ -6,6 +6,8 @@ export const DEFAULT_COMPACTION_TRIGGER = 150_000;
 /** A task travels in workflow input and history: keep it far from Temporal's 2 MiB blob limit. */
 export const MAX_TASK_CHARS = 100_000;
 
+export const AGENT_NAME = /^[A-Za-z0-9][\w-]{0,63}$/;
+
 export const CompactionOptions = z
   .object({
     enabled: z.boolean().default(true),
@@ -65,6 +67,14 @@ export const RunOptions = z
     continueAsNewEvery: z.number().int().min(10).max(5_000).default(500),
     /** Consecutive model replies without a tool call before the run gives up. */
     maxIdleReplies: z.number().int().min(1).max(20).default(3),
+    /**
+     * An agent profile the workers serve (`defineAgent`): its tools, and defaults for every option
+     * above that the run does not set. Absent: the built-in workspace agent.
+     */
+    agent: z
+      .string()
+      .regex(AGENT_NAME, 'agent must be letters, digits, - or _ (at most 64)')
+      .optional(),
   })
   .strict();
 
@@ -85,3 +95,20 @@ export function parseRunOptions(input: unknown): { ok: true; options: RunOptions
 
 export const toolPolicy = (options: RunOptions, tool: string): ToolPolicy =>
   options.toolPolicies[tool] ?? DEFAULT_TOOL_POLICIES[tool] ?? 'allow';
+
+/** What an agent profile may set for its runs: every run option but the run's own task, workspace and agent. */
+export type AgentDefaults = Omit<RunOptionsInput, 'task' | 'workspace' | 'agent'>;
+
+/**
+ * A run's options over its agent's defaults: the run's own values win, and the nested option
+ * groups merge field by field (an agent's compaction instructions survive a run's new trigger).
+ */
+export function withAgentDefaults(defaults: AgentDefaults, run: RunOptionsInput): RunOptionsInput {
+  return {
+    ...defaults,
+    ...run,
+    ...(defaults.compaction || run.compaction ? { compaction: { ...defaults.compaction, ...run.compaction } } : {}),
+    ...(defaults.escalation || run.escalation ? { escalation: { ...defaults.escalation, ...run.escalation } } : {}),
+    ...(defaults.toolPolicies || run.toolPolicies ? { toolPolicies: { ...defaults.toolPolicies, ...run.toolPolicies } } : {}),
+  };
+}

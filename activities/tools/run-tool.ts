@@ -8,6 +8,8 @@ export interface ToolRunInput {
   turn: number;
   workspace: string;
   call: { id: string; name: string; input: unknown };
+  /** The run's agent profile, whose tools it may call; absent: the built-in tools. */
+  agent?: string;
 }
 
 /**

@@ -22,7 +22,24 @@ function answered(context: ScenarioContext, tool: string) {
   return toolExchanges(context.messages).findLast((e) => e.name === tool && e.result !== null)?.result ?? null;
 }
 
-const PROBES: Record<string, (context: ScenarioContext) => Action> = {
+const PROBES: Record<string, (context: ScenarioContext, argument: string) => Action> = {
+  /**
+   * `[sim:call TOOL] {json input}`: calls any tool once, then reports its result, the tools it
+   * was offered and the first line of its instructions (for agent profiles' tools and prompts).
+   */
+  call: (context, argument) => {
+    const [, tool = '', json = '{}'] = /^(\S+)\s*([\s\S]*)$/.exec(argument) ?? [];
+    const result = answered(context, tool);
+    if (result) {
+      const firstLine = context.instructions.split('\n')[0];
+      return finish(`${tool} ${result.isError ? 'failed' : 'said'}: ${result.text} | offered: ${context.tools.join(', ')} | instructions: ${firstLine}`);
+    }
+    try {
+      return call(tool, JSON.parse(json));
+    } catch {
+      return finish(`[sim:call] needs a tool name and a JSON input, got ${JSON.stringify(argument)}`);
+    }
+  },
   /** Asks a person through escalate_to_human, then reports the answer it saw. */
   'ask-human': (context) => {
     const result = answered(context, 'escalate_to_human');
@@ -65,7 +82,9 @@ const PROBES: Record<string, (context: ScenarioContext) => Action> = {
 };
 
 export function probeScenario(task: string): Scenario | null {
-  const name = /^\s*\[sim:([\w-]+)\]/.exec(task)?.[1];
-  const probe = name ? PROBES[name] : undefined;
-  return probe ? { act: probe, summarize: () => DEFAULT_SUMMARY } : null;
+  const match = /^\s*\[sim:([\w-]+)(?: ([^\]]*))?\]\s*([\s\S]*)$/.exec(task);
+  const probe = match ? PROBES[match[1]!] : undefined;
+  // The argument: inside the tag after the name, then the rest of the task.
+  const argument = match ? [match[2], match[3]].filter(Boolean).join(' ') : '';
+  return probe ? { act: (context) => probe(context, argument), summarize: () => DEFAULT_SUMMARY } : null;
 }

@@ -7,6 +7,10 @@ import { blocksOf, type InputBlock, type InputMessage, type StopReason } from '.
  */
 export interface ScenarioContext {
   task: string;
+  /** The system prompt's instructions: what precedes the <task> section. */
+  instructions: string;
+  /** The names of the tools the request offers. */
+  tools: string[];
   /** Null when the client does not inject its state: then only the messages and the summary remain. */
   state: AgentState | null;
   messages: InputMessage[];
@@ -32,7 +36,7 @@ export const text = (value: string): PlannedBlock => ({ type: 'text', text: valu
 export const toolUse = (name: string, input: unknown): PlannedBlock => ({ type: 'tool_use', name, input });
 
 /** Reads the sections `renderSystemPrompt` writes; without a <task> section the whole prompt is the task. */
-export function readSystemPrompt(system: unknown): { task: string; state: AgentState | null } {
+export function readSystemPrompt(system: unknown): { task: string; instructions: string; state: AgentState | null } {
   const prompt = Array.isArray(system)
     ? system.map((block: { text: string }) => block.text).join('\n')
     : typeof system === 'string'
@@ -40,7 +44,8 @@ export function readSystemPrompt(system: unknown): { task: string; state: AgentS
       : '';
   const task = /<task>\n([\s\S]*?)\n<\/task>/.exec(prompt)?.[1] ?? prompt;
   const stateJson = /<agent_state>\n([\s\S]*?)\n<\/agent_state>/.exec(prompt)?.[1];
-  return { task: task.trim(), state: stateJson === undefined ? null : parseState(stateJson) };
+  const instructions = prompt.includes('<task>') ? prompt.slice(0, prompt.indexOf('<task>')).trim() : '';
+  return { task: task.trim(), instructions, state: stateJson === undefined ? null : parseState(stateJson) };
 }
 
 function parseState(json: string): AgentState | null {
@@ -50,6 +55,10 @@ function parseState(json: string): AgentState | null {
   } catch {
     return null;
   }
+}
+
+export function toolNames(tools: unknown): string[] {
+  return Array.isArray(tools) ? tools.flatMap((t: { name?: unknown }) => (typeof t?.name === 'string' ? [t.name] : [])) : [];
 }
 
 /** A visible tool call and, once the client answered it, its result. */

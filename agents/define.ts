@@ -1,0 +1,36 @@
+import type { ToolDefinition } from '../tools/define.js';
+import { AGENT_NAME, parseRunOptions, type AgentDefaults } from '../workflows/options.js';
+import { isStateTool } from '../workflows/state-tools.js';
+
+/**
+ * An agent profile: the tools its runs may call (run on the worker, as activities) and defaults
+ * for its runs' options: system prompt, model, caps, compaction trigger and instructions, tool
+ * policies, escalation policy. A run names the profile (`agent`); its own options win.
+ */
+export interface AgentDefinition extends AgentDefaults {
+  name: string;
+  systemPrompt: string;
+  tools: ToolDefinition[];
+}
+
+/** Checks a profile once, where it is written, so a mistake fails the worker's start and not a run. */
+export function defineAgent<const A extends AgentDefinition>(agent: A): A {
+  if (!AGENT_NAME.test(agent.name)) {
+    throw new Error(`agent name ${JSON.stringify(agent.name)}: use letters, digits, - or _ (at most 64)`);
+  }
+  const seen = new Set<string>();
+  for (const tool of agent.tools) {
+    if (isStateTool(tool.name)) throw new Error(`agent ${agent.name}: tool name ${tool.name} is reserved for a state tool`);
+    if (seen.has(tool.name)) throw new Error(`agent ${agent.name}: two tools are named ${tool.name}`);
+    seen.add(tool.name);
+  }
+  const checked = parseRunOptions({ ...agentDefaults(agent), task: 'check', workspace: '.' });
+  if (!checked.ok) throw new Error(`agent ${agent.name}: ${checked.error}`);
+  return agent;
+}
+
+/** The part of a profile the workflow needs: plain data, recorded in the run's history once. */
+export function agentDefaults(agent: AgentDefinition): AgentDefaults {
+  const { name: _name, tools: _tools, ...defaults } = agent;
+  return defaults;
+}

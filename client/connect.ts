@@ -1,0 +1,39 @@
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { encryptionDataConverter, loadKeyring } from '../config/codec.js';
+import { temporalConnectionOptions } from '../config/connection.js';
+import { readEnv, type EnvConfig } from '../config/env.js';
+import type { agentRun } from '../workflows/agent.js';
+import { parseRunOptions, type RunOptionsInput } from '../workflows/options.js';
+
+/** A Temporal client configured from the environment, as the worker is (address, TLS, namespace, encryption). */
+export async function connectClient(source: NodeJS.ProcessEnv = process.env): Promise<{ client: Client; connection: Connection; env: EnvConfig }> {
+  const env = readEnv(source);
+  const keyring = loadKeyring(env);
+  const connection = await Connection.connect(temporalConnectionOptions(env));
+  const dataConverter = keyring ? { dataConverter: encryptionDataConverter(keyring) } : {};
+  return { client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, ...dataConverter }), connection, env };
+}
+
+/** Options refused before anything is submitted; the message names every bad field on one line. */
+export class RunOptionsError extends Error {}
+
+export const newRunId = () => `longhaul-${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`;
+
+/**
+ * Submits a run. The options are checked here first, so a bad one submits nothing; they are sent
+ * as given (not with defaults filled in), so that a named agent's defaults apply to what is unset.
+ */
+export async function startRun(
+  client: Client,
+  options: RunOptionsInput,
+  where: { taskQueue: string; workflowId?: string },
+): Promise<WorkflowHandle<typeof agentRun>> {
+  const checked = parseRunOptions(options);
+  if (!checked.ok) throw new RunOptionsError(checked.error);
+  return client.workflow.start<typeof agentRun>('agentRun', {
+    taskQueue: where.taskQueue,
+    workflowId: where.workflowId ?? newRunId(),
+    args: [{ options }],
+  });
+}

@@ -1,0 +1,33 @@
+/**
+ * An agent profile with a tool of its own: `count_words` counts the words of workspace files.
+ * Everything here runs on your worker; the run's workflow only sees the profile's defaults.
+ */
+import { readFile } from 'node:fs/promises';
+import { defineAgent, defineTool, resolveInWorkspace, workspaceTools } from 'longhaul';
+import { z } from 'zod';
+
+export const countWords = defineTool({
+  name: 'count_words',
+  description: 'Count the words (runs of non-space characters) in a text file of the workspace.',
+  input: z.object({ path: z.string().min(1).describe('file path relative to the workspace') }).strict(),
+  // Reading only: safe to repeat, so no idempotency record is needed.
+  sideEffects: false,
+  async run({ path }, { workspace }) {
+    // Confines the path to the workspace, as the built-in file tools do.
+    const text = await readFile(await resolveInWorkspace(workspace, path), 'utf8');
+    const words = text.split(/\s+/).filter(Boolean).length;
+    return { content: `${path} has ${words} words` };
+  },
+});
+
+export const wordCounter = defineAgent({
+  name: 'word-counter',
+  systemPrompt: 'You are a word-counting agent. Count the words of the files you are asked about with count_words.',
+  // The built-in file tools plus our own; the policies below still apply to them.
+  tools: [...workspaceTools, countWords],
+  maxTurns: 40,
+  compaction: { trigger: 60_000, instructions: 'Keep every file name and its word count.' },
+  // Nothing this agent does should change files: refuse writes outright rather than ask.
+  toolPolicies: { write_file: 'deny' },
+  escalation: { onCap: 'stop' },
+});

@@ -1,0 +1,14 @@
+/**
+ * longhaul as a library: define tools and agent profiles, run them in your own worker, submit
+ * runs. The workflow is longhaul's own; your code runs only in activities on your worker, so
+ * nothing of it enters the deterministic workflow bundle.
+ */
+export { defineTool, type ToolContext, type ToolDefinition, type ToolOutput } from './tools/define.js';
+export { defineAgent, type AgentDefinition } from './agents/define.js';
+export { createWorker, type CreateWorkerOptions, type LonghaulWorker } from './worker/from-env.js';
+export { connectClient, newRunId, RunOptionsError, startRun } from './client/connect.js';
+export { workspaceTools } from './activities/tools/workspace-tools.js';
+export { resolveInWorkspace, WorkspaceEscapeError } from './activities/tools/workspace-path.js';
+export { escalationQuery, humanResponseSignal, progressQuery, respondUpdate, stateQuery } from './workflows/messages.js';
+export type { Progress, RunResult } from './workflows/messages.js';
+export type { AgentDefaults, RunOptionsInput } from './workflows/options.js';

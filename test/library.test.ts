@@ -1,0 +1,107 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wordCounter } from '../examples/word-count/agent.js';
+import { createWorker, defineAgent, defineTool, progressQuery, RunOptionsError, startRun, type LonghaulWorker } from 'longhaul';
+import { withAgentDefaults } from '../workflows/options.js';
+import { z } from 'zod';
+import { startHarness, type Harness } from './helpers/harness.js';
+
+describe('defineAgent', () => {
+  const noop = defineTool({ name: 'noop', description: 'does nothing', input: z.object({}), sideEffects: false, run: async () => ({ content: '' }) });
+
+  it('refuses a bad profile where it is written, on one line naming what is wrong', () => {
+    const bad = (profile: object) => () => defineAgent({ name: 'a', systemPrompt: 'p', tools: [], ...profile });
+    expect(bad({ name: 'no spaces' })).toThrow(/^agent name "no spaces": use letters/);
+    expect(bad({ tools: [{ ...noop, name: 'finish' }] })).toThrow('agent a: tool name finish is reserved for a state tool');
+    expect(bad({ tools: [noop, noop] })).toThrow('agent a: two tools are named noop');
+    expect(bad({ compaction: { trigger: 1_000 } })).toThrow(/^agent a: compaction\.trigger: compaction trigger must be at least 50000/);
+    expect(bad({ maxTurns: 0 })).toThrow(/^agent a: maxTurns:/);
+  });
+
+  it("a run's options win over its agent's defaults, and option groups merge field by field", () => {
+    const merged = withAgentDefaults(
+      { maxTurns: 40, compaction: { trigger: 60_000, instructions: 'keep names' }, toolPolicies: { write_file: 'deny', x: 'approve' } },
+      { task: 't', workspace: '.', compaction: { trigger: 80_000 }, toolPolicies: { x: 'allow' } },
+    );
+    expect(merged).toEqual({
+      task: 't',
+      workspace: '.',
+      maxTurns: 40,
+      compaction: { trigger: 80_000, instructions: 'keep names' },
+      toolPolicies: { write_file: 'deny', x: 'allow' },
+    });
+  });
+});
+
+describe('a worker from the library API, with the example agent', () => {
+  let h: Harness;
+  let lib: LonghaulWorker;
+  let running: Promise<void>;
+  let workspace: string;
+  const env = () => ({
+    TEMPORAL_ADDRESS: h.env.address,
+    LONGHAUL_TASK_QUEUE: h.taskQueue,
+    LONGHAUL_STORE_DIR: h.storeDir,
+    ANTHROPIC_BASE_URL: h.simulator.url,
+    ...(process.env.LONGHAUL_WORKFLOW_BUNDLE ? { LONGHAUL_WORKFLOW_BUNDLE: process.env.LONGHAUL_WORKFLOW_BUNDLE } : {}),
+  });
+
+  beforeAll(async () => {
+    h = await startHarness();
+    workspace = join(h.dir, 'ws');
+    await mkdir(workspace, { recursive: true });
+    await writeFile(join(workspace, 'notes.txt'), 'the quick brown fox\njumps over\n\nthe lazy dog\n');
+    lib = await createWorker({ agents: [wordCounter], env: env() });
+    running = lib.run();
+  });
+  afterAll(async () => {
+    lib?.shutdown();
+    await running;
+    await h?.close();
+  });
+
+  it("runs the agent's own tool on the worker, with the agent's prompt, tools and defaults", async () => {
+    const handle = await startRun(
+      h.env.client,
+      { agent: 'word-counter', task: '[sim:call count_words] {"path":"notes.txt"}', workspace },
+      { taskQueue: h.taskQueue },
+    );
+    const result = await handle.result();
+    expect(result.status).toBe('completed');
+    // The count is the custom handler's: 9 words in notes.txt.
+    expect(result.report).toContain('count_words said: notes.txt has 9 words');
+    // The model was offered the agent's tools (its own, the built-in ones, the state tools) and its prompt.
+    expect(result.report).toMatch(/offered: list_files, read_file, write_file, count_words, update_state, escalate_to_human, finish \|/);
+    expect(result.report).toContain('instructions: You are a word-counting agent.');
+    const progress = await handle.query(progressQuery);
+    expect(progress.maxTurns).toBe(40);
+  });
+
+  it("the agent's tool policy applies, and a run's own options override its defaults", async () => {
+    const handle = await startRun(
+      h.env.client,
+      { agent: 'word-counter', task: '[sim:call write_file] {"path":"x.txt","content":"x"}', workspace, maxTurns: 7 },
+      { taskQueue: h.taskQueue },
+    );
+    const result = await handle.result();
+    expect(result.report).toContain('write_file failed: write_file is not allowed in this run');
+    expect((await handle.query(progressQuery)).maxTurns).toBe(7);
+  });
+
+  it('a run naming an agent no worker serves fails at once, naming the agents there are', async () => {
+    const handle = await startRun(h.env.client, { agent: 'nobody', task: 'count', workspace }, { taskQueue: h.taskQueue });
+    const failure = await handle.result().catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((failure as WorkflowFailedError).cause?.message).toBe('invalid run options: unknown agent "nobody"; this worker serves: word-counter');
+  });
+
+  it('bad options are refused before anything is submitted', async () => {
+    const id = `refused-${Date.now()}`;
+    await expect(startRun(h.env.client, { agent: 'word counter', task: 'x', workspace }, { taskQueue: h.taskQueue, workflowId: id })).rejects.toThrow(
+      RunOptionsError,
+    );
+    await expect(h.env.client.workflow.getHandle(id).describe()).rejects.toThrow(/not found/i);
+  });
+});
