@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 
-export const HEARTBEAT_EVERY_MS = 2_000;
+/** A third of the activities' heartbeat timeout (workflows/agent.ts): two beats may be late. */
+export const HEARTBEAT_EVERY_MS = 1_000;
 
 /**
  * Heartbeats while `work` runs, so that a worker that dies mid-activity is noticed within the
@@ -9,6 +10,8 @@ export const HEARTBEAT_EVERY_MS = 2_000;
  */
 export async function withHeartbeat<T>(details: unknown, work: (beat: () => void) => Promise<T>): Promise<T> {
   const ctx = Context.current();
+  // A local activity has no heartbeat: the worker running it extends its workflow task instead.
+  if (ctx.info.isLocal) return work(() => {});
   let last = 0;
   const beat = () => {
     if (Date.now() - last >= HEARTBEAT_EVERY_MS) {

@@ -1,8 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { ApplicationFailure } from '@temporalio/activity';
 import { agentDefaults, type AgentDefinition } from '../agents/define.js';
-import type { ToolDefinition, ToolSchema } from '../tools/define.js';
-import { toToolSchema } from '../tools/define.js';
+import { toToolSchema, type ToolDefinition, type Toolset } from '../tools/define.js';
 import type { AgentDefaults } from '../workflows/options.js';
 import { stateTools } from '../workflows/state-tools.js';
 import { withHeartbeat } from './heartbeat.js';
@@ -41,12 +40,6 @@ export interface ActivityDeps {
   agents?: AgentDefinition[];
 }
 
-/** What one agent's runs may call: its tools by name, and the schemas the model is shown. */
-interface Toolset {
-  registry: ReadonlyMap<string, ToolDefinition>;
-  schemas: ToolSchema[];
-}
-
 function toolset(tools: ToolDefinition[]): Toolset {
   const registry = new Map(tools.map((t) => [t.name, t]));
   for (const name of Object.keys(stateTools)) {
@@ -69,7 +62,7 @@ export function createActivities({ anthropic, store, tools = workspaceTools, age
   const toolsetOf = (agent: string | undefined) => (agent === undefined ? builtIn : profile(agent).toolset);
 
   return {
-    ...createModelActivities({ anthropic, store, toolSchemas: (agent) => toolsetOf(agent).schemas }),
+    ...createModelActivities({ anthropic, store, toolsetOf }),
     notifyEscalation,
 
     /** The defaults of a named agent, read once when its run starts (a local activity). */

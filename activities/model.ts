@@ -6,7 +6,8 @@ import { withHeartbeat } from './heartbeat.js';
 import { classifyModelError } from './model-errors.js';
 import { renderSystemPrompt } from './prompt.js';
 import type { BlobRef, BlobStore } from './store/blob-store.js';
-import type { ToolSchema } from '../tools/define.js';
+import type { Toolset } from '../tools/define.js';
+import { isStateTool } from '../workflows/state-tools.js';
 import { appendAssistant, readNode, resolvePending, writeNode, loadMessages, type PendingBlock } from './transcript.js';
 
 type ContentBlockParam = Anthropic.Beta.Messages.BetaContentBlockParam;
@@ -38,6 +39,11 @@ export interface ToolCall {
   id: string;
   name: string;
   input: unknown;
+  /**
+   * The tool changes nothing (or does not exist): it runs as a local activity, inside the
+   * workflow task that follows the model call, which saves two server round trips a turn.
+   */
+  sideEffectFree?: true;
 }
 
 export interface ModelTurn {
@@ -90,6 +96,12 @@ export function readUsage(usage: Anthropic.Beta.Messages.BetaUsage): ModelTurn['
   };
 }
 
+function toolCall(block: { id: string; name: string; input: unknown }, registry: Toolset['registry']): ToolCall {
+  // State tools run in the workflow itself; an unknown name only earns the model an error.
+  const local = !isStateTool(block.name) && !(registry.get(block.name)?.sideEffects ?? false);
+  return { id: block.id, name: block.name, input: block.input, ...(local ? { sideEffectFree: true as const } : {}) };
+}
+
 /** Applies the updates to the stored state and stores the result (idempotent, content-addressed). */
 async function resolveState(store: BlobStore, { ref, updates }: { ref: BlobRef | null; updates: StateUpdate[] }) {
   const base: AgentState = ref ? (JSON.parse(await store.get(ref)) as AgentState) : initialState();
@@ -125,9 +137,9 @@ export const SUMMARIZE_BETA = 'compact-2026-09-04';
 export function createModelActivities(deps: {
   anthropic: Anthropic;
   store: BlobStore;
-  toolSchemas: (agent: string | undefined) => ToolSchema[];
+  toolsetOf: (agent: string | undefined) => Toolset;
 }) {
-  const { anthropic, store, toolSchemas } = deps;
+  const { anthropic, store, toolsetOf } = deps;
 
   /** What every request needs: instructions, the transcript (with the new user message written), the state. */
   async function prepare(input: ModelCallInput) {
@@ -150,13 +162,14 @@ export function createModelActivities(deps: {
       max_tokens: input.maxOutputTokens,
       system,
       messages: await loadMessages(store, headRef),
-      tools: toolSchemas(input.agent),
+      tools: toolsetOf(input.agent).schemas,
     };
     return { instructionsRef, headRef, state, system, request };
   }
 
   async function callModel(input: ModelCallInput): Promise<ModelTurn> {
     const { instructionsRef, headRef, state, request } = await prepare(input);
+    const { registry } = toolsetOf(input.agent);
     const context = compactionEdits(input.compaction);
     const reply = await streamReply(
       anthropic,
@@ -183,7 +196,7 @@ export function createModelActivities(deps: {
         .flatMap((b) => (b.type === 'text' ? [b.text] : []))
         .join('\n')
         .slice(0, TEXT_PREVIEW_CHARS),
-      toolCalls: reply.content.flatMap((b) => (b.type === 'tool_use' ? [{ id: b.id, name: b.name, input: b.input }] : [])),
+      toolCalls: reply.content.flatMap((b) => (b.type === 'tool_use' ? [toolCall(b, registry)] : [])),
     };
   }
 

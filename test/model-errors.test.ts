@@ -33,7 +33,7 @@ async function failureFor(setup: () => void, timeoutMs?: number): Promise<Applic
     ? createModelActivities({
         anthropic: new Anthropic({ apiKey: 'x', baseURL: sim.url, maxRetries: 0, timeout: timeoutMs }),
         store: new DirectoryStore(await mkdtemp(join(tmpdir(), 'longhaul-err-'))),
-        toolSchemas: () => [],
+        toolsetOf: () => ({ registry: new Map(), schemas: [] }),
       }).callModel
     : callModel;
   const err = await new MockActivityEnvironment().run(activity, input).then(
@@ -49,7 +49,7 @@ beforeAll(async () => {
   ({ callModel } = createModelActivities({
     anthropic: new Anthropic({ apiKey: 'x', baseURL: sim.url, maxRetries: 0 }),
     store: new DirectoryStore(await mkdtemp(join(tmpdir(), 'longhaul-err-'))),
-    toolSchemas: () => [],
+    toolsetOf: () => ({ registry: new Map(), schemas: [] }),
   }));
 });
 afterAll(() => sim.close());

@@ -37,3 +37,9 @@ export function toToolSchema(def: { name: string; description: string; input: z.
   const { $schema: _ignored, ...schema } = z.toJSONSchema(def.input, { io: 'input' }) as Record<string, unknown>;
   return { name: def.name, description: def.description, input_schema: { ...schema, type: 'object' } };
 }
+
+/** What one agent's runs may call: its tools by name, and the schemas the model is shown. */
+export interface Toolset {
+  registry: ReadonlyMap<string, ToolDefinition>;
+  schemas: ToolSchema[];
+}

@@ -63,5 +63,8 @@ export async function createLonghaulWorker(opts: LonghaulWorkerOptions): Promise
     maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTaskExecutions ?? 100,
     // On SIGINT/SIGTERM running activities get this long to finish; Temporal retries the rest.
     shutdownGraceTime: '10 seconds',
+    // A workflow task waits this long for the worker that holds the run in its cache before any
+    // worker may take it (and replay): a killed worker's runs move on after 3 s, not 10.
+    stickyQueueScheduleToStartTimeout: '3 seconds',
   });
 }

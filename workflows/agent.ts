@@ -42,24 +42,24 @@ import { LONGHAUL_ESCALATION, LONGHAUL_STATUS } from './search-attributes.js';
 import { applyStateUpdate, initialState, summarizeState, type AgentState, type StateUpdate } from './state.js';
 import { isStateTool, stateTools } from './state-tools.js';
 
-// All activity options in one place. Both kinds heartbeat, so a dead worker is noticed within the
-// heartbeat timeout rather than after the whole start-to-close budget.
+// All activity options in one place. Both kinds heartbeat every second, so a dead worker is noticed
+// within the 3 s heartbeat timeout rather than after the whole start-to-close budget; the first
+// retry follows half a second later.
 const { callModel, compactTranscript } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12 },
+  heartbeatTimeout: '3 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12 },
 });
-const { runTool } = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8 },
-});
+const toolRetry = { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8 };
+const { runTool } = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '3 seconds', retry: toolRetry });
+// Tools without side effects (reads) run in the worker within the workflow task that follows the
+// model call: no dispatch through the server, and one workflow task a turn instead of two.
+const { runTool: runToolLocally } = proxyLocalActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: toolRetry });
 const { notifyEscalation } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
-
-// Reads a store-free, in-memory profile: a local activity costs no extra round trip to the server.
+// The agent's profile is in the worker's memory: a local activity costs no extra round trip.
 const { agentProfile } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 3 },
@@ -403,10 +403,13 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
         m.report = finish.data.report;
         return toolResult(call, 'run finished');
       }
-      default:
-        return runTool.executeWithOptions({ summary: `${call.name} ${preview(call.input, 80)}` }, [
+      default: {
+        // Which tools change nothing is the worker's knowledge, recorded in the model call's result.
+        const run = call.sideEffectFree ? runToolLocally : runTool;
+        return run.executeWithOptions({ summary: `${call.name} ${preview(call.input, 80)}` }, [
           { workflowId, turn: m.counters.turn, workspace: options.workspace, call, ...(options.agent !== undefined ? { agent: options.agent } : {}) },
         ]);
+      }
     }
   };
 
