@@ -1,14 +1,20 @@
 /** `longhaul worker`: one process, many runs; stops gracefully on SIGINT/SIGTERM. */
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { encryptionDataConverter, loadKeyring } from '../config/codec.js';
 import { temporalConnectionOptions } from '../config/connection.js';
 import { readEnv } from '../config/env.js';
 import { openStore } from '../activities/store/index.js';
 import { defaultBundlePath } from './bundle.js';
 import { createAnthropic, createLonghaulWorker } from './create.js';
+import { createLogger } from './logger.js';
+import { telemetryFromEnv } from './telemetry.js';
 
 export async function runWorker(): Promise<void> {
   const env = readEnv();
+  // Before any connection: Temporal's runtime takes its logger once, when it is created.
+  const logger = createLogger({ format: env.LONGHAUL_LOG_FORMAT, level: env.LONGHAUL_LOG_LEVEL });
+  Runtime.install({ logger });
+  const telemetry = telemetryFromEnv(env);
   const keyring = loadKeyring(env);
   const connection = await NativeConnection.connect(temporalConnectionOptions(env));
   const store = await openStore(env, keyring);
@@ -23,12 +29,16 @@ export async function runWorker(): Promise<void> {
       maxConcurrentActivityTaskExecutions: env.LONGHAUL_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: env.LONGHAUL_MAX_CONCURRENT_WORKFLOW_TASKS,
       ...(keyring ? { dataConverter: encryptionDataConverter(keyring) } : {}),
+      ...(telemetry ? { telemetry } : {}),
     });
     const encryption = keyring ? `, encryption key ${keyring.current.id}` : '';
-    process.stderr.write(`longhaul worker polling ${env.LONGHAUL_TASK_QUEUE} on ${env.TEMPORAL_ADDRESS} (${env.TEMPORAL_NAMESPACE}${encryption})\n`);
+    const tracing = telemetry ? `, tracing to ${env.OTEL_EXPORTER_OTLP_ENDPOINT}` : '';
+    logger.info(`longhaul worker polling ${env.LONGHAUL_TASK_QUEUE} on ${env.TEMPORAL_ADDRESS} (${env.TEMPORAL_NAMESPACE}${encryption}${tracing})`);
     await worker.run();
   } finally {
     await store.close();
     await connection.close();
+    // The spans of the last moments are still buffered.
+    await telemetry?.shutdown();
   }
 }
