@@ -14,10 +14,11 @@ export async function runWorker(): Promise<void> {
   // Before any connection: Temporal's runtime takes its logger once, when it is created.
   const logger = createLogger({ format: env.LONGHAUL_LOG_FORMAT, level: env.LONGHAUL_LOG_LEVEL });
   Runtime.install({ logger });
-  const telemetry = telemetryFromEnv(env);
   const keyring = loadKeyring(env);
   const connection = await NativeConnection.connect(temporalConnectionOptions(env));
   const store = await openStore(env, keyring);
+  // Started here, so that every path from here on reaches its shutdown below.
+  const telemetry = telemetryFromEnv(env);
   try {
     const worker = await createLonghaulWorker({
       connection,
@@ -36,9 +37,9 @@ export async function runWorker(): Promise<void> {
     logger.info(`longhaul worker polling ${env.LONGHAUL_TASK_QUEUE} on ${env.TEMPORAL_ADDRESS} (${env.TEMPORAL_NAMESPACE}${encryption}${tracing})`);
     await worker.run();
   } finally {
+    // The spans of the last moments are still buffered: send them first.
+    await telemetry?.shutdown();
     await store.close();
     await connection.close();
-    // The spans of the last moments are still buffered.
-    await telemetry?.shutdown();
   }
 }
