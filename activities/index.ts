@@ -1,4 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
+import { trace } from '@opentelemetry/api';
 import { ApplicationFailure } from '@temporalio/activity';
 import { agentDefaults, type AgentDefinition } from '../agents/define.js';
 import { toToolSchema, type ToolDefinition, type Toolset } from '../tools/define.js';
@@ -73,7 +74,11 @@ export function createActivities({ anthropic, store, tools = workspaceTools, age
     /** Runs a tool and returns its result as a block of the next user message. */
     async runTool(input: ToolRunInput): Promise<PendingBlock> {
       const { registry } = toolsetOf(input.agent);
+      // The activity's span when tracing (worker/telemetry.ts); without it this does nothing.
+      const span = trace.getActiveSpan();
+      span?.setAttributes({ 'longhaul.turn': input.turn, 'gen_ai.tool.name': input.call.name, 'gen_ai.tool.call.id': input.call.id });
       const out = await withHeartbeat({ turn: input.turn, tool: input.call.name }, () => runToolCall(registry, store, input));
+      span?.setAttribute('longhaul.tool.is_error', out.isError === true);
       const base = { type: 'tool_result' as const, tool_use_id: input.call.id, ...(out.isError ? { is_error: true } : {}) };
       if (out.content.length <= INLINE_RESULT_CHARS) return { ...base, content: out.content };
       const ref = await store.put(out.content);

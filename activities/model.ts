@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { trace } from '@opentelemetry/api';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { RunOptions } from '../workflows/options.js';
 import { applyStateUpdate, initialState, type AgentState, type StateUpdate } from '../workflows/state.js';
@@ -116,11 +117,17 @@ async function streamReply(
   turn: number,
 ): Promise<Anthropic.Beta.Messages.BetaMessage> {
   try {
-    return await withHeartbeat({ turn }, (beat) => {
+    const reply = await withHeartbeat({ turn }, (beat) => {
       const stream = anthropic.beta.messages.stream(params, { signal: Context.current().cancellationSignal });
       stream.on('streamEvent', beat);
       return stream.finalMessage();
     });
+    trace.getActiveSpan()?.setAttributes({
+      'gen_ai.response.finish_reasons': reply.stop_reason ? [reply.stop_reason] : [],
+      'gen_ai.usage.input_tokens': reply.usage.input_tokens,
+      'gen_ai.usage.output_tokens': reply.usage.output_tokens,
+    });
+    return reply;
   } catch (err) {
     const c = classifyModelError(err);
     throw ApplicationFailure.create({
@@ -143,6 +150,8 @@ export function createModelActivities(deps: {
 
   /** What every request needs: instructions, the transcript (with the new user message written), the state. */
   async function prepare(input: ModelCallInput) {
+    // The activity's span when tracing (worker/telemetry.ts); without it there is no span and this does nothing.
+    trace.getActiveSpan()?.setAttributes({ 'longhaul.turn': input.turn, 'gen_ai.request.model': input.model });
     const instructionsRef =
       'ref' in input.instructions ? input.instructions.ref : await store.put(JSON.stringify(input.instructions));
     const { systemPrompt, task } = JSON.parse(await store.get(instructionsRef)) as { systemPrompt: string; task: string };

@@ -34,6 +34,19 @@ export const EnvConfig = z.object({
   LONGHAUL_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
   LONGHAUL_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
   LONGHAUL_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
+  /**
+   * An OTLP/HTTP receiver (a collector's base URL, e.g. http://localhost:4318): the worker traces
+   * runs to it (`/v1/traces` is appended). Unset, nothing is traced (README.md, "Tracing and logs").
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .url()
+    .regex(/^https?:\/\//i, 'must be an http:// or https:// URL (OTLP over HTTP)')
+    .optional(),
+  /** The worker's log lines on stderr: one JSON object per line, or Temporal's plain text. */
+  LONGHAUL_LOG_FORMAT: z.enum(['json', 'text']).default('json'),
+  /** The least severe level the worker logs. */
+  LONGHAUL_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 });
 export type EnvConfig = z.infer<typeof EnvConfig>;
 

@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { discardWorkflowSpans } from '../worker/telemetry.js';
 
 const dir = fileURLToPath(new URL('./histories', import.meta.url));
 
@@ -26,7 +27,8 @@ describe('recorded histories replay against the current workflow code', async ()
     const history = historyFromJSON(JSON.parse(await readFile(join(dir, file), 'utf8')));
     const results = [];
     for await (const result of Worker.runReplayHistories(
-      { workflowBundle: { codePath: process.env.LONGHAUL_WORKFLOW_BUNDLE! } },
+      // The bundle's tracing interceptors send spans to a sink; a replay has nowhere to send them.
+      { workflowBundle: { codePath: process.env.LONGHAUL_WORKFLOW_BUNDLE! }, sinks: discardWorkflowSpans },
       [{ workflowId: file, history }],
     )) {
       results.push(result);

@@ -28,6 +28,7 @@ import {
 import { ConfigError } from '../config/env.js';
 import { auditGroundTruth, auditReport, auditTask, writeAuditWorkspace } from '../simulator/scenarios/audit.js';
 import { createAnthropic, createLonghaulWorker } from '../worker/create.js';
+import { discardWorkflowSpans } from '../worker/telemetry.js';
 import type { agentRun } from '../workflows/agent.js';
 import type { RunOptionsInput } from '../workflows/options.js';
 import { startAudit, TRIGGER } from './helpers/audit-run.js';
@@ -212,7 +213,7 @@ describe('encryption on: codec on client and worker, EncryptedStore over a Direc
     // The replayer needs the same codec.
     const replays = [];
     for await (const r of Worker.runReplayHistories(
-      { workflowBundle: { codePath: process.env.LONGHAUL_WORKFLOW_BUNDLE! }, dataConverter },
+      { workflowBundle: { codePath: process.env.LONGHAUL_WORKFLOW_BUNDLE! }, dataConverter, sinks: discardWorkflowSpans },
       [{ workflowId, history: await handle.fetchHistory() }],
     )) {
       replays.push(r);

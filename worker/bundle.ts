@@ -1,14 +1,22 @@
 /** Pre-bundles the workflow code so that worker start-up does no bundling. */
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 export const defaultBundlePath = fileURLToPath(new URL('../build/workflow-bundle.js', import.meta.url));
+/**
+ * Always part of the workflow code, traced or not (worker/telemetry.ts): a pre-built bundle cannot
+ * add interceptors later, and workers on one task queue should run the same workflow code.
+ */
+export const workflowInterceptorModules = [
+  createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+];
 
 export async function writeWorkflowBundle(path = defaultBundlePath): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } });
+  const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } });
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, code);
   return path;

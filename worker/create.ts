@@ -6,8 +6,9 @@ import type { AgentDefinition } from '../agents/define.js';
 import { createActivities } from '../activities/index.js';
 import type { BlobStore } from '../activities/store/blob-store.js';
 import type { ToolDefinition } from '../tools/define.js';
-import { workflowsPath } from './bundle.js';
+import { workflowInterceptorModules, workflowsPath } from './bundle.js';
 import { ensureSearchAttributes } from './search-attributes.js';
+import { discardWorkflowSpans, type Telemetry } from './telemetry.js';
 
 export interface LonghaulWorkerOptions {
   connection: NativeConnection;
@@ -25,6 +26,8 @@ export interface LonghaulWorkerOptions {
   maxConcurrentWorkflowTaskExecutions?: number;
   /** Payload codecs (encryption: `encryptionDataConverter` in config/codec.ts); the client must use the same. */
   dataConverter?: DataConverter;
+  /** Tracing (worker/telemetry.ts); the caller shuts it down after the worker stops. */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -52,6 +55,9 @@ export async function createLonghaulWorker(opts: LonghaulWorkerOptions): Promise
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath }),
+    // A pre-built bundle has the workflow interceptors in it already (worker/bundle.ts).
+    interceptors: { ...(bundle ? {} : { workflowModules: workflowInterceptorModules }), activity: opts.telemetry?.activityInterceptors ?? [] },
+    sinks: opts.telemetry?.sinks ?? discardWorkflowSpans,
     ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
     activities: createActivities({
       anthropic: opts.anthropic,

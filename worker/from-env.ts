@@ -7,6 +7,7 @@ import { readEnv, type EnvConfig } from '../config/env.js';
 import type { ToolDefinition } from '../tools/define.js';
 import { defaultBundlePath } from './bundle.js';
 import { createAnthropic, createLonghaulWorker } from './create.js';
+import { telemetryFromEnv } from './telemetry.js';
 
 export interface CreateWorkerOptions {
   /** Agent profiles (`defineAgent`) runs may name with `agent`. */
@@ -22,6 +23,8 @@ export interface LonghaulWorker {
   config: EnvConfig;
   /** The id of the key new payloads are encrypted with; null without encryption. */
   encryptionKeyId: string | null;
+  /** Whether spans go to OTEL_EXPORTER_OTLP_ENDPOINT (worker/telemetry.ts). */
+  tracing: boolean;
   /** Polls until `shutdown()` or SIGINT/SIGTERM, then closes the store and the connection. */
   run(): Promise<void>;
   shutdown(): void;
@@ -29,8 +32,8 @@ export interface LonghaulWorker {
 
 /**
  * A worker configured from the environment: the Temporal connection, task queue, store,
- * encryption and model client. `longhaul worker` is this with no agents; a library user passes
- * their own. A bad setting is a one-line ConfigError naming the variable.
+ * encryption, model client and tracing. `longhaul worker` is this with no agents; a library user
+ * passes their own. A bad setting is a one-line ConfigError naming the variable.
  */
 export async function createWorker(opts: CreateWorkerOptions = {}): Promise<LonghaulWorker> {
   const config = readEnv(opts.env);
@@ -41,7 +44,11 @@ export async function createWorker(opts: CreateWorkerOptions = {}): Promise<Long
     await connection.close();
     throw err;
   });
+  // Started last, so that every path from here on reaches its shutdown in `release`.
+  const telemetry = telemetryFromEnv(config);
   const release = async () => {
+    // The spans of the last moments are still buffered: send them first.
+    await telemetry?.shutdown();
     await store.close();
     await connection.close();
   };
@@ -58,11 +65,13 @@ export async function createWorker(opts: CreateWorkerOptions = {}): Promise<Long
       maxConcurrentActivityTaskExecutions: config.LONGHAUL_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: config.LONGHAUL_MAX_CONCURRENT_WORKFLOW_TASKS,
       ...(keyring ? { dataConverter: encryptionDataConverter(keyring) } : {}),
+      ...(telemetry ? { telemetry } : {}),
     });
     return {
       worker,
       config,
       encryptionKeyId: keyring?.current.id ?? null,
+      tracing: telemetry !== undefined,
       run: () => worker.run().finally(release),
       shutdown: () => worker.shutdown(),
     };

@@ -243,7 +243,7 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
     const checked = checkResponse(raw, m.open, closedIds(), answer !== null);
     if (checked.ok) answer = checked.response;
     else {
-      log.info('ignored a humanResponse signal', { reason: checked.error });
+      log.info('ignored a humanResponse signal', { turn: m.counters.turn, reason: checked.error });
       m.ignoredResponses = [...m.ignoredResponses, { reason: checked.error, at: now() }].slice(-HISTORY_LIMIT);
     }
   });
@@ -285,11 +285,13 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
     };
     m.open = escalation;
     answer = null;
-    log.info('escalation opened', { id: escalation.id, kind });
+    const turn = m.counters.turn;
+    log.info('escalation opened', { turn, id: escalation.id, kind });
     if (options.escalation.webhookUrl) {
       // Notification must not hold the run: the person may answer before the webhook lands.
       notifyEscalation({ url: options.escalation.webhookUrl, workflowId, escalation }).catch((err: unknown) =>
-        log.warn('escalation webhook failed', { error: String(err) }),
+        // The escalation's turn: the run may be turns further on when the webhook fails.
+        log.warn('escalation webhook failed', { turn, id: escalation.id, error: String(err) }),
       );
     }
     return escalation;
@@ -328,7 +330,7 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
   const end = (final: RunResult['status'], why?: string): RunResult => {
     setStatus(final);
     reason = why;
-    log.info('run ended', { status: final, reason: why, turns: m.counters.turn });
+    log.info('run ended', { turn: m.counters.turn, status: final, reason: why });
     const result: RunResult = {
       status: final,
       counters: m.counters,
