@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AgentDefinition } from '../../agents/define.js';
 import type { BlobStore } from '../../activities/store/blob-store.js';
 import { DirectoryStore } from '../../activities/store/directory-store.js';
 import { startSimulator, type Simulator } from '../../simulator/server.js';
@@ -24,7 +25,7 @@ export interface Harness {
   storeDir: string;
   taskQueue: string;
   /** An in-process worker, on the directory store unless another is given (and with a data converter if given). */
-  startWorker(opts?: { store?: BlobStore; dataConverter?: DataConverter }): Promise<Worker>;
+  startWorker(opts?: { store?: BlobStore; dataConverter?: DataConverter; agents?: AgentDefinition[] }): Promise<Worker>;
   /** `longhaul worker` as a child process (on another task queue if given); resolves once it polls. */
   spawnWorker(taskQueue?: string, env?: Record<string, string>): Promise<ChildProcess>;
   close(): Promise<void>;
@@ -68,6 +69,7 @@ export async function startHarness(opts: { dbFilename?: string; dynamicConfig?: 
         anthropic: createAnthropic({ ANTHROPIC_BASE_URL: simulator.url }),
         workflowBundlePath: process.env.LONGHAUL_WORKFLOW_BUNDLE,
         ...(workerOpts.dataConverter ? { dataConverter: workerOpts.dataConverter } : {}),
+        ...(workerOpts.agents ? { agents: workerOpts.agents } : {}),
       }),
     spawnWorker: (queue = taskQueue, extraEnv = {}) =>
       new Promise((resolve, reject) => {

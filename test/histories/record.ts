@@ -1,7 +1,8 @@
 /**
  * Records the JSON histories that test/replay.test.ts replays against the current workflow code:
- * `npx tsx test/histories/record.ts`. Re-record only for a change that no running workflow can
- * meet (see docs/workflow-changes.md); otherwise keep the recordings and use `patched()`.
+ * `npx tsx test/histories/record.ts [NAME…]` (all when no name is given). Re-record only for a
+ * change that no running workflow can meet (see docs/workflow-changes.md); otherwise keep the
+ * recordings, add new ones for new paths, and use `patched()`.
  */
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import type { RunOptionsInput } from '../../workflows/options.js';
 import { auditTask, writeAuditWorkspace } from '../../simulator/scenarios/audit.js';
 import { chainHistories } from '../helpers/chain.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
+import { wordCounter } from '../../examples/word-count/agent.js';
 
 const outDir = fileURLToPath(new URL('.', import.meta.url));
 process.env.TEMPORAL_CLI = ensureTemporalCli();
@@ -28,11 +30,15 @@ async function waitForEscalation(h: Harness, workflowId: string): Promise<string
   }
 }
 
+const only = new Set(process.argv.slice(2));
+
 /** Runs one scenario to its end and writes the history of every run in its chain. */
 async function record(h: Harness, name: string, options: Partial<RunOptionsInput> & { task: string }, drive?: (workflowId: string) => Promise<void>) {
+  if (only.size && !only.has(name)) return;
   const workspace = join(h.dir, name);
   await mkdir(workspace, { recursive: true });
   if (options.task.startsWith('Audit the ')) await writeAuditWorkspace(workspace, Number(/\d+/.exec(options.task)![0]));
+  if (options.agent) await writeFile(join(workspace, 'notes.txt'), 'four words right here\n');
   const handle = await h.env.client.workflow.start<typeof agentRun>('agentRun', {
     taskQueue: h.taskQueue,
     workflowId: `recorded-${name}`,
@@ -53,7 +59,7 @@ async function record(h: Harness, name: string, options: Partial<RunOptionsInput
 const plain = await startHarness();
 // A server that suggests continue-as-new early, to record a switch while a person is asked.
 const eager = await startHarness({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 40 } });
-const [worker, eagerWorker] = await Promise.all([plain.startWorker(), eager.startWorker()]);
+const [worker, eagerWorker] = await Promise.all([plain.startWorker({ agents: [wordCounter] }), eager.startWorker()]);
 await Promise.all([
   worker.runUntil(async () => {
     await record(plain, 'plain', { task: 'Reply with: recorded' });
@@ -62,6 +68,10 @@ await Promise.all([
       const escalationId = await waitForEscalation(plain, id);
       await plain.env.client.workflow.getHandle<typeof agentRun>(id).executeUpdate(respondUpdate, { args: [{ escalationId, decision: 'approve' }] });
     });
+    // Reads as local activities, writes as activities (since tools carry `sideEffectFree`).
+    await record(plain, 'local-tools', { task: auditTask(8), toolPolicies: { write_file: 'allow' } });
+    // A named agent: its profile read by a local activity, its own tool run locally.
+    await record(plain, 'agent', { agent: 'word-counter', task: '[sim:call count_words] {"path":"notes.txt"}' });
   }),
   eagerWorker.runUntil(
     record(eager, 'continue-as-new', { task: '[sim:ask-human]' }, async (id) => {
