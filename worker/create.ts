@@ -3,7 +3,7 @@ import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { createActivities } from '../activities/index.js';
-import type { BlobStore } from '../activities/store/blob-store.js';
+import type { BlobStore } from '../store/blob-store.js';
 import type { ToolDefinition } from '../tools/define.js';
 import { workflowsPath } from './bundle.js';
 import { ensureSearchAttributes } from './search-attributes.js';

@@ -3,7 +3,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { encryptionDataConverter, loadKeyring } from '../config/codec.js';
 import { temporalConnectionOptions } from '../config/connection.js';
 import { readEnv } from '../config/env.js';
-import { openStore } from '../activities/store/index.js';
+import { openStore } from '../store/index.js';
 import { defaultBundlePath } from './bundle.js';
 import { createAnthropic, createLonghaulWorker } from './create.js';
 
