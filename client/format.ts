@@ -38,10 +38,13 @@ const ANSWER: Record<EscalationKind, string> = {
   token_budget: 'extend',
 };
 
+const MIN_BAR = 5;
+
 /**
  * The live line of `follow` on a terminal, redrawn in place: turns against the cap as a bar,
- * tokens, compactions, and the status, or who the run waits for and how to answer. Cut to
- * `columns - 1` characters when given, since a wrapped line cannot be redrawn with `\r`.
+ * tokens, compactions, and the status, or who the run waits for and how to answer. Kept under
+ * `columns` when given, since a wrapped line cannot be redrawn with `\r`: the bar narrows (or
+ * goes) first, so the answering command stays whole; only then is the end cut.
  */
 export function progressBar(p: Progress, runId: string, opts: { barWidth?: number; columns?: number } = {}): string {
   const barWidth = opts.barWidth ?? 20;
@@ -50,12 +53,15 @@ export function progressBar(p: Progress, runId: string, opts: { barWidth?: numbe
   const filled = Math.floor(fraction * barWidth);
   const e = p.escalation;
   const line = [
-    `turn ${c.turn}/${p.maxTurns} [${'█'.repeat(filled)}${'░'.repeat(barWidth - filled)}] ${Math.floor(fraction * 100)}%`,
+    `turn ${c.turn}/${p.maxTurns}${barWidth > 0 ? ` [${'█'.repeat(filled)}${'░'.repeat(barWidth - filled)}]` : ''} ${Math.floor(fraction * 100)}%`,
     `${shortCount(tokensUsed(c))} tokens`,
     `${c.compactions} compaction${c.compactions === 1 ? '' : 's'}`,
     e ? `waiting: ${e.kind} ${e.id} (longhaul ${ANSWER[e.kind]} ${runId})` : p.status,
   ].join(' · ');
   if (opts.columns === undefined || line.length < opts.columns) return line;
+  // A bar narrower than MIN_BAR says little, so it goes rather than shrinking further.
+  const narrower = barWidth - (line.length - (opts.columns - 1));
+  if (barWidth > 0) return progressBar(p, runId, { ...opts, barWidth: narrower >= MIN_BAR ? narrower : 0 });
   return `${line.slice(0, Math.max(0, opts.columns - 2))}…`;
 }
 

@@ -43,11 +43,16 @@ describe('progressBar', () => {
     expect(progressBar(cap, 'run-9')).toMatch(/· waiting: turn_cap esc-5 \(longhaul extend run-9\)$/);
   });
 
-  it('fits the terminal: one character short of the width, so the line never wraps', () => {
-    const line = progressBar(progress({}, { turn: 1 }), 'run-1');
-    expect(line).toHaveLength(`turn 1/500 [${'░'.repeat(20)}] 0% · 0 tokens · 0 compactions · running`.length);
-    expect(progressBar(progress({}, { turn: 1 }), 'run-1', { columns: 30 })).toBe(`${line.slice(0, 28)}…`);
-    expect(progressBar(progress({}, { turn: 1 }), 'run-1', { columns: 200 })).toBe(line);
+  it('fits the terminal, so the line never wraps: the bar narrows, then goes, then the end is cut', () => {
+    const p = progress({}, { turn: 250 });
+    const full = `turn 250/500 [${'█'.repeat(10)}${'░'.repeat(10)}] 50% · 0 tokens · 0 compactions · running`;
+    expect(progressBar(p, 'run-1', { columns: 200 })).toBe(full);
+    expect(progressBar(p, 'run-1', { columns: full.length + 1 })).toBe(full);
+    expect(progressBar(p, 'run-1', { columns: full.length })).toBe(`turn 250/500 [${'█'.repeat(9)}${'░'.repeat(10)}] 50% · 0 tokens · 0 compactions · running`);
+    const bare = 'turn 250/500 50% · 0 tokens · 0 compactions · running';
+    expect(progressBar(p, 'run-1', { columns: bare.length + 9 })).toBe(`turn 250/500 [██░░░] 50% · 0 tokens · 0 compactions · running`);
+    expect(progressBar(p, 'run-1', { columns: bare.length + 5 })).toBe(bare);
+    expect(progressBar(p, 'run-1', { columns: 30 })).toBe(`${bare.slice(0, 28)}…`);
   });
 });
 
