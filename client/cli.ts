@@ -12,7 +12,7 @@ import { progressQuery, type Progress, type RunResult } from '../workflows/messa
 import type { Decision } from '../workflows/escalation.js';
 import { openStore } from '../store/index.js';
 import { answer, listPending, listRuns, pendingTable, runsTable } from './escalations.js';
-import { chainHistoryJSON, exportMarkdown, queryRun, readExport } from './export.js';
+import { chainHistoryJSON, exportMarkdown, queryRun, readExport, type RunExport } from './export.js';
 import { progressBar, progressLine, resultText } from './format.js';
 import { runFlagSpec, runOptionsFromFlags, UsageError, wholeNumber } from './run-flags.js';
 
@@ -122,6 +122,8 @@ async function follow(handle: WorkflowHandle<typeof agentRun>, json = false): Pr
   let lastPrinted: Progress | undefined;
   while (!done) {
     const p = await handle.query(progressQuery).catch(() => undefined);
+    // What counts as a change: the drawn bar; for JSON lines, what a reader acts on (not the
+    // transcript refs, which move with every model call).
     const line =
       p &&
       (tty
@@ -263,7 +265,7 @@ export async function main(argv: string[]): Promise<number> {
           process.stderr.write(`history: ${history.events} events over ${history.runs} run${history.runs === 1 ? '' : 's'} written to ${values.history}\n`);
         }
         const where = env.LONGHAUL_STORE_URL ? 'the PostgreSQL store (LONGHAUL_STORE_URL)' : `the store at ${env.LONGHAUL_STORE_DIR} (LONGHAUL_STORE_DIR)`;
-        let doc;
+        let doc: RunExport;
         try {
           const store = await openStore(env, keyring);
           try {
