@@ -34,6 +34,7 @@ COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY config ./config
 COPY activities ./activities
+COPY store ./store
 COPY client ./client
 COPY tools ./tools
 COPY worker ./worker

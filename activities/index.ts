@@ -8,7 +8,7 @@ import { stateTools } from '../workflows/state-tools.js';
 import { withHeartbeat } from './heartbeat.js';
 import { createModelActivities } from './model.js';
 import { notifyEscalation } from './notify.js';
-import type { BlobStore } from './store/blob-store.js';
+import type { BlobStore } from '../store/blob-store.js';
 import type { PendingBlock } from './transcript.js';
 import { runToolCall, type ToolRunInput } from './tools/run-tool.js';
 import { workspaceTools } from './tools/workspace-tools.js';

@@ -6,10 +6,11 @@ import { applyStateUpdate, initialState, type AgentState, type StateUpdate } fro
 import { withHeartbeat } from './heartbeat.js';
 import { classifyModelError } from './model-errors.js';
 import { renderSystemPrompt } from './prompt.js';
-import type { BlobRef, BlobStore } from './store/blob-store.js';
+import type { BlobRef, BlobStore } from '../store/blob-store.js';
+import { loadMessages, readNode } from '../store/transcript.js';
 import type { Toolset } from '../tools/define.js';
 import { isStateTool } from '../workflows/state-tools.js';
-import { appendAssistant, readNode, resolvePending, writeNode, loadMessages, type PendingBlock } from './transcript.js';
+import { appendAssistant, resolvePending, writeNode, type PendingBlock } from './transcript.js';
 
 type ContentBlockParam = Anthropic.Beta.Messages.BetaContentBlockParam;
 

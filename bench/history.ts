@@ -9,7 +9,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DirectoryStore } from '../activities/store/directory-store.js';
+import { DirectoryStore } from '../store/directory-store.js';
 import { ensureTemporalCli } from '../scripts/temporal-cli.mjs';
 import { auditTask, writeAuditWorkspace } from '../simulator/scenarios/audit.js';
 import { startAudit } from '../test/helpers/audit-run.js';

@@ -1,15 +1,18 @@
-/** The `longhaul` command line. It talks to Temporal only; it never imports activities. */
+/** The `longhaul` command line. It talks to Temporal, and for `export` reads the transcript store; it never imports activities. */
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadKeyring } from '../config/codec.js';
 import { ConfigError, readEnv } from '../config/env.js';
 import type { agentRun } from '../workflows/agent.js';
 import { progressQuery, type Progress, type RunResult } from '../workflows/messages.js';
 import type { Decision } from '../workflows/escalation.js';
+import { openStore } from '../store/index.js';
 import { answer, listPending, listRuns, pendingTable, runsTable } from './escalations.js';
 import { connectClient, startRun } from './connect.js';
-import { progressLine, resultText } from './format.js';
+import { chainHistoryJSON, exportMarkdown, queryRun, readExport, type RunExport } from './export.js';
+import { progressBar, progressLine, resultText } from './format.js';
 import { runFlagSpec, runOptionsFromFlags, UsageError, wholeNumber } from './run-flags.js';
 
 const USAGE = `usage: longhaul <command> [options]
@@ -18,10 +21,12 @@ commands:
   run [run options]        submit a run, follow it live, print its report
   submit [run options]     submit a run and print its id
   status <id> [--json]     one line: turn, tokens, compactions, status
-  follow <id>              live progress until the run ends, then its report
+  follow <id> [--json]     live progress until the run ends, then its report (--json: JSON lines)
   result <id> [--json]     wait for the run's end and print its report and figures
   list [--status S]        runs of longhaul (S: running, awaiting_human, completed, stopped, failed)
   cancel <id>              cancel a run (it ends as cancelled in Temporal)
+  export <id> [--format markdown|json] [--out FILE] [--history FILE]
+                           the run's transcript from the store, and its Temporal history (see export --help)
   pending                  runs waiting on a person, with their questions
   approve <id> [--message TEXT]            approve the held tool call / request
   deny <id> --message TEXT                 decline; the model is told why
@@ -46,6 +51,25 @@ run options:
 
 example:
   longhaul run --workspace ./repo --max-turns 400 --task "Audit every file under src/ for unsafe SQL"`;
+
+const EXPORT_USAGE = `usage: longhaul export <id> [--format markdown|json] [--json] [--out FILE] [--history FILE]
+
+Reads the run's transcript from the transcript store (the worker's: LONGHAUL_STORE_DIR or
+LONGHAUL_STORE_URL, and LONGHAUL_ENCRYPTION_KEYS if it is encrypted). Works for finished runs too,
+while Temporal keeps their history (a worker must be polling to answer the query).
+
+  --format markdown   (default) for reading: system prompt, task, every message, tool calls with
+                      their inputs, tool results (long ones cut, with a note), compaction summaries
+  --format json       run metadata (id, status, counters, state) and the messages exactly as the
+                      API gets them; --json is the same
+  --out FILE          write the transcript to FILE instead of stdout
+  --history FILE      also write the Temporal event history of every run of the chain
+                      (continue-as-new), oldest first: { workflowId, runs: [{ runId, history }] }
+
+The transcript starts at the last compaction: the model's context, as it was sent.
+
+example:
+  longhaul export longhaul-2026-11-22-1a2b3c4d --out run.md --history run-history.json`;
 
 const POLL_MS = 500;
 
@@ -77,19 +101,33 @@ async function printResult(handle: WorkflowHandle<typeof agentRun>): Promise<num
   return result.status === 'completed' ? 0 : 1;
 }
 
-async function follow(handle: WorkflowHandle<typeof agentRun>): Promise<number> {
+/**
+ * Live progress until the run ends. On a terminal: one line redrawn in place (a bar). Otherwise a
+ * line per notable change (status, compaction, every 25 turns); with `json`, a JSON line per
+ * change on stdout and the result as the last line.
+ */
+async function follow(handle: WorkflowHandle<typeof agentRun>, json = false): Promise<number> {
   let done = false;
   const finished = awaitResult(handle).finally(() => (done = true));
   finished.catch(() => undefined);
-  const tty = process.stderr.isTTY;
+  const tty = !json && process.stderr.isTTY;
   let last = '';
   let lastPrinted: Progress | undefined;
   while (!done) {
     const p = await handle.query(progressQuery).catch(() => undefined);
-    const line = p && progressLine(p);
+    // What counts as a change: the drawn bar; for JSON lines, what a reader acts on (not the
+    // transcript refs, which move with every model call).
+    const line =
+      p &&
+      (tty
+        ? progressBar(p, handle.workflowId, { columns: process.stderr.columns })
+        : json
+          ? `${p.counters.turn} ${p.status} ${p.counters.compactions} ${p.escalation?.id}`
+          : progressLine(p));
     if (p && line && line !== last) {
       last = line;
       if (tty) process.stderr.write(`\r\x1b[2K${line}`);
+      else if (json) process.stdout.write(`${JSON.stringify({ progress: p })}\n`);
       else if (!lastPrinted || p.counters.turn - lastPrinted.counters.turn >= 25 || p.status !== lastPrinted.status || p.counters.compactions !== lastPrinted.counters.compactions) {
         process.stderr.write(`${line}\n`);
         lastPrinted = p;
@@ -97,8 +135,10 @@ async function follow(handle: WorkflowHandle<typeof agentRun>): Promise<number> 
     }
     await Promise.race([finished.catch(() => undefined), new Promise((r) => setTimeout(r, POLL_MS))]);
   }
-  if (tty) process.stderr.write('\n');
-  return printResult(handle);
+  if (tty && last) process.stderr.write('\n');
+  if (!json) return printResult(handle);
+  process.stdout.write(`${JSON.stringify({ result: await awaitResult(handle) })}\n`);
+  return 0;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -174,11 +214,63 @@ export async function main(argv: string[]): Promise<number> {
           process.stdout.write(`cancellation requested for ${handle.workflowId}\n`);
           return 0;
         }
+        if (command === 'follow') return await follow(handle, values.json);
         if (values.json) {
           process.stdout.write(`${JSON.stringify(await awaitResult(handle))}\n`);
           return 0;
         }
-        return command === 'follow' ? await follow(handle) : await printResult(handle);
+        return await printResult(handle);
+      } finally {
+        await connection.close();
+      }
+    }
+    case 'export': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        options: {
+          format: { type: 'string' },
+          json: { type: 'boolean' },
+          out: { type: 'string' },
+          history: { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+        strict: true,
+        allowPositionals: true,
+      });
+      if (values.help) return (process.stdout.write(`${EXPORT_USAGE}\n`), 0);
+      if (positionals.length !== 1) throw new UsageError('export takes exactly one run id');
+      const format = values.format ?? (values.json ? 'json' : 'markdown');
+      if (format !== 'markdown' && format !== 'json') throw new UsageError(`--format: expected markdown or json, got ${JSON.stringify(format)}`);
+      if (values.json && format !== 'json') throw new UsageError('--json is --format json; give one or the other');
+      const runId = positionals[0]!;
+      const { client, connection, env, keyring } = await connectClient();
+      try {
+        const run = await queryRun(client, runId);
+        // The history comes from Temporal alone, so it is written even if the store is unreadable.
+        if (values.history !== undefined) {
+          const history = await chainHistoryJSON(client, runId);
+          await writeFile(values.history, history.json);
+          process.stderr.write(`history: ${history.events} events over ${history.runs} run${history.runs === 1 ? '' : 's'} written to ${values.history}\n`);
+        }
+        const where = env.LONGHAUL_STORE_URL ? 'the PostgreSQL store (LONGHAUL_STORE_URL)' : `the store at ${env.LONGHAUL_STORE_DIR} (LONGHAUL_STORE_DIR)`;
+        let doc: RunExport;
+        try {
+          const store = await openStore(env, keyring);
+          try {
+            doc = await readExport(runId, run, store);
+          } finally {
+            await store.close();
+          }
+        } catch (err) {
+          throw new Error(`cannot read the transcript of ${runId} from ${where}: ${(err as Error).message.split('\n')[0]}`);
+        }
+        const text = format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : exportMarkdown(doc, run.progress);
+        if (values.out === undefined) process.stdout.write(text);
+        else {
+          await writeFile(values.out, text);
+          process.stderr.write(`transcript (${doc.messages.length} messages) written to ${values.out}\n`);
+        }
+        return 0;
       } finally {
         await connection.close();
       }

@@ -1,18 +1,20 @@
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import { encryptionDataConverter, loadKeyring } from '../config/codec.js';
+import { encryptionDataConverter, loadKeyring, type Keyring } from '../config/codec.js';
 import { temporalConnectionOptions } from '../config/connection.js';
 import { readEnv, type EnvConfig } from '../config/env.js';
 import type { agentRun } from '../workflows/agent.js';
 import { parseRunOptions, type RunOptionsInput } from '../workflows/options.js';
 
 /** A Temporal client configured from the environment, as the worker is (address, TLS, namespace, encryption). */
-export async function connectClient(source: NodeJS.ProcessEnv = process.env): Promise<{ client: Client; connection: Connection; env: EnvConfig }> {
+export async function connectClient(
+  source: NodeJS.ProcessEnv = process.env,
+): Promise<{ client: Client; connection: Connection; env: EnvConfig; keyring: Keyring | undefined }> {
   const env = readEnv(source);
   const keyring = loadKeyring(env);
   const connection = await Connection.connect(temporalConnectionOptions(env));
   const dataConverter = keyring ? { dataConverter: encryptionDataConverter(keyring) } : {};
-  return { client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, ...dataConverter }), connection, env };
+  return { client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, ...dataConverter }), connection, env, keyring };
 }
 
 /** Options refused before anything is submitted; the message names every bad field on one line. */

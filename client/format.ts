@@ -1,3 +1,5 @@
+import { tokensUsed } from '../workflows/counters.js';
+import type { EscalationKind } from '../workflows/escalation.js';
 import type { Progress, RunResult } from '../workflows/messages.js';
 
 const compact = (n: number) =>
@@ -16,6 +18,51 @@ export function progressLine(p: Progress): string {
     `run ${p.chain.runNumber} of the chain`,
     p.escalation ? `awaiting a person: ${p.escalation.kind} ${p.escalation.id} — ${p.escalation.question}` : p.status,
   ].join(' · ');
+}
+
+/** 950, 12.3K, 850K, 1.2M: at most one decimal, rounded up to the next unit at its boundary. */
+export function shortCount(n: number): string {
+  const one = (x: number) => x.toFixed(1).replace(/\.0$/, '');
+  if (n < 1_000) return String(n);
+  if (n < 999_950) return `${one(n / 1e3)}K`;
+  return `${one(n / 1e6)}M`;
+}
+
+/** The command that answers each kind of escalation, for the hint on the progress bar. */
+const ANSWER: Record<EscalationKind, string> = {
+  tool_approval: 'approve',
+  model_request: 'reply',
+  refusal: 'reply',
+  failures: 'reply',
+  turn_cap: 'extend',
+  token_budget: 'extend',
+};
+
+const MIN_BAR = 5;
+
+/**
+ * The live line of `follow` on a terminal, redrawn in place: turns against the cap as a bar,
+ * tokens, compactions, and the status, or who the run waits for and how to answer. Kept under
+ * `columns` when given, since a wrapped line cannot be redrawn with `\r`: the bar narrows (or
+ * goes) first, so the answering command stays whole; only then is the end cut.
+ */
+export function progressBar(p: Progress, runId: string, opts: { barWidth?: number; columns?: number } = {}): string {
+  const barWidth = opts.barWidth ?? 20;
+  const c = p.counters;
+  const fraction = p.maxTurns > 0 ? Math.min(1, c.turn / p.maxTurns) : 0;
+  const filled = Math.floor(fraction * barWidth);
+  const e = p.escalation;
+  const line = [
+    `turn ${c.turn}/${p.maxTurns}${barWidth > 0 ? ` [${'█'.repeat(filled)}${'░'.repeat(barWidth - filled)}]` : ''} ${Math.floor(fraction * 100)}%`,
+    `${shortCount(tokensUsed(c))} tokens`,
+    `${c.compactions} compaction${c.compactions === 1 ? '' : 's'}`,
+    e ? `waiting: ${e.kind} ${e.id} (longhaul ${ANSWER[e.kind]} ${runId})` : p.status,
+  ].join(' · ');
+  if (opts.columns === undefined || line.length < opts.columns) return line;
+  // A bar narrower than MIN_BAR says little, so it goes rather than shrinking further.
+  const narrower = barWidth - (line.length - (opts.columns - 1));
+  if (barWidth > 0) return progressBar(p, runId, { ...opts, barWidth: narrower >= MIN_BAR ? narrower : 0 });
+  return `${line.slice(0, Math.max(0, opts.columns - 2))}…`;
 }
 
 export interface RunFigures {

@@ -6,7 +6,7 @@
  *   input and result, activity inputs and results, signals, queries, updates, heartbeats, failure
  *   details) is ciphertext on the server.
  * - `encryptString` / `decryptString`: the same cipher for the transcript store
- *   (`activities/store/encrypted-store.ts`), as text: `enc:v1:<keyId>:<base64(iv|ciphertext|tag)>`.
+ *   (`store/encrypted-store.ts`), as text: `enc:v1:<keyId>:<base64(iv|ciphertext|tag)>`.
  *
  * Keys rotate: the first key of the keyring ("current") encrypts, every key in it decrypts, and
  * each ciphertext names the key it was made with.

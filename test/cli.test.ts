@@ -1,10 +1,13 @@
-import { mkdtemp } from 'node:fs/promises';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Worker } from '@temporalio/worker';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { auditTask } from '../simulator/scenarios/audit.js';
 import { LONGHAUL_STATUS } from '../workflows/search-attributes.js';
+import { startAudit } from './helpers/audit-run.js';
 import { cli } from './helpers/cli.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
@@ -75,7 +78,7 @@ describe('longhaul CLI', () => {
     expect((await handle.describe()).status.name).toBe('CANCELLED');
   });
 
-  it.each(['run', 'submit', 'status', 'follow', 'result', 'list', 'cancel', 'pending', 'approve', 'deny', 'reply', 'extend', 'stop', 'worker', 'codec-server'])(
+  it.each(['run', 'submit', 'status', 'follow', 'result', 'list', 'cancel', 'export', 'pending', 'approve', 'deny', 'reply', 'extend', 'stop', 'worker', 'codec-server'])(
     '`%s --help` exits 0 with the usage and an example',
     async (command) => {
       const out = await longhaul(command, '--help');
@@ -108,4 +111,82 @@ describe('longhaul CLI', () => {
     expect(described).toBe('absent');
     },
   );
+});
+
+describe('longhaul export', () => {
+  const FILES = 12;
+  let runId: string;
+  let report: string;
+  /** The CLI reads the transcript from the store the test's worker writes. */
+  const exportCli = (...args: string[]) => cli(h.env.address, h.taskQueue, ['export', ...args], { LONGHAUL_STORE_DIR: h.storeDir });
+
+  beforeAll(async () => {
+    // Continue-as-new every 10 turns: the audit's ~15 turns make a chain of two Temporal runs.
+    const { handle } = await startAudit(h, 'cli-export', FILES, { continueAsNewEvery: 10 });
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'completed', chain: { runNumber: 2 } });
+    runId = handle.workflowId;
+    report = result.report!;
+  });
+
+  it('markdown: the system prompt and task, tool calls with their inputs and results, the report', async () => {
+    const out = await exportCli(runId, '--format', 'markdown');
+    expect(out).toMatchObject({ code: 0, stderr: '' });
+    expect(out.stdout).toMatch(new RegExp(`^# longhaul run ${runId}\n\nturn \\d+/62 · .* · completed\n`));
+    expect(out.stdout).toContain(`## Task\n\n${auditTask(FILES)}\n`);
+    expect(out.stdout).toContain('### user\n\nBegin the task described in the system prompt.');
+    expect(out.stdout).toMatch(/### assistant, turn 1\n[\s\S]*\*\*tool call\*\* `read_file` \(\S+\)\n\n```json\n\{\n  "path": "[^"]+"\n\}\n```/);
+    expect(out.stdout).toMatch(/\*\*tool result\*\* for \S+\n\n```+\n/);
+    expect(out.stdout).toContain('**tool call** `finish`');
+    expect(out.stdout.endsWith(`## Report\n\n${report}\n`)).toBe(true);
+  });
+
+  it('json (--format json, or --json): run metadata and the messages as the API gets them', async () => {
+    const out = await exportCli(runId, '--format', 'json');
+    expect(out.code).toBe(0);
+    const doc = JSON.parse(out.stdout);
+    expect(doc).toMatchObject({ id: runId, status: 'completed', report, instructions: { task: auditTask(FILES) }, chain: { runNumber: 2 } });
+    expect(doc.counters.turn).toBeGreaterThan(FILES);
+    expect(doc.state).toEqual(await h.env.client.workflow.getHandle(runId).query('state'));
+    expect(doc.messages[0]).toEqual({ role: 'user', content: [{ type: 'text', text: 'Begin the task described in the system prompt.' }] });
+    expect(doc.messages.map((m: { role: string }) => m.role)).toEqual(doc.messages.map((_: unknown, i: number) => (i % 2 ? 'assistant' : 'user')));
+    const toolNames = doc.messages.flatMap((m: { content: { type: string; name?: string }[] }) => m.content.filter((b) => b.type === 'tool_use').map((b) => b.name));
+    expect(toolNames).toEqual(expect.arrayContaining(['read_file', 'update_state', 'finish']));
+    expect((await exportCli(runId, '--json')).stdout).toBe(out.stdout);
+  });
+
+  it('--out and --history write files: the history of every run of the chain, replayable', async () => {
+    const mdFile = join(workspace, 'run.md');
+    const historyFile = join(workspace, 'history.json');
+    const out = await exportCli(runId, '--out', mdFile, '--history', historyFile);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toBe('');
+    expect(out.stderr).toMatch(/^history: \d+ events over 2 runs written to .*history\.json\ntranscript \(\d+ messages\) written to .*run\.md\n$/);
+    expect(await readFile(mdFile, 'utf8')).toBe((await exportCli(runId)).stdout);
+
+    const doc = JSON.parse(await readFile(historyFile, 'utf8'));
+    expect(doc.workflowId).toBe(runId);
+    expect(doc.runs).toHaveLength(2);
+    expect(doc.runs.at(-1).runId).toBe((await h.env.client.workflow.getHandle(runId).describe()).runId);
+    for (const run of doc.runs) expect(run.history.events[0].eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_STARTED');
+    expect(doc.runs[1].history.events[0].workflowExecutionStartedEventAttributes.continuedExecutionRunId).toBe(doc.runs[0].runId);
+    // The form `historyFromJSON` reads: each run replays against the workflow code.
+    const replays = Worker.runReplayHistories(
+      { workflowBundle: { codePath: process.env.LONGHAUL_WORKFLOW_BUNDLE! } },
+      doc.runs.map((r: { runId: string; history: unknown }) => ({ workflowId: runId, history: historyFromJSON(r.history) })),
+    );
+    for await (const replay of replays) expect(replay.error).toBeUndefined();
+  });
+
+  it('a bad id or an unreadable store is a one-line error, exit 1', async () => {
+    expect(await exportCli('no-such-run')).toEqual({ code: 1, stdout: '', stderr: 'longhaul: no run with id "no-such-run"\n' });
+    const empty = join(workspace, 'no-store');
+    const out = await cli(h.env.address, h.taskQueue, ['export', runId], { LONGHAUL_STORE_DIR: empty });
+    expect(out).toMatchObject({ code: 1, stdout: '' });
+    expect(out.stderr).toMatch(new RegExp(`^longhaul: cannot read the transcript of ${runId} from the store at ${empty} \\(LONGHAUL_STORE_DIR\\): transcript store has no blob sha256:[0-9a-f]{64}[^\n]*\n$`));
+  });
+
+  it('refuses a bad format', async () => {
+    expect(await exportCli(runId, '--format', 'pdf')).toEqual({ code: 2, stdout: '', stderr: 'longhaul: --format: expected markdown or json, got "pdf"\n' });
+  });
 });

@@ -7,7 +7,7 @@ import { startSimulator, type Simulator } from '../simulator/server.js';
 import type { agentRun } from '../workflows/agent.js';
 import { startAudit } from './helpers/audit-run.js';
 import { startHarness, type Harness } from './helpers/harness.js';
-import { DirectoryStore } from '../activities/store/directory-store.js';
+import { DirectoryStore } from '../store/directory-store.js';
 import { createAnthropic, createLonghaulWorker } from '../worker/create.js';
 
 let h: Harness;

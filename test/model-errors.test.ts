@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModelActivities, type ModelCallInput, type ModelTurn } from '../activities/model.js';
 import { retryAfterMs } from '../activities/model-errors.js';
-import { DirectoryStore } from '../activities/store/directory-store.js';
+import { DirectoryStore } from '../store/directory-store.js';
 import { RunOptions } from '../workflows/options.js';
 import { startSimulator, type Simulator } from '../simulator/server.js';
 

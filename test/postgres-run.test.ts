@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresStore } from '../activities/store/postgres-store.js';
+import { PostgresStore } from '../store/postgres-store.js';
 import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
 import { startAudit } from './helpers/audit-run.js';
 import { startHarness, type Harness } from './helpers/harness.js';

@@ -1,10 +1,10 @@
 import { ApplicationFailure } from '@temporalio/common';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { refFor, type BlobRef } from '../activities/store/blob-store.js';
-import { DirectoryStore } from '../activities/store/directory-store.js';
-import { openStore } from '../activities/store/index.js';
-import { PostgresStore } from '../activities/store/postgres-store.js';
+import { refFor, type BlobRef } from '../store/blob-store.js';
+import { DirectoryStore } from '../store/directory-store.js';
+import { openStore } from '../store/index.js';
+import { PostgresStore } from '../store/postgres-store.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 
 describe('PostgresStore against a real PostgreSQL server', () => {

@@ -8,9 +8,9 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EncryptedStore } from '../activities/store/encrypted-store.js';
-import { DirectoryStore } from '../activities/store/directory-store.js';
-import { refFor } from '../activities/store/blob-store.js';
+import { EncryptedStore } from '../store/encrypted-store.js';
+import { DirectoryStore } from '../store/directory-store.js';
+import { refFor } from '../store/blob-store.js';
 import { startCodecServer } from '../client/codec-server.js';
 import {
   createEncryptionCodec,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { createActivities, MAX_RESULT_CHARS, PREVIEW_CHARS, type PendingBlock } from '../activities/index.js';
-import { DirectoryStore } from '../activities/store/directory-store.js';
+import { DirectoryStore } from '../store/directory-store.js';
 import { READ_CHUNK_CHARS, workspaceTools } from '../activities/tools/workspace-tools.js';
 import { defineTool } from '../tools/define.js';
 

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DirectoryStore } from '../activities/store/directory-store.js';
+import { DirectoryStore } from '../store/directory-store.js';
 import { runToolCall } from '../activities/tools/run-tool.js';
 import { workspaceTools } from '../activities/tools/workspace-tools.js';
 

@@ -4,7 +4,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import type { AgentDefinition } from '../agents/define.js';
 import { createActivities } from '../activities/index.js';
-import type { BlobStore } from '../activities/store/blob-store.js';
+import type { BlobStore } from '../store/blob-store.js';
 import type { ToolDefinition } from '../tools/define.js';
 import { workflowInterceptorModules, workflowsPath } from './bundle.js';
 import { ensureSearchAttributes } from './search-attributes.js';

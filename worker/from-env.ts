@@ -1,6 +1,6 @@
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { AgentDefinition } from '../agents/define.js';
-import { openStore } from '../activities/store/index.js';
+import { openStore } from '../store/index.js';
 import { encryptionDataConverter, loadKeyring } from '../config/codec.js';
 import { temporalConnectionOptions } from '../config/connection.js';
 import { readEnv, type EnvConfig } from '../config/env.js';

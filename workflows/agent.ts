@@ -236,6 +236,7 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
     lastText: m.lastText,
     ...(reason ? { reason } : {}),
     ...(m.report !== undefined ? { report: m.report } : {}),
+    head: m.head, instructionsRef: m.instructionsRef,
   }));
   setHandler(stateQuery, () => m.state);
   setHandler(escalationQuery, () => m.open);

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { BlobRef } from '../store/blob-store.js';
 import type { AgentState } from './state.js';
 import type { CompactionEntry, Counters } from './counters.js';
 import type { ClosedEscalation, Escalation, HumanResponse } from './escalation.js';
@@ -25,6 +26,12 @@ export interface Progress {
   /** Why the run stopped or failed. */
   reason?: string;
   report?: string;
+  /**
+   * Where the transcript is in the store, for `longhaul export`: the chain's head and the stored
+   * system prompt + task; null before the first model call.
+   */
+  head: BlobRef | null;
+  instructionsRef: BlobRef | null;
 }
 
 export interface RunResult {

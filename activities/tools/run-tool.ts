@@ -1,6 +1,6 @@
 import type { ToolDefinition, ToolOutput } from '../../tools/define.js';
 import { describeZodError } from '../../workflows/options.js';
-import type { BlobStore } from '../store/blob-store.js';
+import type { BlobStore } from '../../store/blob-store.js';
 import { WorkspaceEscapeError } from './workspace-path.js';
 
 export interface ToolRunInput {

@@ -1,6 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { renderSystemPrompt } from '../../activities/prompt.js';
-import type { BlobStore } from '../../activities/store/blob-store.js';
+import type { BlobStore } from '../../store/blob-store.js';
 import { runToolCall, type ToolRunInput } from '../../activities/tools/run-tool.js';
 import { workspaceTools } from '../../activities/tools/workspace-tools.js';
 import { toToolSchema, type ToolOutput } from '../../tools/define.js';

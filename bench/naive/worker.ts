@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
-import type { BlobStore } from '../../activities/store/blob-store.js';
+import type { BlobStore } from '../../store/blob-store.js';
 import { createNaiveActivities } from './activities.js';
 
 const workflowsPath = fileURLToPath(new URL('./workflow.ts', import.meta.url));

@@ -2,7 +2,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, type ModelTurn, type PendingBlock, type ToolCall, type ToolRunInput } from '../../activities/index.js';
 import type { ModelCallInput } from '../../activities/model.js';
-import type { BlobStore } from '../../activities/store/blob-store.js';
+import type { BlobStore } from '../../store/blob-store.js';
 import { countModelCall, initialCounters, type Counters } from '../../workflows/counters.js';
 import { describeZodError, type RunOptions } from '../../workflows/options.js';
 import { applyStateUpdate, initialState, summarizeState, type StateUpdate } from '../../workflows/state.js';

@@ -1,5 +1,5 @@
 import type { Worker } from '@temporalio/worker';
-import { DirectoryStore } from '../../activities/store/directory-store.js';
+import { DirectoryStore } from '../../store/directory-store.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/server.js';
 import type { Harness } from '../../test/helpers/harness.js';
 import { createAnthropic, createLonghaulWorker } from '../../worker/create.js';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DirectoryStore } from '../../activities/store/directory-store.js';
+import { DirectoryStore } from '../../store/directory-store.js';
 import { auditGroundTruth, auditReport, auditTask, writeAuditWorkspace } from '../../simulator/scenarios/audit.js';
 import { startAudit } from '../../test/helpers/audit-run.js';
 import { createAnthropic } from '../../worker/create.js';

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentDefinition } from '../../agents/define.js';
-import type { BlobStore } from '../../activities/store/blob-store.js';
-import { DirectoryStore } from '../../activities/store/directory-store.js';
+import type { BlobStore } from '../../store/blob-store.js';
+import { DirectoryStore } from '../../store/directory-store.js';
 import { startSimulator, type Simulator } from '../../simulator/server.js';
 import { createAnthropic, createLonghaulWorker } from '../../worker/create.js';
 

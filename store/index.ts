@@ -1,4 +1,4 @@
-import type { Keyring } from '../../config/codec.js';
+import type { Keyring } from '../config/codec.js';
 import type { BlobStore } from './blob-store.js';
 import { DirectoryStore } from './directory-store.js';
 import { EncryptedStore } from './encrypted-store.js';

@@ -1,5 +1,5 @@
-import { ApplicationFailure } from '@temporalio/activity';
-import { decryptString, DecryptionError, encryptString, isEncryptedString, type Keyring } from '../../config/codec.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { decryptString, DecryptionError, encryptString, isEncryptedString, type Keyring } from '../config/codec.js';
 import { refFor, type BlobRef, type BlobStore } from './blob-store.js';
 
 /**
