@@ -33,6 +33,8 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY config ./config
+COPY index.ts ./
+COPY agents ./agents
 COPY activities ./activities
 COPY store ./store
 COPY client ./client
