@@ -20,8 +20,8 @@ export interface PerfPlan {
   tokenTriggers: number[];
   /** The context window of the extra "no compaction at all" token variant's simulator. */
   largeContextWindow: number;
-  /** Run the overhead and throughput again on a dev server with eager activity execution on. */
-  eagerVariant: boolean;
+  /** Run the overhead and throughput again on a dev server with its default config. */
+  defaultConfigVariant: boolean;
   /** A guard against stuck runs, not an expected duration. */
   deadlineMs: number;
 }
@@ -41,7 +41,7 @@ export const PERF_PLANS: Record<PerfPlan['mode'], PerfPlan> = {
     tokenFiles: 249,
     tokenTriggers: [50_000, 150_000],
     largeContextWindow: 1_000_000,
-    eagerVariant: true,
+    defaultConfigVariant: true,
     deadlineMs: 10 * 60_000,
   },
   quick: {
@@ -58,7 +58,7 @@ export const PERF_PLANS: Record<PerfPlan['mode'], PerfPlan> = {
     tokenFiles: 60,
     tokenTriggers: [50_000],
     largeContextWindow: 1_000_000,
-    eagerVariant: true,
+    defaultConfigVariant: true,
     deadlineMs: 3 * 60_000,
   },
 };
