@@ -7,7 +7,7 @@ import { withHeartbeat } from './heartbeat.js';
 import { classifyModelError } from './model-errors.js';
 import { renderSystemPrompt } from './prompt.js';
 import type { BlobRef, BlobStore } from '../store/blob-store.js';
-import { loadMessages, readNode } from '../store/transcript.js';
+import { loadTranscript, readNode } from '../store/transcript.js';
 import type { Toolset } from '../tools/define.js';
 import { isStateTool } from '../workflows/state-tools.js';
 import { appendAssistant, resolvePending, writeNode, type PendingBlock } from './transcript.js';
@@ -166,24 +166,31 @@ export function createModelActivities(deps: {
     }
     const state = input.state ? await resolveState(store, input.state) : null;
     const system = renderSystemPrompt(systemPrompt, task, state?.value ?? null);
+    const transcript = await loadTranscript(store, headRef);
     /** The request every call makes; each adds its betas and compaction parameters. */
     const request = {
       model: input.model,
       max_tokens: input.maxOutputTokens,
       system,
-      messages: await loadMessages(store, headRef),
+      messages: transcript.messages,
       tools: toolsetOf(input.agent).schemas,
     };
-    return { instructionsRef, headRef, state, system, request };
+    return { instructionsRef, headRef, state, system, request, onDemand: transcript.onDemand };
   }
 
   async function callModel(input: ModelCallInput): Promise<ModelTurn> {
-    const { instructionsRef, headRef, state, request } = await prepare(input);
+    const { instructionsRef, headRef, state, request, onDemand } = await prepare(input);
     const { registry } = toolsetOf(input.agent);
-    const context = compactionEdits(input.compaction);
+    // Behind an on-demand block only another on-demand compaction can shrink the context (the
+    // workflow asks for one when the window is exceeded); the threshold edit would be refused.
+    const context = onDemand ? undefined : compactionEdits(input.compaction);
     const reply = await streamReply(
       anthropic,
-      { ...request, ...(context ? { betas: [COMPACTION_BETA], context_management: context } : {}) },
+      {
+        ...request,
+        ...(context ? { betas: [COMPACTION_BETA], context_management: context } : {}),
+        ...(onDemand ? { betas: [SUMMARIZE_BETA] } : {}),
+      },
       input.turn,
     );
 
@@ -236,7 +243,7 @@ export function createModelActivities(deps: {
       });
     }
     const compacted = [{ role: 'assistant' as const, content: [block as ContentBlockParam] }];
-    const head = await writeNode(store, { prev: null, message: compacted[0]! });
+    const head = await writeNode(store, { prev: null, message: compacted[0]!, onDemand: true });
     const after = await anthropic.beta.messages
       .countTokens({ model: input.model, system, messages: compacted, tools: request.tools, betas: [SUMMARIZE_BETA] })
       .then((c) => c.input_tokens)

@@ -40,6 +40,8 @@ export function appendAssistant(
   const earlier = continuing ? (headNode!.message.content as ContentBlockParam[]) : [];
   const content = [...earlier, ...reply];
   const cut = content.findLastIndex(hasSummary);
-  if (cut >= 0) return { prev: null, message: { role: 'assistant', content: content.slice(cut) } };
+  // Continuing the on-demand block's own message keeps it at the chain's start.
+  const onDemand = continuing && headNode!.onDemand === true && cut === 0;
+  if (cut >= 0) return { prev: null, message: { role: 'assistant', content: content.slice(cut) }, ...(onDemand ? { onDemand: true as const } : {}) };
   return { prev: continuing ? headNode!.prev : headRef, message: { role: 'assistant', content } };
 }

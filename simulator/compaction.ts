@@ -1,16 +1,28 @@
 import { createHmac } from 'node:crypto';
 import { blocksOf, type CompactionBlock, type InputBlock, type InputMessage } from './protocol.js';
 
-/** The signature the server puts on a summary; a block whose content was edited no longer verifies. */
-export const signSummary = (secret: string, content: string): string =>
-  createHmac('sha256', secret).update(content).digest('base64');
+/** Threshold blocks follow what they summarize; on-demand blocks head the conversation (brief §3). */
+export type CompactionKind = 'threshold' | 'on-demand';
 
-export const compactionBlock = (content: string, secret: string): CompactionBlock => ({
+/**
+ * The signature the server puts on a summary; a block whose content was edited no longer verifies.
+ * The kind is signed too, so the server can tell an on-demand block when it comes back.
+ */
+export const signSummary = (secret: string, content: string, kind: CompactionKind = 'threshold'): string =>
+  createHmac('sha256', secret).update(`${kind}\n${content}`).digest('base64');
+
+export const compactionBlock = (content: string, secret: string, kind: CompactionKind = 'threshold'): CompactionBlock => ({
   type: 'compaction',
   content,
   encrypted_content: null,
-  signature: signSummary(secret, content),
+  signature: signSummary(secret, content, kind),
 });
+
+/** Whether a block is a (valid) on-demand block: one that rules out threshold compaction. */
+export const isOnDemandBlock = (block: InputBlock, secret: string): boolean =>
+  block.type === 'compaction' &&
+  typeof block.content === 'string' &&
+  block.signature === signSummary(secret, block.content, 'on-demand');
 
 /** A compaction block with content; one with null content is a failed compaction and a no-op. */
 export const isEffectiveCompaction = (block: InputBlock): boolean =>

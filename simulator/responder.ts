@@ -82,7 +82,7 @@ function envelope(
  * the cost is in the `compaction` iteration.
  */
 function summarizeOnDemand(request: MessagesRequest, secret: string, summary: string, visibleInputTokens: number): Reply {
-  const block = compactionBlock(summary, secret);
+  const block = compactionBlock(summary, secret, 'on-demand');
   const message = envelope(request, [block], 'compaction', 0, 0, [compactionIteration(block, visibleInputTokens)]);
   return { message, compacted: true, visibleInputTokens };
 }

@@ -1,5 +1,5 @@
 import { invalidRequest } from './errors.js';
-import { isEffectiveCompaction, signSummary } from './compaction.js';
+import { isEffectiveCompaction, isOnDemandBlock, signSummary } from './compaction.js';
 import {
   blocksOf,
   COMPACTION_BETA,
@@ -49,6 +49,11 @@ export function validateRequest(
   const messages = validateMessages(body.messages);
   validateCompactionBlocks(messages, secret);
   validateToolPairing(messages);
+  const compaction = validateContextManagement(body.context_management, betas);
+  if (compaction && messages.some((m) => blocksOf(m).some((b) => isOnDemandBlock(b, secret)))) {
+    // Brief §3: "Threshold compaction (compact_20260112) can't run on a request that carries a signed block."
+    throw invalidRequest('context_management: threshold compaction (compact_20260112) cannot run on a request that carries an on-demand compaction block');
+  }
   return {
     model,
     maxTokens: typeof maxTokens === 'number' ? maxTokens : 0,
@@ -56,7 +61,7 @@ export function validateRequest(
     tools,
     messages,
     stream: stream === true,
-    compaction: validateContextManagement(body.context_management, betas),
+    compaction,
     summarize: validateSummarize(body, betas),
     compactionBeta: betas.has(COMPACTION_BETA),
   };
@@ -129,7 +134,8 @@ function checkSignedContent(block: InputBlock, where: string, secret: string): v
   if (content === null || content === undefined) return; // a failed compaction: a no-op, nothing to verify
   if (typeof content !== 'string') throw invalidRequest(`${where}.content: must be a string or null`);
   if (content === '') throw invalidRequest(`${where}.content: empty string is not allowed`);
-  if (typeof signature !== 'string' || signature !== signSummary(secret, content)) {
+  const verifies = signature === signSummary(secret, content) || signature === signSummary(secret, content, 'on-demand');
+  if (typeof signature !== 'string' || !verifies) {
     throw invalidRequest(
       `${where}: the compaction block's signature does not verify; send the block back unchanged`,
       'compaction_signature_invalid',

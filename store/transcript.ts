@@ -15,6 +15,11 @@ type MessageParam = Anthropic.Beta.Messages.BetaMessageParam;
 export interface TranscriptNode {
   prev: BlobRef | null;
   message: MessageParam;
+  /**
+   * The chain starts with an on-demand compaction block: while it does, requests must not carry
+   * the threshold compaction edit (the API refuses the two together).
+   */
+  onDemand?: true;
 }
 
 export async function readNode(store: BlobStore, ref: BlobRef): Promise<TranscriptNode> {
@@ -22,12 +27,17 @@ export async function readNode(store: BlobStore, ref: BlobRef): Promise<Transcri
 }
 
 /** The messages the model sees: from the chain's start (or last compaction) to the head. */
-export async function loadMessages(store: BlobStore, head: BlobRef | null): Promise<MessageParam[]> {
+export async function loadTranscript(store: BlobStore, head: BlobRef | null): Promise<{ messages: MessageParam[]; onDemand: boolean }> {
   const messages: MessageParam[] = [];
+  let onDemand = false;
   for (let ref = head; ref; ) {
     const node = await readNode(store, ref);
     messages.push(node.message);
+    onDemand = node.onDemand === true;
     ref = node.prev;
   }
-  return messages.reverse();
+  return { messages: messages.reverse(), onDemand };
 }
+
+export const loadMessages = async (store: BlobStore, head: BlobRef | null): Promise<MessageParam[]> =>
+  (await loadTranscript(store, head)).messages;

@@ -85,7 +85,12 @@ describe('a context that outgrows the model window', () => {
     await small?.close();
   });
 
-  it('is compacted on demand and the run goes on to the correct report', async () => {
+  // With threshold compaction on (its trigger above the window), the requests after an on-demand
+  // block must leave the threshold edit out: the simulator refuses the two together, as the API does.
+  it.each([
+    ['threshold compaction off', { enabled: false }],
+    ['threshold compaction on, trigger above the window', { trigger: 50_000 }],
+  ])('is compacted on demand and the run goes on to the correct report (%s)', async (name, compaction) => {
     const local = { ...small, simulator: sim };
     const w = await createLonghaulWorker({
       connection: small.env.nativeConnection,
@@ -95,7 +100,7 @@ describe('a context that outgrows the model window', () => {
       anthropic: createAnthropic({ ANTHROPIC_BASE_URL: sim.url }),
       workflowBundlePath: process.env.LONGHAUL_WORKFLOW_BUNDLE,
     });
-    const { handle } = await startAudit(local, 'window', 60, { compaction: { enabled: false } });
+    const { handle } = await startAudit(local, `window-${name.split(' ')[3]}`, 60, { compaction });
     const result = await w.runUntil(handle.result());
     expect(result.report).toBe(auditReport(60, auditGroundTruth(60)));
     expect(result.counters.compactions).toBeGreaterThanOrEqual(1);

@@ -63,7 +63,8 @@ function bigAuditRequest(): MessageCreateParamsNonStreaming {
   };
 }
 
-const sign = (content: string) => createHmac('sha256', 'longhaul-simulator').update(content).digest('base64');
+// The simulator signs the kind with the summary (threshold or on-demand), so it can tell them apart.
+const sign = (content: string) => createHmac('sha256', 'longhaul-simulator').update(`threshold\n${content}`).digest('base64');
 
 async function apiError(promise: Promise<unknown>): Promise<InstanceType<typeof Anthropic.APIError>> {
   const error = await promise.then(
