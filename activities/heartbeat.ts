@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 
-/** A third of the activities' heartbeat timeout (workflows/agent.ts): two beats may be late. */
+/** A fifth of the activities' heartbeat timeout (workflows/agent.ts): several beats may be late. */
 export const HEARTBEAT_EVERY_MS = 1_000;
 
 /**

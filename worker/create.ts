@@ -72,5 +72,8 @@ export async function createLonghaulWorker(opts: LonghaulWorkerOptions): Promise
     // A workflow task waits this long for the worker that holds the run in its cache before any
     // worker may take it (and replay): a killed worker's runs move on after 3 s, not 10.
     stickyQueueScheduleToStartTimeout: '3 seconds',
+    // Heartbeats leave at most once a second (the SDK's default, 80% of the heartbeat timeout,
+    // would leave a loaded worker under half a second of margin before the server times it out).
+    maxHeartbeatThrottleInterval: '1 second',
   });
 }

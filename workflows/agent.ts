@@ -43,15 +43,16 @@ import { applyStateUpdate, initialState, summarizeState, type AgentState, type S
 import { isStateTool, stateTools } from './state-tools.js';
 
 // All activity options in one place. Both kinds heartbeat every second, so a dead worker is noticed
-// within the 3 s heartbeat timeout rather than after the whole start-to-close budget; the first
-// retry follows half a second later.
+// within the 5 s heartbeat timeout rather than after the whole start-to-close budget; the first
+// retry follows half a second later. (3 s was measured too tight: a worker saturated by 100 runs
+// missed it 238 times in one benchmark run, each a model call done twice; 5 s, twice.)
 const { callModel, compactTranscript } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '3 seconds',
+  heartbeatTimeout: '5 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12 },
 });
 const toolRetry = { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8 };
-const { runTool } = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '3 seconds', retry: toolRetry });
+const { runTool } = proxyActivities<Activities>({ startToCloseTimeout: '5 minutes', heartbeatTimeout: '5 seconds', retry: toolRetry });
 // Tools without side effects (reads) run in the worker within the workflow task that follows the
 // model call: no dispatch through the server, and one workflow task a turn instead of two.
 const { runTool: runToolLocally } = proxyLocalActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: toolRetry });
