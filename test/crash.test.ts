@@ -76,6 +76,13 @@ async function retriedAttempts(client: Client, handle: AuditHandle): Promise<Rec
         const type = types.get(String(started.scheduledEventId)) ?? '?';
         retried[type] = (retried[type] ?? 0) + (started.attempt ?? 1) - 1;
       }
+      // Local activities (side-effect-free tools) retry inside the worker; only their marker holds the attempt.
+      const marker = event.markerRecordedEventAttributes;
+      const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
+      if (data) {
+        const { attempt, activity_type: type } = JSON.parse(Buffer.from(data).toString('utf8')) as { attempt: number; activity_type: string };
+        if (attempt > 1) retried[`local ${type}`] = (retried[`local ${type}`] ?? 0) + attempt - 1;
+      }
     }
     runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
