@@ -5,6 +5,7 @@ import { agentDefaults, type AgentDefinition } from '../agents/define.js';
 import { toToolSchema, type ToolDefinition, type Toolset } from '../tools/define.js';
 import type { AgentDefaults } from '../workflows/options.js';
 import { stateTools } from '../workflows/state-tools.js';
+import { stateUpdateSchema, type StateLists } from '../workflows/state.js';
 import { withHeartbeat } from './heartbeat.js';
 import { createModelActivities } from './model.js';
 import { notifyEscalation } from './notify.js';
@@ -41,17 +42,26 @@ export interface ActivityDeps {
   agents?: AgentDefinition[];
 }
 
-function toolset(tools: ToolDefinition[]): Toolset {
+function toolset(tools: ToolDefinition[], lists?: StateLists): Toolset {
   const registry = new Map(tools.map((t) => [t.name, t]));
   for (const name of Object.keys(stateTools)) {
     if (registry.has(name)) throw new Error(`tool name ${name} is reserved for a state tool`);
   }
-  return { registry, schemas: [...tools, ...Object.values(stateTools)].map(toToolSchema) };
+  const names = Object.keys(lists ?? {});
+  if (!lists || !names.length) return { registry, schemas: [...tools, ...Object.values(stateTools)].map(toToolSchema) };
+  const update = stateUpdateSchema(lists);
+  const updateState = {
+    ...stateTools.update_state,
+    description: `${stateTools.update_state.description} Your own lists: ${names.map((n) => `${n} (add_${n})`).join(', ')}.`,
+    input: update,
+  };
+  const builtIn = Object.values(stateTools).map((t) => (t.name === 'update_state' ? updateState : t));
+  return { registry, schemas: [...tools, ...builtIn].map(toToolSchema), state: { lists: names, update } };
 }
 
 export function createActivities({ anthropic, store, tools = workspaceTools, agents = [] }: ActivityDeps) {
   const builtIn = toolset(tools);
-  const profiles = new Map(agents.map((a) => [a.name, { agent: a, toolset: toolset(a.tools) }]));
+  const profiles = new Map(agents.map((a) => [a.name, { agent: a, toolset: toolset(a.tools, a.state) }]));
   if (profiles.size !== agents.length) throw new Error('two agents have the same name');
   const served = () => (profiles.size ? [...profiles.keys()].join(', ') : 'none');
   /** A run whose agent this worker does not serve fails for good: retrying on this worker cannot help. */

@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { trace } from '@opentelemetry/api';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { RunOptions } from '../workflows/options.js';
+import { describeZodError, type RunOptions } from '../workflows/options.js';
 import { applyStateUpdate, initialState, type AgentState, type StateUpdate } from '../workflows/state.js';
 import { withHeartbeat } from './heartbeat.js';
 import { classifyModelError } from './model-errors.js';
@@ -46,6 +46,11 @@ export interface ToolCall {
    * workflow task that follows the model call, which saves two server round trips a turn.
    */
   sideEffectFree?: true;
+  /**
+   * update_state of an agent with its own state lists, checked here, where the agents' schemas
+   * are; the workflow applies the update as checked. Absent for runs without such an agent.
+   */
+  stateUpdate?: { ok: true; update: StateUpdate } | { ok: false; error: string };
 }
 
 export interface ModelTurn {
@@ -98,10 +103,15 @@ export function readUsage(usage: Anthropic.Beta.Messages.BetaUsage): ModelTurn['
   };
 }
 
-function toolCall(block: { id: string; name: string; input: unknown }, registry: Toolset['registry']): ToolCall {
+function toolCall(block: { id: string; name: string; input: unknown }, { registry, state }: Toolset): ToolCall {
+  const call = { id: block.id, name: block.name, input: block.input };
+  if (block.name === 'update_state' && state) {
+    const checked = state.update.safeParse(block.input);
+    return { ...call, stateUpdate: checked.success ? { ok: true, update: checked.data } : { ok: false, error: describeZodError(checked.error) } };
+  }
   // State tools run in the workflow itself; an unknown name only earns the model an error.
   const local = !isStateTool(block.name) && !(registry.get(block.name)?.sideEffects ?? false);
-  return { id: block.id, name: block.name, input: block.input, ...(local ? { sideEffectFree: true as const } : {}) };
+  return { ...call, ...(local ? { sideEffectFree: true as const } : {}) };
 }
 
 /** Applies the updates to the stored state and stores the result (idempotent, content-addressed). */
@@ -109,6 +119,12 @@ async function resolveState(store: BlobStore, { ref, updates }: { ref: BlobRef |
   const base: AgentState = ref ? (JSON.parse(await store.get(ref)) as AgentState) : initialState();
   const value = updates.reduce(applyStateUpdate, base);
   return { value, ref: updates.length || !ref ? await store.put(JSON.stringify(value)) : ref };
+}
+
+/** The model sees each of its agent's lists from the first turn, empty until it adds to them. */
+function withEmptyLists(state: AgentState, names: string[]): AgentState {
+  if (!names.length) return state;
+  return { ...state, lists: { ...Object.fromEntries(names.map((n) => [n, []])), ...state.lists } };
 }
 
 /** Streams one request with heartbeats, and turns any SDK error into a classified ApplicationFailure. */
@@ -165,7 +181,8 @@ export function createModelActivities(deps: {
       });
     }
     const state = input.state ? await resolveState(store, input.state) : null;
-    const system = renderSystemPrompt(systemPrompt, task, state?.value ?? null);
+    const toolset = toolsetOf(input.agent);
+    const system = renderSystemPrompt(systemPrompt, task, state ? withEmptyLists(state.value, toolset.state?.lists ?? []) : null);
     const transcript = await loadTranscript(store, headRef);
     /** The request every call makes; each adds its betas and compaction parameters. */
     const request = {
@@ -173,14 +190,13 @@ export function createModelActivities(deps: {
       max_tokens: input.maxOutputTokens,
       system,
       messages: transcript.messages,
-      tools: toolsetOf(input.agent).schemas,
+      tools: toolset.schemas,
     };
-    return { instructionsRef, headRef, state, system, request, onDemand: transcript.onDemand };
+    return { instructionsRef, headRef, state, system, request, toolset, onDemand: transcript.onDemand };
   }
 
   async function callModel(input: ModelCallInput): Promise<ModelTurn> {
-    const { instructionsRef, headRef, state, request, onDemand } = await prepare(input);
-    const { registry } = toolsetOf(input.agent);
+    const { instructionsRef, headRef, state, request, toolset, onDemand } = await prepare(input);
     // Behind an on-demand block only another on-demand compaction can shrink the context (the
     // workflow asks for one when the window is exceeded); the threshold edit would be refused.
     const context = onDemand ? undefined : compactionEdits(input.compaction);
@@ -213,7 +229,7 @@ export function createModelActivities(deps: {
         .flatMap((b) => (b.type === 'text' ? [b.text] : []))
         .join('\n')
         .slice(0, TEXT_PREVIEW_CHARS),
-      toolCalls: reply.content.flatMap((b) => (b.type === 'tool_use' ? [toolCall(b, registry)] : [])),
+      toolCalls: reply.content.flatMap((b) => (b.type === 'tool_use' ? [toolCall(b, toolset)] : [])),
     };
   }
 

@@ -1,6 +1,7 @@
 import type { ToolDefinition } from '../tools/define.js';
 import { AGENT_NAME, parseRunOptions, type AgentDefaults } from '../workflows/options.js';
 import { isStateTool } from '../workflows/state-tools.js';
+import { STATE_LIST_NAME, type StateLists } from '../workflows/state.js';
 
 /**
  * An agent profile: the tools its runs may call (run on the worker, as activities) and defaults
@@ -11,6 +12,12 @@ export interface AgentDefinition extends AgentDefaults {
   name: string;
   systemPrompt: string;
   tools: ToolDefinition[];
+  /**
+   * The agent's own lists in its structured state, each with the zod schema of one item, e.g.
+   * `{ blockers: z.object({ file: z.string(), reason: z.string() }) }`. The model adds to them with
+   * update_state (`add_blockers`); they survive compaction like the built-in items done and findings.
+   */
+  state?: StateLists;
 }
 
 /** Checks a profile once, where it is written, so a mistake fails the worker's start and not a run. */
@@ -24,6 +31,9 @@ export function defineAgent<const A extends AgentDefinition>(agent: A): A {
     if (seen.has(tool.name)) throw new Error(`agent ${agent.name}: two tools are named ${tool.name}`);
     seen.add(tool.name);
   }
+  for (const name of Object.keys(agent.state ?? {})) {
+    if (!STATE_LIST_NAME.test(name)) throw new Error(`agent ${agent.name}: state list ${JSON.stringify(name)}: use lower-case letters, digits and _ (at most 40)`);
+  }
   const checked = parseRunOptions({ ...agentDefaults(agent), task: 'check', workspace: '.' });
   if (!checked.ok) throw new Error(`agent ${agent.name}: ${checked.error}`);
   return agent;
@@ -31,6 +41,6 @@ export function defineAgent<const A extends AgentDefinition>(agent: A): A {
 
 /** The part of a profile the workflow needs: plain data, recorded in the run's history once. */
 export function agentDefaults(agent: AgentDefinition): AgentDefaults {
-  const { name: _name, tools: _tools, ...defaults } = agent;
+  const { name: _name, tools: _tools, state: _state, ...defaults } = agent;
   return defaults;
 }

@@ -18,6 +18,7 @@ describe('defineAgent', () => {
     expect(bad({ tools: [noop, noop] })).toThrow('agent a: two tools are named noop');
     expect(bad({ compaction: { trigger: 1_000 } })).toThrow(/^agent a: compaction\.trigger: compaction trigger must be at least 50000/);
     expect(bad({ maxTurns: 0 })).toThrow(/^agent a: maxTurns:/);
+    expect(bad({ state: { 'Open Items': z.string() } })).toThrow('agent a: state list "Open Items": use lower-case letters, digits and _ (at most 40)');
   });
 
   it("a run's options win over its agent's defaults, and option groups merge field by field", () => {
@@ -77,6 +78,25 @@ describe('a worker from the library API, with the example agent', () => {
     expect(result.report).toContain('instructions: You are a word-counting agent.');
     const progress = await handle.query(progressQuery);
     expect(progress.maxTurns).toBe(40);
+  });
+
+  it("the agent's own state list takes checked items through update_state, and a bad item is a tool error", async () => {
+    const run = async (input: object) => {
+      const handle = await startRun(
+        h.env.client,
+        { agent: 'word-counter', task: `[sim:call update_state] ${JSON.stringify(input)}`, workspace },
+        { taskQueue: h.taskQueue },
+      );
+      return handle.result();
+    };
+    const ok = await run({ mark_done: ['notes.txt'], add_counts: [{ path: 'notes.txt', words: 9 }] });
+    expect(ok.report).toContain('update_state said: state updated: 1 items done, 0 findings, 1 counts');
+    expect(ok.state.lists).toEqual({ counts: [{ path: 'notes.txt', words: 9 }] });
+
+    const bad = await run({ add_counts: [{ path: 'notes.txt', words: 'nine' }] });
+    expect(bad.status).toBe('completed');
+    expect(bad.report).toMatch(/update_state failed: invalid update_state input: add_counts\.0\.words: .*number/);
+    expect(bad.state).not.toHaveProperty('lists');
   });
 
   it("the agent's tool policy applies, and a run's own options override its defaults", async () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { StateUpdate } from '../workflows/state.js';
 
 /** What a tool hands back: text for the model, and whether it is an error the model should act on. */
 export interface ToolOutput {
@@ -42,4 +43,6 @@ export function toToolSchema(def: { name: string; description: string; input: z.
 export interface Toolset {
   registry: ReadonlyMap<string, ToolDefinition>;
   schemas: ToolSchema[];
+  /** The agent's own state lists, and update_state's input checked against them; absent without lists. */
+  state?: { lists: string[]; update: z.ZodType<StateUpdate> };
 }

@@ -122,6 +122,11 @@ const WRAP_UP = "You have reached this run's limit. Call finish now with the bes
 
 const text = (t: string): PendingBlock => ({ type: 'text', text: t });
 const withText = (blocks: PendingBlock[] | null, t: string): PendingBlock[] => [...(blocks ?? []), text(t)];
+const checkStateUpdate = (input: unknown): NonNullable<ToolCall['stateUpdate']> => {
+  const parsed = stateTools.update_state.input.safeParse(input);
+  return parsed.success ? { ok: true, update: parsed.data } : { ok: false, error: describeZodError(parsed.error) };
+};
+
 const toolResult = (call: ToolCall, content: string, isError = false): PendingBlock => ({
   type: 'tool_result',
   tool_use_id: call.id,
@@ -387,10 +392,11 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
     }
     switch (call.name) {
       case 'update_state': {
-        const update = stateTools.update_state.input.safeParse(call.input);
-        if (!update.success) return toolResult(call, `invalid update_state input: ${describeZodError(update.error)}`, true);
-        m.state = applyStateUpdate(m.state, update.data);
-        m.stateUpdates = [...m.stateUpdates, update.data];
+        // An agent's own lists are checked by the model activity, which has their schemas.
+        const update = call.stateUpdate ?? checkStateUpdate(call.input);
+        if (!update.ok) return toolResult(call, `invalid update_state input: ${update.error}`, true);
+        m.state = applyStateUpdate(m.state, update.update);
+        m.stateUpdates = [...m.stateUpdates, update.update];
         return toolResult(call, `state updated: ${summarizeState(m.state)}`);
       }
       case 'escalate_to_human': {

@@ -16,46 +16,87 @@ export const AgentState = z
     findings: z.array(Finding),
     decisions: z.array(z.string()),
     errors: z.array(z.string()),
+    /** The agent's own lists (`defineAgent({ state })`), by name; absent for agents without any. */
+    lists: z.record(z.string(), z.array(z.unknown())).optional(),
   })
   .strict();
 export type AgentState = z.infer<typeof AgentState>;
 
 export const initialState = (): AgentState => ({ itemsDone: [], findings: [], decisions: [], errors: [] });
 
+const BASE_UPDATE_FIELDS = {
+  mark_done: z.array(z.string().min(1)).max(500).optional(),
+  add_findings: z.array(Finding).max(100).optional(),
+  add_decisions: z.array(z.string().min(1).max(2_000)).max(50).optional(),
+  add_errors: z.array(z.string().min(1).max(2_000)).max(50).optional(),
+};
+const hasSomeUpdate = (u: Record<string, unknown[] | undefined>) => Object.values(u).some((v) => v !== undefined && v.length > 0);
+
 /** Input of the `update_state` tool: additive operations, so a repeated call cannot undo work. */
 export const StateUpdate = z
-  .object({
-    mark_done: z.array(z.string().min(1)).max(500).optional(),
-    add_findings: z.array(Finding).max(100).optional(),
-    add_decisions: z.array(z.string().min(1).max(2_000)).max(50).optional(),
-    add_errors: z.array(z.string().min(1).max(2_000)).max(50).optional(),
-  })
+  .object(BASE_UPDATE_FIELDS)
   .strict()
-  .refine((u) => Object.values(u).some((v) => v !== undefined && v.length > 0), {
+  .refine(hasSomeUpdate, {
     message: 'update_state needs at least one non-empty field: mark_done, add_findings, add_decisions or add_errors',
   });
-export type StateUpdate = z.infer<typeof StateUpdate>;
+export type StateUpdate = z.infer<typeof StateUpdate> & {
+  /** Items for the agent's own lists, already checked against their schemas by the model activity. */
+  lists?: Record<string, unknown[]>;
+};
 
-/** Pure reducer: applies an update; items already done and identical findings are not repeated. */
-export function applyStateUpdate(state: AgentState, update: StateUpdate): AgentState {
-  const done = new Set(state.itemsDone);
-  const itemsDone = [...state.itemsDone, ...(update.mark_done ?? []).filter((i) => !done.has(i) && done.add(i))];
-  const seen = new Set(state.findings.map((f) => JSON.stringify(f)));
-  const findings = [
-    ...state.findings,
-    ...(update.add_findings ?? []).filter((f) => {
-      const key = JSON.stringify(f);
+/** An agent's own lists: a name and the zod schema of one item, e.g. `{ blockers: z.object({...}) }`. */
+export type StateLists = Record<string, z.ZodType>;
+export const STATE_LIST_NAME = /^[a-z][a-z0-9_]{0,39}$/;
+
+/** update_state's input for an agent with its own lists: the base fields plus `add_<list>` for each. */
+export function stateUpdateSchema(lists: StateLists) {
+  const names = Object.keys(lists);
+  const extra = Object.fromEntries(names.map((name) => [`add_${name}`, z.array(lists[name]!).max(100).optional()]));
+  const fields = ['mark_done', 'add_findings', 'add_decisions', 'add_errors', ...names.map((n) => `add_${n}`)];
+  return z
+    .object({ ...BASE_UPDATE_FIELDS, ...extra })
+    .strict()
+    .refine(hasSomeUpdate, { message: `update_state needs at least one non-empty field: ${fields.join(', ')}` })
+    .transform((input): StateUpdate => {
+      const { mark_done, add_findings, add_decisions, add_errors } = input;
+      const base = Object.fromEntries(
+        Object.entries({ mark_done, add_findings, add_decisions, add_errors }).filter(([, v]) => v !== undefined),
+      );
+      const added = names.flatMap((name) => {
+        const items = (input as Record<string, unknown[] | undefined>)[`add_${name}`];
+        return items?.length ? [[name, items] as const] : [];
+      });
+      return { ...base, ...(added.length ? { lists: Object.fromEntries(added) } : {}) };
+    });
+}
+
+/** Identical items are not repeated: a retried or repeated call adds nothing new. */
+function appendNew<T>(list: readonly T[], items: readonly T[]): T[] {
+  const seen = new Set(list.map((x) => JSON.stringify(x)));
+  return [
+    ...list,
+    ...items.filter((x) => {
+      const key = JSON.stringify(x);
       return !seen.has(key) && seen.add(key);
     }),
   ];
-  return {
-    itemsDone,
-    findings,
+}
+
+/** Pure reducer: applies an update; items already done and identical findings or list items are not repeated. */
+export function applyStateUpdate(state: AgentState, update: StateUpdate): AgentState {
+  const next: AgentState = {
+    itemsDone: appendNew(state.itemsDone, update.mark_done ?? []),
+    findings: appendNew(state.findings, update.add_findings ?? []),
     decisions: [...state.decisions, ...(update.add_decisions ?? [])],
     errors: [...state.errors, ...(update.add_errors ?? [])],
   };
+  if (!state.lists && !update.lists) return next;
+  const lists = { ...state.lists };
+  for (const [name, items] of Object.entries(update.lists ?? {})) lists[name] = appendNew(lists[name] ?? [], items);
+  return { ...next, lists };
 }
 
 export function summarizeState(state: AgentState): string {
-  return `${state.itemsDone.length} items done, ${state.findings.length} findings`;
+  const lists = Object.entries(state.lists ?? {}).map(([name, items]) => `, ${items.length} ${name}`);
+  return `${state.itemsDone.length} items done, ${state.findings.length} findings${lists.join('')}`;
 }

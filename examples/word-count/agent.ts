@@ -29,5 +29,8 @@ export const wordCounter = defineAgent({
   compaction: { trigger: 60_000, instructions: 'Keep every file name and its word count.' },
   // Nothing this agent does should change files: refuse writes outright rather than ask.
   toolPolicies: { write_file: 'deny' },
+  // Its own list in the structured state: the model records each count with
+  // update_state({ add_counts: [...] }), and the list survives compaction, checked against this schema.
+  state: { counts: z.object({ path: z.string().min(1), words: z.number().int().min(0) }).strict() },
   escalation: { onCap: 'stop' },
 });
