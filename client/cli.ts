@@ -1,17 +1,16 @@
 /** The `longhaul` command line. It talks to Temporal, and for `export` reads the transcript store; it never imports activities. */
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import type { WorkflowHandle } from '@temporalio/client';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadKeyring } from '../config/codec.js';
 import { ConfigError, readEnv } from '../config/env.js';
 import type { agentRun } from '../workflows/agent.js';
-import { progressQuery, type Progress, type RunResult } from '../workflows/messages.js';
+import { progressQuery, type Progress } from '../workflows/messages.js';
 import type { Decision } from '../workflows/escalation.js';
 import { openStore } from '../store/index.js';
 import { answer, listPending, listRuns, pendingTable, runsTable } from './escalations.js';
 import { connectClient, startRun } from './connect.js';
-import { chainHistoryJSON, exportMarkdown, queryRun, readExport, type RunExport } from './export.js';
+import { awaitResult, chainHistoryJSON, exportMarkdown, readExport, readRun, type RunExport } from './export.js';
 import { progressBar, progressLine, resultText } from './format.js';
 import { runFlagSpec, runOptionsFromFlags, UsageError, wholeNumber } from './run-flags.js';
 
@@ -73,19 +72,6 @@ example:
 
 const POLL_MS = 500;
 
-
-/** The run's result, also for a failed run (whose result travels in the failure's details). */
-async function awaitResult(handle: WorkflowHandle<typeof agentRun>): Promise<RunResult> {
-  try {
-    return await handle.result();
-  } catch (err) {
-    const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
-    if (cause instanceof ApplicationFailure && cause.type === 'RunFailed' && cause.details?.[0]) {
-      return cause.details[0] as RunResult;
-    }
-    throw err;
-  }
-}
 
 async function printResult(handle: WorkflowHandle<typeof agentRun>): Promise<number> {
   const result = await awaitResult(handle);
@@ -245,7 +231,7 @@ export async function main(argv: string[]): Promise<number> {
       const runId = positionals[0]!;
       const { client, connection, env, keyring } = await connectClient();
       try {
-        const run = await queryRun(client, runId);
+        const run = await readRun(client, runId);
         // The history comes from Temporal alone, so it is written even if the store is unreadable.
         if (values.history !== undefined) {
           const history = await chainHistoryJSON(client, runId);

@@ -1,11 +1,12 @@
 /** `longhaul export`: a run's transcript, read from the store, as Markdown or JSON; and its Temporal history. */
 import type Anthropic from '@anthropic-ai/sdk';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { loadMessages } from '../store/transcript.js';
 import type { agentRun } from '../workflows/agent.js';
-import { progressQuery, stateQuery, type Progress } from '../workflows/messages.js';
+import { progressQuery, stateQuery, type Progress, type RunResult } from '../workflows/messages.js';
 import type { AgentState } from '../workflows/state.js';
 import { progressLine } from './format.js';
 
@@ -28,15 +29,57 @@ export interface RunExport {
   messages: MessageParam[];
 }
 
-/** Queries the run (a bad id fails here, before the store is opened). */
-export async function queryRun(client: Client, runId: string) {
+/** The run's result, also for a failed run (whose result travels in the failure's details). */
+export async function awaitResult(handle: WorkflowHandle<typeof agentRun>): Promise<RunResult> {
+  try {
+    return await handle.result();
+  } catch (err) {
+    const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
+    if (cause instanceof ApplicationFailure && cause.type === 'RunFailed' && cause.details?.[0]) {
+      return cause.details[0] as RunResult;
+    }
+    throw err;
+  }
+}
+
+/**
+ * What export needs of a run. A closed run's result says where its transcript is, so it is read
+ * without a worker (workers are often gone once the work is done); a running run, or one closed
+ * without a result (terminated, or from before results carried it), is queried, which needs one.
+ * A bad id fails here, before the store is opened.
+ */
+export async function readRun(client: Client, runId: string): Promise<{ progress: Progress; state: AgentState }> {
   const handle = client.workflow.getHandle<typeof agentRun>(runId);
   try {
+    const { status } = await handle.describe();
+    if (status.name === 'COMPLETED' || status.name === 'FAILED') {
+      const result = await awaitResult(handle);
+      if (result.head !== undefined && result.maxTurns !== undefined) return { progress: progressOf(result, result.maxTurns), state: result.state };
+    }
     return { progress: await handle.query(progressQuery), state: await handle.query(stateQuery) };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new Error(`no run with id ${JSON.stringify(runId)}`);
     throw err;
   }
+}
+
+/** The progress a closed run's result implies: nothing is open or waiting any more. */
+function progressOf(result: RunResult, maxTurns: number): Progress {
+  return {
+    status: result.status,
+    counters: result.counters,
+    maxTurns,
+    compactions: result.compactions,
+    escalation: null,
+    escalations: result.escalations,
+    ignoredResponses: [],
+    chain: result.chain,
+    lastText: '',
+    ...(result.reason !== undefined ? { reason: result.reason } : {}),
+    ...(result.report !== undefined ? { report: result.report } : {}),
+    head: result.head ?? null,
+    instructionsRef: result.instructionsRef ?? null,
+  };
 }
 
 export async function readExport(runId: string, run: { progress: Progress; state: AgentState }, store: BlobStore): Promise<RunExport> {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { auditTask } from '../simulator/scenarios/audit.js';
 import { LONGHAUL_STATUS } from '../workflows/search-attributes.js';
-import { startAudit } from './helpers/audit-run.js';
+import { startAudit, startAuditOn } from './helpers/audit-run.js';
 import { cli } from './helpers/cli.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
@@ -184,6 +184,20 @@ describe('longhaul export', () => {
     const out = await cli(h.env.address, h.taskQueue, ['export', runId], { LONGHAUL_STORE_DIR: empty });
     expect(out).toMatchObject({ code: 1, stdout: '' });
     expect(out.stderr).toMatch(new RegExp(`^longhaul: cannot read the transcript of ${runId} from the store at ${empty} \\(LONGHAUL_STORE_DIR\\): transcript store has no blob sha256:[0-9a-f]{64}[^\n]*\n$`));
+  });
+
+  it('reads a closed run from its result, with no worker left to answer queries', async () => {
+    const queue = `export-no-worker-${Math.random().toString(36).slice(2, 8)}`;
+    const worker = await h.spawnWorker(queue);
+    const { handle } = await startAuditOn({ client: h.env.client, taskQueue: queue, dir: h.dir }, 'cli-export-closed', 3);
+    const result = await handle.result();
+    worker.kill('SIGKILL');
+    await new Promise((resolve) => worker.once('exit', resolve));
+    const out = await exportCli(handle.workflowId, '--format', 'json');
+    expect(out).toMatchObject({ code: 0, stderr: '' });
+    const doc = JSON.parse(out.stdout);
+    expect(doc).toMatchObject({ status: 'completed', report: result.report, maxTurns: 53, state: result.state, instructions: { task: auditTask(3) } });
+    expect(doc.messages.at(-1).content.some((b: { type: string; name?: string }) => b.type === 'tool_use' && b.name === 'finish')).toBe(true);
   });
 
   it('refuses a bad format', async () => {

@@ -345,6 +345,9 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
       escalations: m.escalations,
       state: m.state,
       chain: m.chain,
+      maxTurns: m.maxTurns,
+      head: m.head,
+      instructionsRef: m.instructionsRef,
       ...(m.report !== undefined ? { report: m.report } : {}),
       ...(why ? { reason: why } : {}),
     };

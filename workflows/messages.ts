@@ -43,6 +43,10 @@ export interface RunResult {
   escalations: ClosedEscalation[];
   state: AgentState;
   chain: Progress['chain'];
+  /** Where the transcript is, so `longhaul export` can read a closed run without a worker (absent in runs from before). */
+  maxTurns?: number;
+  head?: BlobRef | null;
+  instructionsRef?: BlobRef | null;
 }
 
 /** The run's memo, readable by the Web UI and `describe()` without a worker. */
