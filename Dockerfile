@@ -41,7 +41,7 @@ COPY client ./client
 COPY tools ./tools
 COPY worker ./worker
 COPY workflows ./workflows
-COPY --from=build /app/build/workflow-bundle.js ./build/workflow-bundle.js
+COPY --from=build /app/build/ ./build/
 # The default directory store (.longhaul/store) and a mount point for run workspaces, writable by
 # the unprivileged user the image runs as (`node`, uid 1000, from the base image).
 RUN mkdir -p /app/.longhaul /workspaces && chown node:node /app/.longhaul /workspaces

@@ -15,6 +15,7 @@ import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from './env.js';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
@@ -213,7 +214,13 @@ export function createEncryptionCodec(keyring: Keyring): PayloadCodec {
   return new EncryptionCodec(keyring);
 }
 
-/** The data converter for `new Client`, `Worker.create` and `Worker.runReplayHistories`. */
+/** Moves failure messages and stack traces into a payload, so the codec encrypts them too. */
+export const encodedFailureConverterPath = fileURLToPath(new URL('./failure-converter.cjs', import.meta.url));
+
+/**
+ * The data converter for `new Client`, `Worker.create` and `Worker.runReplayHistories`. The
+ * workflow side of the failure converter is bundled (worker/bundle.ts: the encoded-failures bundle).
+ */
 export function encryptionDataConverter(keyring: Keyring): DataConverter {
-  return { payloadCodecs: [createEncryptionCodec(keyring)] };
+  return { payloadCodecs: [createEncryptionCodec(keyring)], failureConverterPath: encodedFailureConverterPath };
 }

@@ -1,4 +1,4 @@
-import { Client } from '@temporalio/client';
+import { Client, WorkflowFailedError } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
@@ -220,6 +220,32 @@ describe('encryption on: codec on client and worker, EncryptedStore over a Direc
     }
     expect(replays).toHaveLength(1);
     expect(replays[0]!.error).toBeUndefined();
+  });
+});
+
+describe('encryption on: failures', () => {
+  it("a failure's message and stack trace are sealed in history, and read back through the client's codec", async () => {
+    const keyring = new Keyring([keyOf('k1')]);
+    const dataConverter = encryptionDataConverter(keyring);
+    const client = new Client({ connection: h.env.connection, namespace: 'default', dataConverter });
+    const store = new EncryptedStore(new DirectoryStore(join(h.dir, 'encrypted-failures')), keyring);
+    const worker = await h.startWorker({ store, dataConverter });
+    // An agent no worker serves: the agentProfile activity fails, then the workflow does.
+    const agent = `ZEBRA${randomBytes(4).toString('hex')}`;
+    const handle = await client.workflow.start<typeof agentRun>('agentRun', {
+      taskQueue: h.taskQueue,
+      workflowId: `encrypted-failure-${Date.now()}`,
+      args: [{ options: { ...auditOptions(join(h.dir, 'encrypted-failures-ws')), agent } }],
+    });
+    const failure = await worker.runUntil(handle.result().catch((err: unknown) => err));
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((failure as WorkflowFailedError).cause?.message).toBe(`invalid run options: unknown agent "${agent}"; this worker serves: none`);
+
+    const historyJson = historyToJSON(await handle.fetchHistory());
+    const history = haystack(historyJson);
+    expect(history).toContain('Encoded failure');
+    expect(history).not.toContain(agent);
+    expect(history).not.toContain('invalid run options');
   });
 });
 

@@ -6,7 +6,7 @@ import type { AgentDefinition } from '../agents/define.js';
 import { createActivities } from '../activities/index.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { ToolDefinition } from '../tools/define.js';
-import { workflowInterceptorModules, workflowsPath } from './bundle.js';
+import { encodedFailuresBundlePath, workflowInterceptorModules, workflowsPath } from './bundle.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { discardWorkflowSpans, type Telemetry } from './telemetry.js';
 
@@ -49,7 +49,10 @@ export function createAnthropic(env: { ANTHROPIC_API_KEY?: string; ANTHROPIC_BAS
 
 export async function createLonghaulWorker(opts: LonghaulWorkerOptions): Promise<Worker> {
   await ensureSearchAttributes(opts.connection, opts.namespace);
-  const bundle = opts.workflowBundlePath && existsSync(opts.workflowBundlePath) ? opts.workflowBundlePath : undefined;
+  // With encryption the workflow code must carry the encoded-failures converter too; without a
+  // pre-built bundle of that kind the sources are bundled, and Worker.create adds the converter.
+  const wanted = opts.workflowBundlePath && opts.dataConverter?.failureConverterPath ? encodedFailuresBundlePath(opts.workflowBundlePath) : opts.workflowBundlePath;
+  const bundle = wanted && existsSync(wanted) ? wanted : undefined;
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
