@@ -196,6 +196,13 @@ describe('encryption on: codec on client and worker, EncryptedStore over a Direc
     const history = haystack(historyJson);
     expect(encryptedPayloadCount(historyJson)).toBeGreaterThan(10);
     for (const secret of [marker, FINDING, FILE_TEXT, 'Audit the 5 files', 'Audit report:']) expect(history).not.toContain(secret);
+    // The memo (status, turn, the open escalation's question) goes through the codec as well.
+    type Memo = { fields?: Record<string, { metadata: Record<string, string> }> } | undefined;
+    const events = JSON.parse(historyJson).events as Record<string, Record<string, unknown> | undefined>[];
+    const memos = events.flatMap((e) => [e.workflowExecutionStartedEventAttributes?.memo, e.workflowPropertiesModifiedEventAttributes?.upsertedMemo]) as Memo[];
+    const memoPayloads = memos.flatMap((memo) => Object.values(memo?.fields ?? {}));
+    expect(memoPayloads.length).toBeGreaterThan(0);
+    for (const p of memoPayloads) expect(str(Buffer.from(p.metadata.encoding!, 'base64'))).toBe('binary/encrypted');
 
     const files = await filesUnder(storeDir);
     expect(files.some((f) => f.includes('/blobs/'))).toBe(true);
