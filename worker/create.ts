@@ -1,12 +1,13 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { DataConverter } from '@temporalio/common';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import type { AgentDefinition } from '../agents/define.js';
 import { createActivities } from '../activities/index.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { ToolDefinition } from '../tools/define.js';
 import { encodedFailuresBundlePath, workflowInterceptorModules, workflowsPath } from './bundle.js';
+import { reclaimOrphans, workerSelf } from './reclaim.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { discardWorkflowSpans, type Telemetry } from './telemetry.js';
 
@@ -53,10 +54,12 @@ export async function createLonghaulWorker(opts: LonghaulWorkerOptions): Promise
   // pre-built bundle of that kind the sources are bundled, and Worker.create adds the converter.
   const wanted = opts.workflowBundlePath && opts.dataConverter?.failureConverterPath ? encodedFailuresBundlePath(opts.workflowBundlePath) : opts.workflowBundlePath;
   const bundle = wanted && existsSync(wanted) ? wanted : undefined;
-  return Worker.create({
+  const self = workerSelf();
+  const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
+    identity: self.identity,
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath }),
     // A pre-built bundle has the workflow interceptors in it already (worker/bundle.ts).
     interceptors: { ...(bundle ? {} : { workflowModules: workflowInterceptorModules }), activity: opts.telemetry?.activityInterceptors ?? [] },
@@ -79,4 +82,13 @@ export async function createLonghaulWorker(opts: LonghaulWorkerOptions): Promise
     // would leave a loaded worker under half a second of margin before the server times it out).
     maxHeartbeatThrottleInterval: '1 second',
   });
+  // In the background: the worker polls meanwhile, and never reclaims its own work (its identity is unique).
+  const log = Runtime.instance().logger;
+  reclaimOrphans(opts.connection.workflowService, opts.namespace, opts.taskQueue, self).then(
+    ({ runs, activities }) => {
+      if (activities.length) log.info(`reclaimed ${activities.length} activities of gone workers (${[...new Set(activities.map((a) => a.worker))].join(', ')}) among ${runs} running runs`, { activities });
+    },
+    (err: Error) => log.warn(`could not look for a gone worker's activities: ${err.message}`),
+  );
+  return worker;
 }
