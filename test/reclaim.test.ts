@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
-import { workerGone, type WorkerSelf } from '../worker/reclaim.js';
+import { stickyState, workerGone, type WorkerSelf } from '../worker/reclaim.js';
+import { escalationQuery, humanResponseSignal } from '../workflows/messages.js';
 import { startAuditOn } from './helpers/audit-run.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
@@ -24,7 +25,20 @@ describe('which workers count as gone', () => {
   });
 });
 
-describe('a worker started after a SIGKILL reclaims the model call its predecessor left running', () => {
+describe("a run's sticky state, from its newest events", () => {
+  const scheduled = (kind: number) => ({ workflowTaskScheduledEventAttributes: { taskQueue: { name: `q-${kind}`, kind } } });
+  const completed = { workflowTaskCompletedEventAttributes: { identity: '7@box t' } };
+  const started = { workflowTaskStartedEventAttributes: {} };
+
+  it('the worker that completed the last workflow task, and the sticky queue a task waits on unstarted', () => {
+    expect(stickyState([scheduled(2), { workflowExecutionSignaledEventAttributes: {} }, completed, started, scheduled(2)])).toEqual({ holder: '7@box t', waitingOn: 'q-2' });
+    expect(stickyState([started, scheduled(2), completed])).toEqual({ holder: '7@box t', waitingOn: null });
+    expect(stickyState([scheduled(1), completed])).toEqual({ holder: '7@box t', waitingOn: null });
+    expect(stickyState([scheduled(1)])).toEqual({ holder: null, waitingOn: null });
+  });
+});
+
+describe('a worker started after a SIGKILL reclaims what its predecessor left', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness();
@@ -53,6 +67,35 @@ describe('a worker started after a SIGKILL reclaims the model call its predecess
       // Failed by the new worker, not by the heartbeat timeout ("activity Heartbeat timeout").
       expect(retried?.lastFailure?.applicationFailureInfo?.type).toBe('WorkerGone');
       expect(retried?.lastFailure?.message).toMatch(new RegExp(`^the worker ${victim.pid}@\\S+ \\w+ running this activity is gone \\(reclaimed by \\d+@`));
+    } finally {
+      successor.kill('SIGTERM');
+      await new Promise((resolve) => successor.once('exit', resolve));
+    }
+  }, 120_000);
+
+  it('hands back a workflow task waiting on the dead sticky queue (RESET_STICKY_TASK_QUEUE) instead of letting it time out there', async () => {
+    const queue = `reclaim-sticky-${Math.random().toString(36).slice(2, 8)}`;
+    const victim = await h.spawnWorker(queue);
+    const handle = await h.env.client.workflow.start('agentRun', {
+      taskQueue: queue,
+      workflowId: `reclaim-sticky-${Date.now()}`,
+      args: [{ options: { task: '[sim:ask-human]', workspace: h.dir, model: 'sim' } }],
+    });
+    let escalation = await handle.query(escalationQuery);
+    for (; !escalation; escalation = await handle.query(escalationQuery)) await sleep(50);
+    const exited = new Promise((resolve) => victim.once('exit', resolve));
+    victim.kill('SIGKILL');
+    await exited;
+    // The answer's workflow task is scheduled on the dead worker's sticky queue.
+    await handle.signal(humanResponseSignal, { escalationId: escalation.id, decision: 'reply', message: 'go on' });
+    const successor = await h.spawnWorker(queue);
+    try {
+      expect((await handle.result()).report).toBe('human answered: A person replied: go on');
+      const events = (await handle.fetchHistory()).events ?? [];
+      const failed = events.map((e) => e.workflowTaskFailedEventAttributes).find(Boolean);
+      expect(failed?.cause).toBe(13); // WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE
+      expect(failed?.failure?.message).toMatch(new RegExp(`^the worker of sticky queue ${victim.pid}@\\S+ \\w+-\\w+ is gone \\(task returned by \\d+@`));
+      expect(events.some((e) => e.workflowTaskTimedOutEventAttributes)).toBe(false);
     } finally {
       successor.kill('SIGTERM');
       await new Promise((resolve) => successor.once('exit', resolve));

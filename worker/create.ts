@@ -84,9 +84,15 @@ export async function createLonghaulWorker(opts: LonghaulWorkerOptions): Promise
   });
   // In the background: the worker polls meanwhile, and never reclaims its own work (its identity is unique).
   const log = Runtime.instance().logger;
-  reclaimOrphans(opts.connection.workflowService, opts.namespace, opts.taskQueue, self).then(
-    ({ runs, activities }) => {
-      if (activities.length) log.info(`reclaimed ${activities.length} activities of gone workers (${[...new Set(activities.map((a) => a.worker))].join(', ')}) among ${runs} running runs`, { activities });
+  reclaimOrphans(opts.connection, opts.namespace, opts.taskQueue, self).then(
+    ({ runs, activities, stickyResets, tasksReturned }) => {
+      if (activities.length || stickyResets) {
+        const gone = [...new Set(activities.map((a) => a.worker))].join(', ');
+        log.info(
+          `reclaimed from gone workers${gone ? ` (${gone})` : ''}: ${activities.length} activities, ${stickyResets} sticky queues, ${tasksReturned} waiting workflow tasks, among ${runs} running runs`,
+          { activities },
+        );
+      }
     },
     (err: Error) => log.warn(`could not look for a gone worker's activities: ${err.message}`),
   );

@@ -56,15 +56,37 @@ export function workerGone(identity: string, self: WorkerSelf, exists: (pid: num
 
 export interface Reclaimed {
   runs: number;
+  /** Runs whose sticky queue belonged to a gone worker, sent back to the normal queue. */
+  stickyResets: number;
+  /** Workflow tasks taken from a gone worker's sticky queue and handed back to the normal queue. */
+  tasksReturned: number;
   activities: { workflowId: string; activityType: string; worker: string }[];
 }
 
+type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
+
 const LIST_PAGE = 500;
 const STARTED = proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+const STICKY = proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY;
+const RESET_STICKY = proto.temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE;
 const DESCRIBE_AT_ONCE = 16;
+/** Enough of the newest events to reach the last completed workflow task. */
+const RECENT_EVENTS = 20;
+/** How long a poll of a gone worker's sticky queue may wait (the server refuses long polls under 2 s and warns under 10 s). */
+const DRAIN_POLL_MS = 10_000;
 
-/** Fails the started activities of gone workers among the running runs of `taskQueue`. */
-export async function reclaimOrphans(service: WorkflowService, namespace: string, taskQueue: string, self: WorkerSelf): Promise<Reclaimed> {
+/**
+ * From the newest events (newest first): who holds the run in its cache (the worker that
+ * completed its last workflow task), and the sticky queue a workflow task waits on, unstarted.
+ */
+export function stickyState(newestFirst: HistoryEvent[]): { holder: string | null; waitingOn: string | null } {
+  const holder = newestFirst.find((e) => e.workflowTaskCompletedEventAttributes)?.workflowTaskCompletedEventAttributes?.identity ?? null;
+  const last = newestFirst.find((e) => e.workflowTaskScheduledEventAttributes || e.workflowTaskStartedEventAttributes);
+  const queue = last?.workflowTaskScheduledEventAttributes?.taskQueue;
+  return { holder, waitingOn: queue?.kind === STICKY && queue.name ? queue.name : null };
+}
+
+async function runningRuns(service: WorkflowService, namespace: string, taskQueue: string) {
   const executions: proto.temporal.api.common.v1.IWorkflowExecution[] = [];
   let nextPageToken: Uint8Array | undefined;
   do {
@@ -77,18 +99,35 @@ export async function reclaimOrphans(service: WorkflowService, namespace: string
     for (const info of page.executions ?? []) if (info.execution) executions.push(info.execution);
     nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
   } while (nextPageToken);
+  return executions;
+}
 
-  const reclaimed: Reclaimed['activities'] = [];
+/**
+ * Among the running runs of `taskQueue`: fails the started activities of gone workers; resets the
+ * sticky queue of runs a gone worker held; and takes the workflow tasks already waiting on a gone
+ * worker's sticky queue and fails them with RESET_STICKY_TASK_QUEUE, which the server reschedules
+ * on the normal queue at once (else they wait out the sticky schedule-to-start timeout).
+ */
+export async function reclaimOrphans(connection: NativeConnection, namespace: string, taskQueue: string, self: WorkerSelf): Promise<Reclaimed> {
+  const service = connection.workflowService;
+  const executions = await runningRuns(service, namespace, taskQueue);
+  const activities: Reclaimed['activities'] = [];
+  let stickyResets = 0;
+  let tasksReturned = 0;
   for (let i = 0; i < executions.length; i += DESCRIBE_AT_ONCE) {
     await Promise.all(
       executions.slice(i, i + DESCRIBE_AT_ONCE).map(async (execution) => {
         const described = await service.describeWorkflowExecution({ namespace, execution });
-        const orphans = (described.pendingActivities ?? []).filter(
-          (a) => a.state === STARTED && workerGone(a.lastWorkerIdentity ?? '', self),
-        );
-        if (!orphans.length) return;
-        // First the sticky queue: the workflow task after the retried activity then goes where a live worker polls.
+        const orphans = (described.pendingActivities ?? []).filter((a) => a.state === STARTED && workerGone(a.lastWorkerIdentity ?? '', self));
+        const recent = await service.getWorkflowExecutionHistoryReverse({ namespace, execution, maximumPageSize: RECENT_EVENTS });
+        const { holder, waitingOn } = stickyState(recent.history?.events ?? []);
+        const held = holder !== null && workerGone(holder, self);
+        if (!orphans.length && !held) return;
+        // A task already waiting on the dead sticky queue stays there through a reset: take it first.
+        if (held && waitingOn && (await returnStickyTask(connection, namespace, taskQueue, waitingOn, self))) tasksReturned += 1;
+        // Then the sticky queue: the next workflow task goes where a live worker polls.
         await service.resetStickyTaskQueue({ namespace, execution });
+        if (held) stickyResets += 1;
         for (const a of orphans) {
           await service.respondActivityTaskFailedById({
             namespace,
@@ -102,10 +141,32 @@ export async function reclaimOrphans(service: WorkflowService, namespace: string
               applicationFailureInfo: { type: 'WorkerGone', nonRetryable: false },
             },
           });
-          reclaimed.push({ workflowId: execution.workflowId!, activityType: a.activityType?.name ?? '?', worker: a.lastWorkerIdentity ?? '' });
+          activities.push({ workflowId: execution.workflowId!, activityType: a.activityType?.name ?? '?', worker: a.lastWorkerIdentity ?? '' });
         }
       }),
     );
   }
-  return { runs: executions.length, activities: reclaimed };
+  return { runs: executions.length, stickyResets, tasksReturned, activities };
+}
+
+/**
+ * Takes a workflow task waiting on a gone worker's sticky queue (a run's own, or another run's of
+ * the same worker: each is orphaned) and hands it back; false if none came before the deadline.
+ */
+async function returnStickyTask(connection: NativeConnection, namespace: string, taskQueue: string, name: string, self: WorkerSelf): Promise<boolean> {
+  const service = connection.workflowService;
+  const task = await connection
+    .withDeadline(Date.now() + DRAIN_POLL_MS, () =>
+      service.pollWorkflowTaskQueue({ namespace, taskQueue: { name, kind: STICKY, normalName: taskQueue }, identity: self.identity }),
+    )
+    .catch(() => null); // the deadline: the task timed out to the normal queue meanwhile
+  if (!task?.taskToken?.length) return false;
+  await service.respondWorkflowTaskFailed({
+    namespace,
+    taskToken: task.taskToken,
+    cause: RESET_STICKY,
+    identity: self.identity,
+    failure: { message: `the worker of sticky queue ${name} is gone (task returned by ${self.identity})`, source: 'longhaul' },
+  });
+  return true;
 }
