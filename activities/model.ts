@@ -7,7 +7,7 @@ import { withHeartbeat } from './heartbeat.js';
 import { classifyModelError } from './model-errors.js';
 import { renderSystemPrompt } from './prompt.js';
 import type { BlobRef, BlobStore } from '../store/blob-store.js';
-import { loadTranscript, readNode } from '../store/transcript.js';
+import { loadTranscript, readNode, TranscriptCache } from '../store/transcript.js';
 import type { Toolset } from '../tools/define.js';
 import { isStateTool } from '../workflows/state-tools.js';
 import { appendAssistant, resolvePending, writeNode, type PendingBlock } from './transcript.js';
@@ -164,6 +164,7 @@ export function createModelActivities(deps: {
   toolsetOf: (agent: string | undefined) => Toolset;
 }) {
   const { anthropic, store, toolsetOf } = deps;
+  const nodes = new TranscriptCache();
 
   /** What every request needs: instructions, the transcript (with the new user message written), the state. */
   async function prepare(input: ModelCallInput) {
@@ -175,15 +176,16 @@ export function createModelActivities(deps: {
     // Writing the user message first is idempotent (content-addressed), so a retry repeats nothing.
     let headRef = input.head;
     if (input.append) {
-      headRef = await writeNode(store, {
-        prev: input.head,
-        message: { role: 'user', content: await resolvePending(store, input.append) },
-      });
+      headRef = await writeNode(
+        store,
+        { prev: input.head, message: { role: 'user', content: await resolvePending(store, input.append) } },
+        nodes,
+      );
     }
     const state = input.state ? await resolveState(store, input.state) : null;
     const toolset = toolsetOf(input.agent);
     const system = renderSystemPrompt(systemPrompt, task, state ? withEmptyLists(state.value, toolset.state?.lists ?? []) : null);
-    const transcript = await loadTranscript(store, headRef);
+    const transcript = await loadTranscript(store, headRef, nodes);
     /** The request every call makes; each adds its betas and compaction parameters. */
     const request = {
       model: input.model,
@@ -213,8 +215,8 @@ export function createModelActivities(deps: {
     // A reply to a context the model cannot hold carries nothing to keep: the transcript stays as
     // it was (with the user message), ready for an on-demand compaction.
     const kept = reply.stop_reason !== 'model_context_window_exceeded';
-    const headNode = headRef && kept ? await readNode(store, headRef) : null;
-    const newHead = kept ? await writeNode(store, appendAssistant(headNode, headRef, reply.content as ContentBlockParam[])) : headRef!;
+    const headNode = headRef && kept ? await readNode(store, headRef, nodes) : null;
+    const newHead = kept ? await writeNode(store, appendAssistant(headNode, headRef, reply.content as ContentBlockParam[]), nodes) : headRef!;
     const compactionBlock = reply.content.find((b) => b.type === 'compaction');
     return {
       head: newHead,
@@ -259,7 +261,7 @@ export function createModelActivities(deps: {
       });
     }
     const compacted = [{ role: 'assistant' as const, content: [block as ContentBlockParam] }];
-    const head = await writeNode(store, { prev: null, message: compacted[0]!, onDemand: true });
+    const head = await writeNode(store, { prev: null, message: compacted[0]!, onDemand: true }, nodes);
     const after = await anthropic.beta.messages
       .countTokens({ model: input.model, system, messages: compacted, tools: request.tools, betas: [SUMMARIZE_BETA] })
       .then((c) => c.input_tokens)

@@ -1,7 +1,7 @@
 /** Writing the transcript chain; its shape and reading are in store/transcript.ts. */
 import type Anthropic from '@anthropic-ai/sdk';
 import type { BlobRef, BlobStore } from '../store/blob-store.js';
-import type { TranscriptNode } from '../store/transcript.js';
+import type { TranscriptCache, TranscriptNode } from '../store/transcript.js';
 
 type ContentBlockParam = Anthropic.Beta.Messages.BetaContentBlockParam;
 
@@ -11,7 +11,13 @@ export type PendingBlock =
   | { type: 'tool_result'; tool_use_id: string; content: string; is_error?: boolean }
   | { type: 'tool_result'; tool_use_id: string; contentRef: BlobRef; is_error?: boolean };
 
-export const writeNode = (store: BlobStore, node: TranscriptNode): Promise<BlobRef> => store.put(JSON.stringify(node));
+/** Stores a node, and keeps it in the worker's cache: the next model call of the run reads it first. */
+export async function writeNode(store: BlobStore, node: TranscriptNode, cache?: TranscriptCache): Promise<BlobRef> {
+  const text = JSON.stringify(node);
+  const ref = await store.put(text);
+  cache?.set(ref, node, text.length);
+  return ref;
+}
 
 export async function resolvePending(store: BlobStore, blocks: PendingBlock[]): Promise<ContentBlockParam[]> {
   return Promise.all(

@@ -22,16 +22,62 @@ export interface TranscriptNode {
   onDemand?: true;
 }
 
-export async function readNode(store: BlobStore, ref: BlobRef): Promise<TranscriptNode> {
-  return JSON.parse(await store.get(ref)) as TranscriptNode;
+/**
+ * Parsed transcript nodes by reference, in the order they were stored or read. A node never changes (its ref is
+ * its content's hash), so a worker keeps the recent ones rather than reading and parsing every
+ * node of a run's chain from the store on every model call: that was a third of a busy worker's
+ * main-thread time. Bounded by the characters of the nodes it holds. The run's instructions and
+ * state are still read from the store on every call, so a store that lost data is still noticed.
+ */
+export class TranscriptCache {
+  readonly #nodes = new Map<BlobRef, { node: TranscriptNode; chars: number }>();
+  #chars = 0;
+
+  constructor(private readonly maxChars = 64 * 1024 * 1024) {}
+
+  /**
+   * No refresh on a hit: a call walks its chain from the head back, so a refresh would leave the
+   * head, the node the next call needs first, as the least recent. The first written go first.
+   */
+  get(ref: BlobRef): TranscriptNode | undefined {
+    return this.#nodes.get(ref)?.node;
+  }
+
+  set(ref: BlobRef, node: TranscriptNode, chars: number): void {
+    if (chars > this.maxChars || this.#nodes.has(ref)) return;
+    this.#nodes.set(ref, { node, chars });
+    this.#chars += chars;
+    for (const [oldest, { chars: size }] of this.#nodes) {
+      if (this.#chars <= this.maxChars) break;
+      this.#nodes.delete(oldest);
+      this.#chars -= size;
+    }
+  }
+
+  get size(): number {
+    return this.#nodes.size;
+  }
+}
+
+export async function readNode(store: BlobStore, ref: BlobRef, cache?: TranscriptCache): Promise<TranscriptNode> {
+  const cached = cache?.get(ref);
+  if (cached) return cached;
+  const text = await store.get(ref);
+  const node = JSON.parse(text) as TranscriptNode;
+  cache?.set(ref, node, text.length);
+  return node;
 }
 
 /** The messages the model sees: from the chain's start (or last compaction) to the head. */
-export async function loadTranscript(store: BlobStore, head: BlobRef | null): Promise<{ messages: MessageParam[]; onDemand: boolean }> {
+export async function loadTranscript(
+  store: BlobStore,
+  head: BlobRef | null,
+  cache?: TranscriptCache,
+): Promise<{ messages: MessageParam[]; onDemand: boolean }> {
   const messages: MessageParam[] = [];
   let onDemand = false;
   for (let ref = head; ref; ) {
-    const node = await readNode(store, ref);
+    const node = await readNode(store, ref, cache);
     messages.push(node.message);
     onDemand = node.onDemand === true;
     ref = node.prev;
