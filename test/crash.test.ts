@@ -40,7 +40,8 @@ const expectedWrites = (n: number) => Math.floor(n / 50) + 1;
 type AuditHandle = WorkflowHandleWithFirstExecutionRunId<typeof agentRun>;
 
 function progressOf(client: Client, handle: AuditHandle): Promise<Progress | undefined> {
-  return client.connection.withDeadline(Date.now() + 5_000, () => handle.query(progressQuery)).catch(() => undefined);
+  // Short: a query sent to a killed worker's sticky queue waits out its deadline, while the run goes on.
+  return client.connection.withDeadline(Date.now() + 2_000, () => handle.query(progressQuery)).catch(() => undefined);
 }
 
 /** Polls progress until the run reaches `turn` (or closes); fails if it waits on a person or the deadline passes. */
@@ -145,7 +146,9 @@ describe('crashes in the middle of a long run', () => {
 
     const seed = Number(process.env.LONGHAUL_CRASH_SEED ?? 0x1f2e3d4c);
     const random = mulberry32(seed);
-    const killTurns = drawTurns(random, 10, 5, N - 5);
+    // Kill targets in the first half: a recovered worker runs on while the progress query waits
+    // (up to 70 turns past the target were seen), and a run that has finished cannot be killed.
+    const killTurns = drawTurns(random, 10, 5, N / 2);
     log(`seed ${seed} (0x${seed.toString(16)}): SIGKILL at turns ${killTurns.join(', ')}`);
 
     started = Date.now();
