@@ -52,21 +52,21 @@ export const STATE_LIST_NAME = /^[a-z][a-z0-9_]{0,39}$/;
 export function stateUpdateSchema(lists: StateLists) {
   const names = Object.keys(lists);
   const extra = Object.fromEntries(names.map((name) => [`add_${name}`, z.array(lists[name]!).max(100).optional()]));
-  const fields = ['mark_done', 'add_findings', 'add_decisions', 'add_errors', ...names.map((n) => `add_${n}`)];
+  const fields = [...Object.keys(BASE_UPDATE_FIELDS), ...Object.keys(extra)];
   return z
     .object({ ...BASE_UPDATE_FIELDS, ...extra })
     .strict()
     .refine(hasSomeUpdate, { message: `update_state needs at least one non-empty field: ${fields.join(', ')}` })
     .transform((input): StateUpdate => {
-      const { mark_done, add_findings, add_decisions, add_errors } = input;
-      const base = Object.fromEntries(
-        Object.entries({ mark_done, add_findings, add_decisions, add_errors }).filter(([, v]) => v !== undefined),
-      );
-      const added = names.flatMap((name) => {
-        const items = (input as Record<string, unknown[] | undefined>)[`add_${name}`];
-        return items?.length ? [[name, items] as const] : [];
-      });
-      return { ...base, ...(added.length ? { lists: Object.fromEntries(added) } : {}) };
+      // Base fields stay as they are; `add_<list>` items go under `lists.<list>`.
+      const base: Record<string, unknown[]> = {};
+      const added: Record<string, unknown[]> = {};
+      for (const [key, value] of Object.entries(input as Record<string, unknown[] | undefined>)) {
+        if (value === undefined) continue;
+        if (Object.hasOwn(BASE_UPDATE_FIELDS, key)) base[key] = value;
+        else if (value.length) added[key.slice('add_'.length)] = value;
+      }
+      return { ...base, ...(Object.keys(added).length ? { lists: added } : {}) };
     });
 }
 
