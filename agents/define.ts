@@ -1,7 +1,7 @@
 import type { ToolDefinition } from '../tools/define.js';
 import { AGENT_NAME, parseRunOptions, type AgentDefaults } from '../workflows/options.js';
 import { isStateTool } from '../workflows/state-tools.js';
-import { STATE_LIST_NAME, type StateLists } from '../workflows/state.js';
+import { BASE_UPDATE_FIELDS, STATE_LIST_NAME, type StateLists } from '../workflows/state.js';
 
 /**
  * An agent profile: the tools its runs may call (run on the worker, as activities) and defaults
@@ -33,6 +33,8 @@ export function defineAgent<const A extends AgentDefinition>(agent: A): A {
   }
   for (const name of Object.keys(agent.state ?? {})) {
     if (!STATE_LIST_NAME.test(name)) throw new Error(`agent ${agent.name}: state list ${JSON.stringify(name)}: use lower-case letters, digits and _ (at most 40)`);
+    // add_findings, add_decisions and add_errors already mean the built-in parts of the state.
+    if (Object.hasOwn(BASE_UPDATE_FIELDS, `add_${name}`)) throw new Error(`agent ${agent.name}: state list ${name} is a built-in part of the state`);
   }
   const checked = parseRunOptions({ ...agentDefaults(agent), task: 'check', workspace: '.' });
   if (!checked.ok) throw new Error(`agent ${agent.name}: ${checked.error}`);

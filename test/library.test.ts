@@ -19,6 +19,7 @@ describe('defineAgent', () => {
     expect(bad({ compaction: { trigger: 1_000 } })).toThrow(/^agent a: compaction\.trigger: compaction trigger must be at least 50000/);
     expect(bad({ maxTurns: 0 })).toThrow(/^agent a: maxTurns:/);
     expect(bad({ state: { 'Open Items': z.string() } })).toThrow('agent a: state list "Open Items": use lower-case letters, digits and _ (at most 40)');
+    expect(bad({ state: { findings: z.string() } })).toThrow('agent a: state list findings is a built-in part of the state');
   });
 
   it("a run's options win over its agent's defaults, and option groups merge field by field", () => {

@@ -24,7 +24,8 @@ export type AgentState = z.infer<typeof AgentState>;
 
 export const initialState = (): AgentState => ({ itemsDone: [], findings: [], decisions: [], errors: [] });
 
-const BASE_UPDATE_FIELDS = {
+/** The built-in operations of update_state; an agent's lists add `add_<list>` beside them. */
+export const BASE_UPDATE_FIELDS = {
   mark_done: z.array(z.string().min(1)).max(500).optional(),
   add_findings: z.array(Finding).max(100).optional(),
   add_decisions: z.array(z.string().min(1).max(2_000)).max(50).optional(),
