@@ -9,6 +9,6 @@ export { createWorker, type CreateWorkerOptions, type LonghaulWorker } from './w
 export { connectClient, newRunId, RunOptionsError, startRun } from './client/connect.js';
 export { workspaceTools } from './activities/tools/workspace-tools.js';
 export { resolveInWorkspace, WorkspaceEscapeError } from './activities/tools/workspace-path.js';
-export { escalationQuery, humanResponseSignal, progressQuery, respondUpdate, stateQuery } from './workflows/messages.js';
-export type { Progress, RunResult } from './workflows/messages.js';
-export type { AgentDefaults, RunOptionsInput } from './workflows/options.js';
+export { escalationQuery, humanResponseSignal, progressQuery, respondUpdate, stateQuery } from './common/messages.js';
+export type { Progress, RunResult } from './common/messages.js';
+export type { AgentDefaults, RunOptionsInput } from './common/options.js';

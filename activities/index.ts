@@ -3,21 +3,16 @@ import { trace } from '@opentelemetry/api';
 import { ApplicationFailure } from '@temporalio/activity';
 import { agentDefaults, type AgentDefinition } from '../agents/define.js';
 import { toToolSchema, type ToolDefinition, type Toolset } from '../tools/define.js';
-import type { AgentDefaults } from '../workflows/options.js';
-import { stateTools } from '../workflows/state-tools.js';
-import { stateUpdateSchema, type StateLists } from '../workflows/state.js';
+import type { AgentDefaults } from '../common/options.js';
+import { stateTools } from '../common/state-tools.js';
+import { stateUpdateSchema, type StateLists } from '../common/state.js';
 import { withHeartbeat } from './heartbeat.js';
 import { createModelActivities } from './model.js';
 import { notifyEscalation } from './notify.js';
 import type { BlobStore } from '../store/blob-store.js';
-import type { PendingBlock } from './transcript.js';
-import { runToolCall, type ToolRunInput } from './tools/run-tool.js';
+import type { LonghaulActivities, PendingBlock, ToolRunInput } from '../common/contracts.js';
+import { runToolCall } from './tools/run-tool.js';
 import { workspaceTools } from './tools/workspace-tools.js';
-
-export type { ModelCallInput, ModelTurn, ToolCall } from './model.js';
-export type { PendingBlock } from './transcript.js';
-export type { ToolRunInput } from './tools/run-tool.js';
-export type { EscalationNotice } from './notify.js';
 
 /** Tool results above this many characters go to the store; the workflow keeps a reference. */
 export const INLINE_RESULT_CHARS = 1_024;
@@ -59,7 +54,7 @@ function toolset(tools: ToolDefinition[], lists?: StateLists): Toolset {
   return { registry, schemas: [...tools, ...builtIn].map(toToolSchema), state: { lists: names, update } };
 }
 
-export function createActivities({ anthropic, store, tools = workspaceTools, agents = [] }: ActivityDeps) {
+export function createActivities({ anthropic, store, tools = workspaceTools, agents = [] }: ActivityDeps): LonghaulActivities {
   const builtIn = toolset(tools);
   const profiles = new Map(agents.map((a) => [a.name, { agent: a, toolset: toolset(a.tools, a.state) }]));
   if (profiles.size !== agents.length) throw new Error('two agents have the same name');
@@ -97,5 +92,3 @@ export function createActivities({ anthropic, store, tools = workspaceTools, age
     },
   };
 }
-
-export type Activities = ReturnType<typeof createActivities>;

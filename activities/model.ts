@@ -1,81 +1,29 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { trace } from '@opentelemetry/api';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { describeZodError, type RunOptions } from '../workflows/options.js';
-import { applyStateUpdate, initialState, type AgentState, type StateUpdate } from '../workflows/state.js';
+import { describeZodError, type RunOptions } from '../common/options.js';
+import { applyStateUpdate, initialState, type AgentState, type StateUpdate } from '../common/state.js';
 import { withHeartbeat } from './heartbeat.js';
 import { classifyModelError } from './model-errors.js';
-import { renderSystemPrompt } from './prompt.js';
+import { renderSystemPrompt } from '../common/prompt-format.js';
 import type { BlobRef, BlobStore } from '../store/blob-store.js';
 import { loadTranscript, readNode, TranscriptCache } from '../store/transcript.js';
 import type { Toolset } from '../tools/define.js';
-import { isStateTool } from '../workflows/state-tools.js';
-import { appendAssistant, resolvePending, writeNode, type PendingBlock } from './transcript.js';
+import { isStateTool } from '../common/state-tools.js';
+import { appendAssistant, resolvePending, writeNode } from './transcript.js';
+import type { ModelCallInput, ModelTurn, ToolCall } from '../common/contracts.js';
+import { COMPACTION_BETA, COMPACTION_EDIT, SUMMARIZE_BETA } from '../common/messages-api.js';
 
 type ContentBlockParam = Anthropic.Beta.Messages.BetaContentBlockParam;
 
-export const COMPACTION_BETA = 'compact-2026-01-12';
 const TEXT_PREVIEW_CHARS = 500;
-
-export interface ModelCallInput {
-  workflowId: string;
-  turn: number;
-  model: string;
-  maxOutputTokens: number;
-  /** The system prompt and task: inline on the first call, then by the reference that call returned. */
-  instructions: { ref: BlobRef } | { systemPrompt: string; task: string };
-  /**
-   * The state to render, as the last call stored it plus the updates since: so each call's input
-   * grows with what changed in the turn, not with the state. Null when state injection is off.
-   */
-  state: { ref: BlobRef | null; updates: StateUpdate[] } | null;
-  compaction: RunOptions['compaction'];
-  head: BlobRef | null;
-  /** The user message to add before calling; null continues the assistant message at the head. */
-  append: PendingBlock[] | null;
-  /** The run's agent profile, whose tools the model is offered; absent: the built-in tools. */
-  agent?: string;
-}
-
-export interface ToolCall {
-  id: string;
-  name: string;
-  input: unknown;
-  /**
-   * The tool changes nothing (or does not exist): it runs as a local activity, inside the
-   * workflow task that follows the model call, which saves two server round trips a turn.
-   */
-  sideEffectFree?: true;
-  /**
-   * update_state of an agent with its own state lists, checked here, where the agents' schemas
-   * are; the workflow applies the update as checked. Absent for runs without such an agent.
-   */
-  stateUpdate?: { ok: true; update: StateUpdate } | { ok: false; error: string };
-}
-
-export interface ModelTurn {
-  head: BlobRef;
-  instructionsRef: BlobRef;
-  /** The rendered state as stored, when state injection is on. */
-  stateRef: BlobRef | null;
-  stopReason: string | null;
-  /** Tokens of the answering iteration; `compaction` holds the summarizer's, billed separately. */
-  usage: { inputTokens: number; outputTokens: number; compaction?: { inputTokens: number; outputTokens: number } };
-  /**
-   * Present when the reply carried a compaction block; `summarized` is false for a failed (null)
-   * one. `tokensAfter` is measured for on-demand compaction, where no answer follows the block.
-   */
-  compaction: { summarized: boolean; summaryChars: number; tokensAfter?: number } | null;
-  text: string;
-  toolCalls: ToolCall[];
-}
 
 export function compactionEdits(compaction: RunOptions['compaction']) {
   if (!compaction.enabled) return undefined;
   return {
     edits: [
       {
-        type: 'compact_20260112' as const,
+        type: COMPACTION_EDIT,
         trigger: { type: 'input_tokens' as const, value: compaction.trigger },
         ...(compaction.instructions ? { instructions: compaction.instructions } : {}),
         pause_after_compaction: compaction.pauseAfterCompaction,
@@ -84,7 +32,7 @@ export function compactionEdits(compaction: RunOptions['compaction']) {
   };
 }
 
-/** Reads usage the way the brief says: the answer's tokens from the `message` iteration, compaction's apart. */
+/** Reads usage as the compaction API reports it: the answer's tokens from the `message` iteration, compaction's apart. */
 export function readUsage(usage: Anthropic.Beta.Messages.BetaUsage): ModelTurn['usage'] {
   const iterations = usage.iterations ?? [];
   const message = iterations.findLast((i) => i.type === 'message');
@@ -155,8 +103,6 @@ async function streamReply(
     });
   }
 }
-
-export const SUMMARIZE_BETA = 'compact-2026-09-04';
 
 export function createModelActivities(deps: {
   anthropic: Anthropic;

@@ -1,11 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Escalation } from '../workflows/escalation.js';
-
-export interface EscalationNotice {
-  url: string;
-  workflowId: string;
-  escalation: Escalation;
-}
+import type { EscalationNotice } from '../common/contracts.js';
 
 const WEBHOOK_TIMEOUT_MS = 10_000;
 

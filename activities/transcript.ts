@@ -1,15 +1,11 @@
 /** Writing the transcript chain; its shape and reading are in store/transcript.ts. */
 import type Anthropic from '@anthropic-ai/sdk';
-import type { BlobRef, BlobStore } from '../store/blob-store.js';
+import type { BlobRef, PendingBlock } from '../common/contracts.js';
+import type { BlobStore } from '../store/blob-store.js';
 import type { TranscriptCache, TranscriptNode } from '../store/transcript.js';
 
 type ContentBlockParam = Anthropic.Beta.Messages.BetaContentBlockParam;
 
-/** A block of the next user message, as the workflow holds it: small values inline, the rest by reference. */
-export type PendingBlock =
-  | { type: 'text'; text: string }
-  | { type: 'tool_result'; tool_use_id: string; content: string; is_error?: boolean }
-  | { type: 'tool_result'; tool_use_id: string; contentRef: BlobRef; is_error?: boolean };
 
 /** Stores a node, and keeps it in the worker's cache: the next model call of the run reads it first. */
 export async function writeNode(store: BlobStore, node: TranscriptNode, cache?: TranscriptCache): Promise<BlobRef> {

@@ -1,7 +1,7 @@
 import type { ToolDefinition } from '../tools/define.js';
-import { AGENT_NAME, parseRunOptions, type AgentDefaults } from '../workflows/options.js';
-import { isStateTool } from '../workflows/state-tools.js';
-import { BASE_UPDATE_FIELDS, STATE_LIST_NAME, type StateLists } from '../workflows/state.js';
+import { AGENT_NAME, parseRunOptions, type AgentDefaults } from '../common/options.js';
+import { isStateTool } from '../common/state-tools.js';
+import { BASE_UPDATE_FIELDS, STATE_LIST_NAME, type StateLists } from '../common/state.js';
 
 /**
  * An agent profile: the tools its runs may call (run on the worker, as activities) and defaults

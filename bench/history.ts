@@ -15,8 +15,8 @@ import { auditTask, writeAuditWorkspace } from '../simulator/scenarios/audit.js'
 import { startAudit } from '../test/helpers/audit-run.js';
 import { startHarness, type Harness } from '../test/helpers/harness.js';
 import { createAnthropic } from '../worker/create.js';
-import type { RunResult } from '../workflows/messages.js';
-import { RunOptions } from '../workflows/options.js';
+import type { RunResult } from '../common/messages.js';
+import { RunOptions } from '../common/options.js';
 import { connectHistoryReader, fetchRunChain } from './measure/run-chain.js';
 import { settle, type Settled } from './measure/settle.js';
 import { summarizeGrowth, summarizeLongRun } from './measure/summaries.js';

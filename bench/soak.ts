@@ -18,8 +18,8 @@ import type { Fault } from '../simulator/server.js';
 import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
 import { startAudit } from '../test/helpers/audit-run.js';
 import { startHarness, type Harness } from '../test/helpers/harness.js';
-import type { agentRun } from '../workflows/agent.js';
-import { progressQuery, type RunResult } from '../workflows/messages.js';
+import type { AgentRunWorkflow } from '../common/messages.js';
+import { progressQuery, type RunResult } from '../common/messages.js';
 import { connectHistoryReader, fetchRunChain } from './measure/run-chain.js';
 import { describeMachine, machineLine } from './report/machine.js';
 import { mulberry32 } from '../simulator/seeded-random.js';
@@ -127,7 +127,7 @@ interface RunOutcome {
   error?: string;
 }
 
-type AuditHandle = WorkflowHandleWithFirstExecutionRunId<typeof agentRun>;
+type AuditHandle = WorkflowHandleWithFirstExecutionRunId<AgentRunWorkflow>;
 
 /** Model calls that needed more than one attempt, and the failed attempts in all, from the run's histories. */
 async function modelRetries(client: Awaited<ReturnType<typeof connectHistoryReader>>, handle: AuditHandle) {

@@ -4,9 +4,9 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadKeyring } from '../config/codec.js';
 import { ConfigError, readEnv } from '../config/env.js';
-import type { agentRun } from '../workflows/agent.js';
-import { progressQuery, type Progress } from '../workflows/messages.js';
-import type { Decision } from '../workflows/escalation.js';
+import type { AgentRunWorkflow } from '../common/messages.js';
+import { progressQuery, type Progress } from '../common/messages.js';
+import type { Decision } from '../common/escalation.js';
 import { openStore } from '../store/index.js';
 import { answer, listPending, listRuns, pendingTable, runsTable } from './escalations.js';
 import { connectClient, startRun } from './connect.js';
@@ -73,7 +73,7 @@ example:
 const POLL_MS = 500;
 
 
-async function printResult(handle: WorkflowHandle<typeof agentRun>): Promise<number> {
+async function printResult(handle: WorkflowHandle<AgentRunWorkflow>): Promise<number> {
   const result = await awaitResult(handle);
   // Totals over every Temporal run of the chain (continue-as-new), and the largest single run.
   const figures = { runs: 0, historyEvents: 0, historyBytes: 0, largestRunBytes: 0 };
@@ -92,7 +92,7 @@ async function printResult(handle: WorkflowHandle<typeof agentRun>): Promise<num
  * line per notable change (status, compaction, every 25 turns); with `json`, a JSON line per
  * change on stdout and the result as the last line.
  */
-async function follow(handle: WorkflowHandle<typeof agentRun>, json = false): Promise<number> {
+async function follow(handle: WorkflowHandle<AgentRunWorkflow>, json = false): Promise<number> {
   let done = false;
   const finished = awaitResult(handle).finally(() => (done = true));
   finished.catch(() => undefined);
@@ -189,7 +189,7 @@ export async function main(argv: string[]): Promise<number> {
       if (positionals.length !== 1) throw new UsageError(`${command} takes exactly one run id`);
       const { client, connection } = await connectClient();
       try {
-        const handle = client.workflow.getHandle<typeof agentRun>(positionals[0]!);
+        const handle = client.workflow.getHandle<AgentRunWorkflow>(positionals[0]!);
         if (command === 'status') {
           const progress = await handle.query(progressQuery);
           process.stdout.write(`${values.json ? JSON.stringify(progress) : progressLine(progress)}\n`);

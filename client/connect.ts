@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { encryptionDataConverter, loadKeyring, type Keyring } from '../config/codec.js';
 import { temporalConnectionOptions } from '../config/connection.js';
 import { readEnv, type EnvConfig } from '../config/env.js';
-import type { agentRun } from '../workflows/agent.js';
-import { parseRunOptions, type RunOptionsInput } from '../workflows/options.js';
+import type { AgentRunWorkflow } from '../common/messages.js';
+import { parseRunOptions, type RunOptionsInput } from '../common/options.js';
 
 /** A Temporal client configured from the environment, as the worker is (address, TLS, namespace, encryption). */
 export async function connectClient(
@@ -30,10 +30,10 @@ export async function startRun(
   client: Client,
   options: RunOptionsInput,
   where: { taskQueue: string; workflowId?: string },
-): Promise<WorkflowHandle<typeof agentRun>> {
+): Promise<WorkflowHandle<AgentRunWorkflow>> {
   const checked = parseRunOptions(options);
   if (!checked.ok) throw new RunOptionsError(checked.error);
-  return client.workflow.start<typeof agentRun>('agentRun', {
+  return client.workflow.start<AgentRunWorkflow>('agentRun', {
     taskQueue: where.taskQueue,
     workflowId: where.workflowId ?? newRunId(),
     args: [{ options }],

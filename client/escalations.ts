@@ -1,9 +1,9 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { userInfo } from 'node:os';
-import type { agentRun } from '../workflows/agent.js';
-import type { Decision, Escalation, HumanResponse } from '../workflows/escalation.js';
-import { escalationQuery, respondUpdate } from '../workflows/messages.js';
-import { LONGHAUL_STATUS } from '../workflows/search-attributes.js';
+import type { AgentRunWorkflow } from '../common/messages.js';
+import type { Decision, Escalation, HumanResponse } from '../common/escalation.js';
+import { escalationQuery, respondUpdate } from '../common/messages.js';
+import { LONGHAUL_STATUS } from '../common/search-attributes.js';
 import { UsageError } from './run-flags.js';
 
 export interface PendingRun {
@@ -75,7 +75,7 @@ export async function answer(
   decision: Decision,
   fields: { escalationId?: string; message?: string; turns?: number; tokens?: number },
 ): Promise<string> {
-  const handle = client.workflow.getHandle<typeof agentRun>(runId);
+  const handle = client.workflow.getHandle<AgentRunWorkflow>(runId);
   const escalationId = fields.escalationId ?? (await handle.query(escalationQuery))?.id;
   if (!escalationId) throw new UsageError(`run ${runId} has no open escalation`);
   const response: HumanResponse = {

@@ -5,9 +5,10 @@ import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowH
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { loadMessages } from '../store/transcript.js';
-import type { agentRun } from '../workflows/agent.js';
-import { progressQuery, stateQuery, type Progress, type RunResult } from '../workflows/messages.js';
-import type { AgentState } from '../workflows/state.js';
+import type { AgentRunWorkflow } from '../common/messages.js';
+import { progressQuery, stateQuery, type Progress, type RunResult } from '../common/messages.js';
+import type { AgentState } from '../common/state.js';
+import { buildProgress } from '../common/progress.js';
 import { progressLine } from './format.js';
 
 type MessageParam = Anthropic.Beta.Messages.BetaMessageParam;
@@ -30,7 +31,7 @@ export interface RunExport {
 }
 
 /** The run's result, also for a failed run (whose result travels in the failure's details). */
-export async function awaitResult(handle: WorkflowHandle<typeof agentRun>): Promise<RunResult> {
+export async function awaitResult(handle: WorkflowHandle<AgentRunWorkflow>): Promise<RunResult> {
   try {
     return await handle.result();
   } catch (err) {
@@ -49,37 +50,18 @@ export async function awaitResult(handle: WorkflowHandle<typeof agentRun>): Prom
  * A bad id fails here, before the store is opened.
  */
 export async function readRun(client: Client, runId: string): Promise<{ progress: Progress; state: AgentState }> {
-  const handle = client.workflow.getHandle<typeof agentRun>(runId);
+  const handle = client.workflow.getHandle<AgentRunWorkflow>(runId);
   try {
     const { status } = await handle.describe();
     if (status.name === 'COMPLETED' || status.name === 'FAILED') {
       const result = await awaitResult(handle);
-      if (result.head !== undefined && result.maxTurns !== undefined) return { progress: progressOf(result, result.maxTurns), state: result.state };
+      if (result.head !== undefined && result.maxTurns !== undefined) return { progress: buildProgress({ ...result, maxTurns: result.maxTurns }, result.status, result.reason), state: result.state };
     }
     return { progress: await handle.query(progressQuery), state: await handle.query(stateQuery) };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new Error(`no run with id ${JSON.stringify(runId)}`);
     throw err;
   }
-}
-
-/** The progress a closed run's result implies: nothing is open or waiting any more. */
-function progressOf(result: RunResult, maxTurns: number): Progress {
-  return {
-    status: result.status,
-    counters: result.counters,
-    maxTurns,
-    compactions: result.compactions,
-    escalation: null,
-    escalations: result.escalations,
-    ignoredResponses: [],
-    chain: result.chain,
-    lastText: '',
-    ...(result.reason !== undefined ? { reason: result.reason } : {}),
-    ...(result.report !== undefined ? { report: result.report } : {}),
-    head: result.head ?? null,
-    instructionsRef: result.instructionsRef ?? null,
-  };
 }
 
 export async function readExport(runId: string, run: { progress: Progress; state: AgentState }, store: BlobStore): Promise<RunExport> {

@@ -1,6 +1,6 @@
-import { tokensUsed } from '../workflows/counters.js';
-import type { EscalationKind } from '../workflows/escalation.js';
-import type { Progress, RunResult } from '../workflows/messages.js';
+import { tokensUsed } from '../common/counters.js';
+import type { EscalationKind } from '../common/escalation.js';
+import type { Progress, RunResult } from '../common/messages.js';
 
 const compact = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}K` : String(n);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseRunOptions, type RunOptionsInput } from '../workflows/options.js';
+import { parseRunOptions, type RunOptionsInput } from '../common/options.js';
 
 /** Flags of `run` and `submit`, for node:util parseArgs; each maps to one RunOptions field. */
 export const runFlagSpec = {

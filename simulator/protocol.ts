@@ -3,13 +3,6 @@
  * loosely typed (the client may send any block type); response-side blocks are exactly what we emit.
  */
 
-export const COMPACTION_BETA = 'compact-2026-01-12';
-/** On-demand compaction: the `compaction: { type: 'summarize' }` request parameter. */
-export const SUMMARIZE_BETA = 'compact-2026-09-04';
-export const COMPACTION_EDIT = 'compact_20260112';
-export const DEFAULT_TRIGGER = 150_000;
-export const MIN_TRIGGER = 50_000;
-
 export interface InputBlock {
   type: string;
   [key: string]: unknown;

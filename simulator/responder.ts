@@ -1,7 +1,7 @@
 import { compactionBlock, visibleMessages } from './compaction.js';
 import { messageId, toolUseId } from './ids.js';
 import type { CompactionBlock, IterationUsage, MessageResponse, MessagesRequest, OutputBlock, TokenCount } from './protocol.js';
-import { readSystemPrompt, toolNames, type PlannedBlock } from './scenarios/scenario.js';
+import { systemPromptOf, toolNames, type PlannedBlock } from './scenarios/scenario.js';
 import { selectScenario } from './scenarios/index.js';
 import { estimateContextTokens, outputTokens, serializeContext, tokensOfChars } from './tokens.js';
 
@@ -22,7 +22,7 @@ export function createMessage(request: MessagesRequest, secret: string, contextW
   const visible = visibleMessages(request.messages);
   const context = serializeContext(request.system, request.tools, visible);
   const visibleInputTokens = tokensOfChars(context.length);
-  const { task, instructions, state } = readSystemPrompt(request.system);
+  const { task, instructions, state } = systemPromptOf(request.system);
   const scenario = selectScenario(task);
   // The scenario acts on the full pre-compaction context, as a real model answering in the same turn would.
   const scenarioContext = { task, instructions, tools: toolNames(request.tools), state, messages: visible };

@@ -1,12 +1,14 @@
 import { invalidRequest } from './errors.js';
 import { isEffectiveCompaction, isOnDemandBlock, signSummary } from './compaction.js';
 import {
-  blocksOf,
   COMPACTION_BETA,
-  SUMMARIZE_BETA,
   COMPACTION_EDIT,
-  DEFAULT_TRIGGER,
-  MIN_TRIGGER,
+  DEFAULT_COMPACTION_TRIGGER,
+  MIN_COMPACTION_TRIGGER,
+  SUMMARIZE_BETA,
+} from '../common/messages-api.js';
+import {
+  blocksOf,
   type CompactionEdit,
   type InputBlock,
   type InputMessage,
@@ -208,13 +210,13 @@ function validateContextManagement(value: unknown, betas: Set<string>): Compacti
 }
 
 function validateTrigger(trigger: unknown, where: string): number {
-  if (trigger === undefined || trigger === null) return DEFAULT_TRIGGER;
+  if (trigger === undefined || trigger === null) return DEFAULT_COMPACTION_TRIGGER;
   if (!isRecord(trigger) || trigger.type !== 'input_tokens') {
     throw invalidRequest(`${where}.type: "input_tokens" is the only supported trigger type`);
   }
   const { value } = trigger;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < MIN_TRIGGER) {
-    throw invalidRequest(`${where}.value: must be an integer of at least ${MIN_TRIGGER} input tokens`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < MIN_COMPACTION_TRIGGER) {
+    throw invalidRequest(`${where}.value: must be an integer of at least ${MIN_COMPACTION_TRIGGER} input tokens`);
   }
   return value;
 }

@@ -1,8 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 
-/** A content-addressed reference: `sha256:<hex>` of the stored text. */
-export type BlobRef = `sha256:${string}`;
+import type { BlobRef } from '../common/contracts.js';
+
+export type { BlobRef };
 
 export const refFor = (content: string): BlobRef => `sha256:${createHash('sha256').update(content).digest('hex')}`;
 

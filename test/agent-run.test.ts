@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
-import { progressQuery, stateQuery } from '../workflows/messages.js';
+import { progressQuery, stateQuery } from '../common/messages.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 import { effects, startAudit, TRIGGER } from './helpers/audit-run.js';
 

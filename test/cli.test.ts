@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { auditTask } from '../simulator/scenarios/audit.js';
-import { LONGHAUL_STATUS } from '../workflows/search-attributes.js';
+import { LONGHAUL_STATUS } from '../common/search-attributes.js';
 import { startAudit, startAuditOn } from './helpers/audit-run.js';
 import { cli } from './helpers/cli.js';
 import { startHarness, type Harness } from './helpers/harness.js';

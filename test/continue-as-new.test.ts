@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
-import type { agentRun } from '../workflows/agent.js';
-import { humanResponseSignal, progressQuery, respondUpdate, type Progress } from '../workflows/messages.js';
+import type { AgentRunWorkflow } from '../common/messages.js';
+import { humanResponseSignal, progressQuery, respondUpdate, type Progress } from '../common/messages.js';
 import { startAudit } from './helpers/audit-run.js';
 import { chainHistories } from './helpers/chain.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
-type Handle = WorkflowHandle<typeof agentRun>;
+type Handle = WorkflowHandle<AgentRunWorkflow>;
 let h: Harness;
 let worker: Worker;
 let running: Promise<void>;
@@ -34,7 +34,7 @@ afterAll(async () => {
 async function askHuman(name: string): Promise<Handle> {
   const workspace = join(h.dir, name);
   await mkdir(workspace, { recursive: true });
-  return h.env.client.workflow.start<typeof agentRun>('agentRun', {
+  return h.env.client.workflow.start<AgentRunWorkflow>('agentRun', {
     taskQueue: h.taskQueue,
     workflowId: `${name}-${Date.now()}`,
     args: [{ options: { task: '[sim:ask-human]', workspace, model: 'sim' } }],

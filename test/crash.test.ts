@@ -9,8 +9,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../simulator/server.js';
 import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
-import type { agentRun } from '../workflows/agent.js';
-import { progressQuery, type Progress } from '../workflows/messages.js';
+import type { AgentRunWorkflow } from '../common/messages.js';
+import { progressQuery, type Progress } from '../common/messages.js';
 import { effects, startAudit, startAuditOn } from './helpers/audit-run.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
 import { startHarness, type Harness } from './helpers/harness.js';
@@ -37,7 +37,7 @@ function drawTurns(random: () => number, count: number, lo: number, hi: number):
 /** The side effects the audit performs: a progress note every 50 files, and the report. */
 const expectedWrites = (n: number) => Math.floor(n / 50) + 1;
 
-type AuditHandle = WorkflowHandleWithFirstExecutionRunId<typeof agentRun>;
+type AuditHandle = WorkflowHandleWithFirstExecutionRunId<AgentRunWorkflow>;
 
 function progressOf(client: Client, handle: AuditHandle): Promise<Progress | undefined> {
   // Short: a query sent to a killed worker's sticky queue waits out its deadline, while the run goes on.

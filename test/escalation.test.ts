@@ -6,16 +6,16 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
-import type { agentRun } from '../workflows/agent.js';
-import type { HumanResponse } from '../workflows/escalation.js';
-import { humanResponseSignal, progressQuery, respondUpdate, type Progress } from '../workflows/messages.js';
-import type { RunOptionsInput } from '../workflows/options.js';
-import { LONGHAUL_ESCALATION, LONGHAUL_STATUS } from '../workflows/search-attributes.js';
+import type { AgentRunWorkflow } from '../common/messages.js';
+import type { HumanResponse } from '../common/escalation.js';
+import { humanResponseSignal, progressQuery, respondUpdate, type Progress } from '../common/messages.js';
+import type { RunOptionsInput } from '../common/options.js';
+import { LONGHAUL_ESCALATION, LONGHAUL_STATUS } from '../common/search-attributes.js';
 import { effects, startAudit } from './helpers/audit-run.js';
 import { cli } from './helpers/cli.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
-type Handle = WorkflowHandle<typeof agentRun>;
+type Handle = WorkflowHandle<AgentRunWorkflow>;
 let h: Harness;
 let worker: Worker;
 let workerDone: Promise<void>;
@@ -24,7 +24,7 @@ let seq = 0;
 async function start(task: string, extra: Partial<RunOptionsInput> = {}, taskQueue = h.taskQueue): Promise<Handle> {
   const workspace = join(h.dir, `ws-${++seq}`);
   await mkdir(workspace, { recursive: true });
-  return h.env.client.workflow.start<typeof agentRun>('agentRun', {
+  return h.env.client.workflow.start<AgentRunWorkflow>('agentRun', {
     taskQueue,
     workflowId: `esc-test-${seq}-${Date.now()}`,
     args: [{ options: { task, workspace, model: 'sim', ...extra } }],

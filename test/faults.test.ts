@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditGroundTruth, auditReport, auditTask } from '../simulator/scenarios/audit.js';
 import { startSimulator, type Simulator } from '../simulator/server.js';
-import type { agentRun } from '../workflows/agent.js';
+import type { AgentRunWorkflow } from '../common/messages.js';
 import { startAudit } from './helpers/audit-run.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 import { DirectoryStore } from '../store/directory-store.js';
@@ -28,7 +28,7 @@ afterAll(async () => {
 async function probe(task: string) {
   const workspace = join(h.dir, task.replace(/\W/g, ''));
   await mkdir(workspace, { recursive: true });
-  const handle = await h.env.client.workflow.start<typeof agentRun>('agentRun', {
+  const handle = await h.env.client.workflow.start<AgentRunWorkflow>('agentRun', {
     taskQueue: h.taskQueue,
     workflowId: `probe-${Date.now()}-${Math.random()}`,
     args: [{ options: { task, workspace, model: 'sim' } }],

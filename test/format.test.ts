@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { exportMarkdown, MARKDOWN_LIMIT, type RunExport } from '../client/export.js';
 import { progressBar, shortCount } from '../client/format.js';
-import { initialCounters } from '../workflows/counters.js';
-import type { Progress } from '../workflows/messages.js';
-import { initialState } from '../workflows/state.js';
+import { initialCounters } from '../common/counters.js';
+import type { Progress } from '../common/messages.js';
+import { initialState } from '../common/state.js';
 
 const progress = (over: Partial<Progress> = {}, counters: Partial<Progress['counters']> = {}): Progress => ({
   status: 'running',

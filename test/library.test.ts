@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wordCounter } from '../examples/word-count/agent.js';
 import { createWorker, defineAgent, defineTool, progressQuery, RunOptionsError, startRun, type LonghaulWorker } from 'longhaul';
-import { withAgentDefaults } from '../workflows/options.js';
+import { withAgentDefaults } from '../common/options.js';
 import { z } from 'zod';
 import { startHarness, type Harness } from './helpers/harness.js';
 

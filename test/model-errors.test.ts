@@ -5,10 +5,11 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createModelActivities, type ModelCallInput, type ModelTurn } from '../activities/model.js';
+import { createModelActivities } from '../activities/model.js';
+import type { ModelCallInput, ModelTurn } from '../common/contracts.js';
 import { retryAfterMs } from '../activities/model-errors.js';
 import { DirectoryStore } from '../store/directory-store.js';
-import { RunOptions } from '../workflows/options.js';
+import { RunOptions } from '../common/options.js';
 import { startSimulator, type Simulator } from '../simulator/server.js';
 
 let sim: Simulator;

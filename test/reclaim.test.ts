@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
 import { stickyState, workerGone, type WorkerSelf } from '../worker/reclaim.js';
-import { escalationQuery, humanResponseSignal } from '../workflows/messages.js';
+import { escalationQuery, humanResponseSignal } from '../common/messages.js';
 import { startAuditOn } from './helpers/audit-run.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 

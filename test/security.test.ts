@@ -29,8 +29,8 @@ import { ConfigError } from '../config/env.js';
 import { auditGroundTruth, auditReport, auditTask, writeAuditWorkspace } from '../simulator/scenarios/audit.js';
 import { createAnthropic, createLonghaulWorker } from '../worker/create.js';
 import { discardWorkflowSpans } from '../worker/telemetry.js';
-import type { agentRun } from '../workflows/agent.js';
-import type { RunOptionsInput } from '../workflows/options.js';
+import type { AgentRunWorkflow } from '../common/messages.js';
+import type { RunOptionsInput } from '../common/options.js';
 import { startAudit, TRIGGER } from './helpers/audit-run.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
@@ -180,7 +180,7 @@ describe('encryption on: codec on client and worker, EncryptedStore over a Direc
     const workspace = join(h.dir, 'encrypted');
     await writeAuditWorkspace(workspace, N);
     const workflowId = `encrypted-${Date.now()}`;
-    const handle = await client.workflow.start<typeof agentRun>('agentRun', {
+    const handle = await client.workflow.start<AgentRunWorkflow>('agentRun', {
       taskQueue: h.taskQueue,
       workflowId,
       args: [{ options: auditOptions(workspace, `${auditTask(N)} Reference: ${marker}.`) }],
@@ -239,7 +239,7 @@ describe('encryption on: failures', () => {
     const worker = await h.startWorker({ store, dataConverter });
     // An agent no worker serves: the agentProfile activity fails, then the workflow does.
     const agent = `ZEBRA${randomBytes(4).toString('hex')}`;
-    const handle = await client.workflow.start<typeof agentRun>('agentRun', {
+    const handle = await client.workflow.start<AgentRunWorkflow>('agentRun', {
       taskQueue: h.taskQueue,
       workflowId: `encrypted-failure-${Date.now()}`,
       args: [{ options: { ...auditOptions(join(h.dir, 'encrypted-failures-ws')), agent } }],

@@ -11,12 +11,12 @@ import type {
 } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { renderSystemPrompt } from '../activities/prompt.js';
+import { renderSystemPrompt } from '../common/prompt-format.js';
 import { auditGroundTruth, auditReport, auditTask, writeAuditWorkspace } from '../simulator/scenarios/audit.js';
 import { startSimulator, type Simulator } from '../simulator/server.js';
 import { toToolSchema } from '../tools/define.js';
-import { stateTools } from '../workflows/state-tools.js';
-import { applyStateUpdate, initialState, StateUpdate, type AgentState } from '../workflows/state.js';
+import { stateTools } from '../common/state-tools.js';
+import { applyStateUpdate, initialState, StateUpdate, type AgentState } from '../common/state.js';
 
 const BETA = 'compact-2026-01-12';
 const INSTRUCTIONS = 'You are a careful agent working through a long task with tools.';

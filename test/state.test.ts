@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { applyStateUpdate, initialState, StateUpdate, stateUpdateSchema, summarizeState } from '../workflows/state.js';
-import { stateTools } from '../workflows/state-tools.js';
+import { applyStateUpdate, initialState, StateUpdate, stateUpdateSchema, summarizeState } from '../common/state.js';
+import { stateTools } from '../common/state-tools.js';
 import { toToolSchema } from '../tools/define.js';
 
 describe('structured state', () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnv } from '../config/env.js';
 import { telemetryFromEnv, tracesUrl } from '../worker/telemetry.js';
-import type { agentRun } from '../workflows/agent.js';
+import type { AgentRunWorkflow } from '../common/messages.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
 /** An OTLP attribute as the JSON encoding writes it. */
@@ -91,7 +91,7 @@ describe('a traced worker (`longhaul worker` with OTEL_EXPORTER_OTLP_ENDPOINT)',
     // One turn: a model call that lists the workspace (a tool call), then the turn cap stops the run.
     const workspace = join(h.dir, 'ws');
     await mkdir(workspace, { recursive: true });
-    const handle = await h.env.client.workflow.start<typeof agentRun>('agentRun', {
+    const handle = await h.env.client.workflow.start<AgentRunWorkflow>('agentRun', {
       taskQueue: h.taskQueue,
       workflowId: `otel-${Date.now()}`,
       args: [{ options: { task: '[sim:forever] list the files', workspace, model: 'sim', maxTurns: 1, escalation: { onCap: 'stop' } } }],

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { StateUpdate } from '../workflows/state.js';
+import type { StateUpdate } from '../common/state.js';
 
 /** What a tool hands back: text for the model, and whether it is an error the model should act on. */
 export interface ToolOutput {

@@ -1,2 +1,1 @@
 export { agentRun } from './agent.js';
-export type { AgentRunInput } from './agent.js';

@@ -1,16 +1,9 @@
 import type { ToolDefinition, ToolOutput } from '../../tools/define.js';
-import { describeZodError } from '../../workflows/options.js';
+import { describeZodError } from '../../common/options.js';
 import type { BlobStore } from '../../store/blob-store.js';
+import type { ToolRunInput } from '../../common/contracts.js';
 import { WorkspaceEscapeError } from './workspace-path.js';
 
-export interface ToolRunInput {
-  workflowId: string;
-  turn: number;
-  workspace: string;
-  call: { id: string; name: string; input: unknown };
-  /** The run's agent profile, whose tools it may call; absent: the built-in tools. */
-  agent?: string;
-}
 
 /**
  * Runs one tool call. Every failure the model could act on (unknown tool, schema violation, path

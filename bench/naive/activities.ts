@@ -4,8 +4,8 @@ import type { BlobStore } from '../../store/blob-store.js';
 import { runToolCall, type ToolRunInput } from '../../activities/tools/run-tool.js';
 import { workspaceTools } from '../../activities/tools/workspace-tools.js';
 import { toToolSchema, type ToolOutput } from '../../tools/define.js';
-import type { AgentState } from '../../workflows/state.js';
-import { stateTools } from '../../workflows/state-tools.js';
+import type { AgentState } from '../../common/state.js';
+import { stateTools } from '../../common/state-tools.js';
 
 type MessageParam = Anthropic.Beta.Messages.BetaMessageParam;
 type ContentBlockParam = Anthropic.Beta.Messages.BetaContentBlockParam;

@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import { applyStateUpdate, initialState, summarizeState } from '../../workflows/state.js';
-import { stateTools } from '../../workflows/state-tools.js';
+import { applyStateUpdate, initialState, summarizeState } from '../../common/state.js';
+import { stateTools } from '../../common/state-tools.js';
 import type { NaiveActivities } from './activities.js';
 
 type MessageParam = Anthropic.Beta.Messages.BetaMessageParam;

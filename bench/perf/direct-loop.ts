@@ -3,10 +3,10 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, type ModelTurn, type PendingBlock, type ToolCall, type ToolRunInput } from '../../activities/index.js';
 import type { ModelCallInput } from '../../activities/model.js';
 import type { BlobStore } from '../../store/blob-store.js';
-import { countModelCall, initialCounters, type Counters } from '../../workflows/counters.js';
-import { describeZodError, type RunOptions } from '../../workflows/options.js';
-import { applyStateUpdate, initialState, summarizeState, type StateUpdate } from '../../workflows/state.js';
-import { stateTools } from '../../workflows/state-tools.js';
+import { countModelCall, initialCounters, type Counters } from '../../common/counters.js';
+import { describeZodError, type RunOptions } from '../../common/options.js';
+import { applyStateUpdate, initialState, summarizeState, type StateUpdate } from '../../common/state.js';
+import { stateTools } from '../../common/state-tools.js';
 
 // The same texts as workflows/agent.ts, so the model sees the same conversation.
 const BEGIN = 'Begin the task described in the system prompt.';

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startAudit } from '../../test/helpers/audit-run.js';
 import type { Harness } from '../../test/helpers/harness.js';
-import { humanResponseSignal, progressQuery, type Progress } from '../../workflows/messages.js';
+import { humanResponseSignal, progressQuery, type Progress } from '../../common/messages.js';
 import { eventMs } from '../measure/event-times.js';
 import type { HistoryEvent } from '../measure/turns.js';
 import type { PerfPlan } from './plan.js';

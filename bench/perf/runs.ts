@@ -1,10 +1,10 @@
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { Harness } from '../../test/helpers/harness.js';
-import type { agentRun } from '../../workflows/agent.js';
+import type { AgentRunWorkflow } from '../../common/messages.js';
 import { connectHistoryReader, fetchRunChain } from '../measure/run-chain.js';
 import type { HistoryEvent } from '../measure/turns.js';
 
-export type AuditHandle = WorkflowHandleWithFirstExecutionRunId<typeof agentRun>;
+export type AuditHandle = WorkflowHandleWithFirstExecutionRunId<AgentRunWorkflow>;
 
 export const MODEL_ACTIVITY = 'callModel';
 /** A cap reached in an unattended benchmark must end the run, not wait a day for a person. */

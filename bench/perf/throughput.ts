@@ -1,6 +1,6 @@
 import { auditGroundTruth, auditReport } from '../../simulator/scenarios/audit.js';
 import { startAudit } from '../../test/helpers/audit-run.js';
-import type { RunResult } from '../../workflows/messages.js';
+import type { RunResult } from '../../common/messages.js';
 import { completionTimes, mergeLatencies, stepLatencies, type StepLatencies } from '../measure/event-times.js';
 import { startCpuMeter, startRssSampler } from '../measure/rss.js';
 import { settle } from '../measure/settle.js';

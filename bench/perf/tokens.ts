@@ -1,9 +1,9 @@
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { auditGroundTruth, auditReport } from '../../simulator/scenarios/audit.js';
 import { startAudit } from '../../test/helpers/audit-run.js';
-import type { CompactionEntry } from '../../workflows/counters.js';
-import type { RunResult } from '../../workflows/messages.js';
-import type { RunOptionsInput } from '../../workflows/options.js';
+import type { CompactionEntry } from '../../common/counters.js';
+import type { RunResult } from '../../common/messages.js';
+import type { RunOptionsInput } from '../../common/options.js';
 import type { Lane } from './lanes.js';
 import type { PerfPlan } from './plan.js';
 import { log, UNATTENDED } from './runs.js';

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Finding } from '../../workflows/state.js';
+import { Finding } from '../../common/prompt-format.js';
 import {
   text,
   toolExchanges,

@@ -1,4 +1,4 @@
-import { AgentState } from '../../workflows/state.js';
+import { readSystemPrompt, type AgentState } from '../../common/prompt-format.js';
 import { blocksOf, type InputBlock, type InputMessage, type StopReason } from '../protocol.js';
 
 /**
@@ -35,26 +35,14 @@ export const DEFAULT_SUMMARY = 'Summary of the earlier conversation. Tool result
 export const text = (value: string): PlannedBlock => ({ type: 'text', text: value });
 export const toolUse = (name: string, input: unknown): PlannedBlock => ({ type: 'tool_use', name, input });
 
-/** Reads the sections `renderSystemPrompt` writes; without a <task> section the whole prompt is the task. */
-export function readSystemPrompt(system: unknown): { task: string; instructions: string; state: AgentState | null } {
+/** The system prompt as the request sent it: a string, or text blocks. */
+export function systemPromptOf(system: unknown): { task: string; instructions: string; state: AgentState | null } {
   const prompt = Array.isArray(system)
     ? system.map((block: { text: string }) => block.text).join('\n')
     : typeof system === 'string'
       ? system
       : '';
-  const task = /<task>\n([\s\S]*?)\n<\/task>/.exec(prompt)?.[1] ?? prompt;
-  const stateJson = /<agent_state>\n([\s\S]*?)\n<\/agent_state>/.exec(prompt)?.[1];
-  const instructions = prompt.includes('<task>') ? prompt.slice(0, prompt.indexOf('<task>')).trim() : '';
-  return { task: task.trim(), instructions, state: stateJson === undefined ? null : parseState(stateJson) };
-}
-
-function parseState(json: string): AgentState | null {
-  try {
-    const parsed = AgentState.safeParse(JSON.parse(json));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
+  return readSystemPrompt(prompt);
 }
 
 export function toolNames(tools: unknown): string[] {

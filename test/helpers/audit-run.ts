@@ -2,8 +2,8 @@ import type { Client } from '@temporalio/client';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { auditTask, writeAuditWorkspace } from '../../simulator/scenarios/audit.js';
-import type { agentRun } from '../../workflows/agent.js';
-import type { RunOptionsInput } from '../../workflows/options.js';
+import type { AgentRunWorkflow } from '../../common/messages.js';
+import type { RunOptionsInput } from '../../common/options.js';
 import type { Harness } from './harness.js';
 
 export const TRIGGER = 50_000;
@@ -29,7 +29,7 @@ export async function startAuditOn(target: AuditTarget, name: string, n: number,
     toolPolicies: { write_file: 'allow' },
     ...extra,
   };
-  const handle = await target.client.workflow.start<typeof agentRun>('agentRun', {
+  const handle = await target.client.workflow.start<AgentRunWorkflow>('agentRun', {
     taskQueue: target.taskQueue,
     workflowId: `${name}-${Date.now()}`,
     args: [{ options }],

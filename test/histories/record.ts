@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTemporalCli } from '../../scripts/temporal-cli.mjs';
 import { writeWorkflowBundle } from '../../worker/bundle.js';
-import type { agentRun } from '../../workflows/agent.js';
-import { humanResponseSignal, progressQuery, respondUpdate } from '../../workflows/messages.js';
-import type { RunOptionsInput } from '../../workflows/options.js';
+import type { AgentRunWorkflow } from '../../common/messages.js';
+import { humanResponseSignal, progressQuery, respondUpdate } from '../../common/messages.js';
+import type { RunOptionsInput } from '../../common/options.js';
 import { auditTask, writeAuditWorkspace } from '../../simulator/scenarios/audit.js';
 import { chainHistories } from '../helpers/chain.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
@@ -24,7 +24,7 @@ process.env.LONGHAUL_WORKFLOW_BUNDLE = await writeWorkflowBundle();
 
 async function waitForEscalation(h: Harness, workflowId: string): Promise<string> {
   for (;;) {
-    const p = await h.env.client.workflow.getHandle<typeof agentRun>(workflowId).query(progressQuery).catch(() => undefined);
+    const p = await h.env.client.workflow.getHandle<AgentRunWorkflow>(workflowId).query(progressQuery).catch(() => undefined);
     if (p?.escalation) return p.escalation.id;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -39,7 +39,7 @@ async function record(h: Harness, name: string, options: Partial<RunOptionsInput
   await mkdir(workspace, { recursive: true });
   if (options.task.startsWith('Audit the ')) await writeAuditWorkspace(workspace, Number(/\d+/.exec(options.task)![0]));
   if (options.agent) await writeFile(join(workspace, 'notes.txt'), 'four words right here\n');
-  const handle = await h.env.client.workflow.start<typeof agentRun>('agentRun', {
+  const handle = await h.env.client.workflow.start<AgentRunWorkflow>('agentRun', {
     taskQueue: h.taskQueue,
     workflowId: `recorded-${name}`,
     args: [{ options: { workspace, model: 'sim', ...options } }],
@@ -66,7 +66,7 @@ await Promise.all([
     await record(plain, 'compaction', { task: auditTask(60), compaction: { trigger: 50_000 }, toolPolicies: { write_file: 'allow' } });
     await record(plain, 'escalation', { task: '[sim:write]' }, async (id) => {
       const escalationId = await waitForEscalation(plain, id);
-      await plain.env.client.workflow.getHandle<typeof agentRun>(id).executeUpdate(respondUpdate, { args: [{ escalationId, decision: 'approve' }] });
+      await plain.env.client.workflow.getHandle<AgentRunWorkflow>(id).executeUpdate(respondUpdate, { args: [{ escalationId, decision: 'approve' }] });
     });
     // Reads as local activities, writes as activities (since tools carry `sideEffectFree`).
     await record(plain, 'local-tools', { task: auditTask(8), toolPolicies: { write_file: 'allow' } });
@@ -75,7 +75,7 @@ await Promise.all([
   }),
   eagerWorker.runUntil(
     record(eager, 'continue-as-new', { task: '[sim:ask-human]' }, async (id) => {
-      const handle = eager.env.client.workflow.getHandle<typeof agentRun>(id);
+      const handle = eager.env.client.workflow.getHandle<AgentRunWorkflow>(id);
       const escalationId = await waitForEscalation(eager, id);
       for (let i = 0; i < 15; i++) await handle.signal(humanResponseSignal, { junk: i });
       for (;;) {

@@ -1,4 +1,4 @@
-import type { ModelTurn, PendingBlock } from '../activities/index.js';
+import type { ModelTurn, PendingBlock } from './contracts.js';
 
 /** Exact running totals of a run, kept in workflow state (never recomputed from the conversation). */
 export interface Counters {

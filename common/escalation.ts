@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ToolCall } from '../activities/index.js';
+import type { ToolCall } from './contracts.js';
 import { describeZodError } from './options.js';
 
 /** Why a run stopped to ask a person. */

@@ -1,8 +1,6 @@
 import { z } from 'zod';
+import { DEFAULT_COMPACTION_TRIGGER, MAX_COMPACTION_INSTRUCTIONS, MIN_COMPACTION_TRIGGER } from './messages-api.js';
 
-/** The API refuses an input-token trigger below this (compaction brief §1). */
-export const MIN_COMPACTION_TRIGGER = 50_000;
-export const DEFAULT_COMPACTION_TRIGGER = 150_000;
 /** A task travels in workflow input and history: keep it far from Temporal's 2 MiB blob limit. */
 export const MAX_TASK_CHARS = 100_000;
 
@@ -16,7 +14,7 @@ export const CompactionOptions = z
       .int()
       .min(MIN_COMPACTION_TRIGGER, `compaction trigger must be at least ${MIN_COMPACTION_TRIGGER} input tokens`)
       .default(DEFAULT_COMPACTION_TRIGGER),
-    instructions: z.string().max(16_384).optional(),
+    instructions: z.string().max(MAX_COMPACTION_INSTRUCTIONS).optional(),
     pauseAfterCompaction: z.boolean().default(false),
   })
   .strict();

@@ -1,10 +1,12 @@
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { BlobRef } from '../store/blob-store.js';
+import type { QueryDefinition, SignalDefinition, UpdateDefinition } from '@temporalio/common';
+import type { CarriedMemory } from './carried-memory.js';
+import type { BlobRef } from './contracts.js';
+import type { RunOptionsInput } from './options.js';
 import type { AgentState } from './state.js';
 import type { CompactionEntry, Counters } from './counters.js';
 import type { ClosedEscalation, Escalation, HumanResponse } from './escalation.js';
 
-/** Message contracts, defined once here and imported by the client (which never imports activities). */
+/** Message contracts, defined once here: the workflow handles them, the client and the CLI send them. */
 
 export type RunStatus = 'running' | 'awaiting_human' | 'completed' | 'stopped' | 'failed';
 
@@ -61,11 +63,29 @@ export interface RunMemo {
   runInChain: number;
 }
 
-export const progressQuery = defineQuery<Progress>('progress');
-export const stateQuery = defineQuery<AgentState>('state');
-export const escalationQuery = defineQuery<Escalation | null>('escalation');
+// Definitions are plain data (what @temporalio/workflow's defineQuery and friends build); made here
+// so that the client and the CLI name them without the workflow package. The casts add only the
+// type-level brands, which never exist at run time.
+const query = <R>(name: string) => ({ type: 'query', name }) as QueryDefinition<R>;
+const signal = <A extends unknown[]>(name: string) => ({ type: 'signal', name }) as SignalDefinition<A>;
+const update = <R, A extends unknown[]>(name: string) => ({ type: 'update', name }) as UpdateDefinition<R, A>;
+
+export const progressQuery = query<Progress>('progress');
+export const stateQuery = query<AgentState>('state');
+export const escalationQuery = query<Escalation | null>('escalation');
 
 /** For the Temporal CLI and Web UI: a bad payload is recorded and ignored, never a failure. */
-export const humanResponseSignal = defineSignal<[unknown]>('humanResponse');
+export const humanResponseSignal = signal<[unknown]>('humanResponse');
 /** For the longhaul CLI: the validator refuses a bad answer with its reason, before history. */
-export const respondUpdate = defineUpdate<{ escalationId: string; decision: HumanResponse['decision'] }, [HumanResponse]>('respond');
+export const respondUpdate = update<{ escalationId: string; decision: HumanResponse['decision'] }, [HumanResponse]>('respond');
+
+/** The workflow's input: the options, and the memory a previous run of the chain handed on. */
+export interface AgentRunInput {
+  options: RunOptionsInput;
+  /** Set by continue-as-new; absent when a run starts. */
+  memory?: CarriedMemory;
+}
+
+/** The workflow type `agentRun`, for typed handles (`client.workflow.start<AgentRunWorkflow>('agentRun', …)`). */
+export type AgentRunWorkflow = (input: AgentRunInput) => Promise<RunResult>;
+export const AGENT_RUN_WORKFLOW = 'agentRun';

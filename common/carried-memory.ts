@@ -1,0 +1,40 @@
+import type { BlobRef, PendingBlock, ToolCall } from './contracts.js';
+import type { CompactionEntry, Counters } from './counters.js';
+import type { ClosedEscalation, Escalation } from './escalation.js';
+import type { Progress } from './messages.js';
+import type { AgentState, StateUpdate } from './state.js';
+
+/**
+ * A run's memory as one run of a chain hands it to the next (continue-as-new's input), and so as
+ * Temporal's history records it. The field names are a contract with every recorded run: they do
+ * not change (the workflow reads them into its own `RunMemory`, workflows/memory.ts).
+ */
+export interface CarriedMemory {
+  state: AgentState;
+  stateRef: BlobRef | null;
+  stateUpdates: StateUpdate[];
+  counters: Counters;
+  compactions: CompactionEntry[];
+  escalations: ClosedEscalation[];
+  escalationSeq: number;
+  /** The escalation waiting for a person, if any. */
+  open: Escalation | null;
+  ignoredResponses: Progress['ignoredResponses'];
+  maxTurns: number;
+  tokenBudget: number | undefined;
+  head: BlobRef | null;
+  instructionsRef: BlobRef | null;
+  /** The next user message. */
+  append: PendingBlock[] | null;
+  /** A turn is counted and its model call has not succeeded yet. */
+  turnOpen: boolean;
+  pendingCalls: ToolCall[];
+  results: PendingBlock[];
+  /** The reply whose tool calls are pending stopped at max_tokens. */
+  cutOff: boolean;
+  wrappingUp: boolean;
+  lastFailure: string;
+  report: string | undefined;
+  lastText: string;
+  chain: Progress['chain'];
+}

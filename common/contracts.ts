@@ -1,0 +1,101 @@
+/**
+ * What passes between the workflow and its activities: each activity's input and result, and the
+ * interface the worker's activities implement. Plain data, so that it is what Temporal's history
+ * records; the workflow imports only these types, never the activities themselves.
+ */
+import type { Escalation } from './escalation.js';
+import type { AgentDefaults, RunOptions } from './options.js';
+import type { StateUpdate } from './state.js';
+
+/** A content-addressed reference: `sha256:<hex>` of the stored text. */
+export type BlobRef = `sha256:${string}`;
+
+/** A block of the next user message, as the workflow holds it: small values inline, the rest by reference. */
+export type PendingBlock =
+  | { type: 'text'; text: string }
+  | { type: 'tool_result'; tool_use_id: string; content: string; is_error?: boolean }
+  | { type: 'tool_result'; tool_use_id: string; contentRef: BlobRef; is_error?: boolean };
+
+export interface ModelCallInput {
+  workflowId: string;
+  turn: number;
+  model: string;
+  maxOutputTokens: number;
+  /** The system prompt and task: inline on the first call, then by the reference that call returned. */
+  instructions: { ref: BlobRef } | { systemPrompt: string; task: string };
+  /**
+   * The state to render, as the last call stored it plus the updates since: so each call's input
+   * grows with what changed in the turn, not with the state. Null when state injection is off.
+   */
+  state: { ref: BlobRef | null; updates: StateUpdate[] } | null;
+  compaction: RunOptions['compaction'];
+  head: BlobRef | null;
+  /** The user message to add before calling; null continues the assistant message at the head. */
+  append: PendingBlock[] | null;
+  /** The run's agent profile, whose tools the model is offered; absent: the built-in tools. */
+  agent?: string;
+}
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  input: unknown;
+  /**
+   * The call changes nothing (its tool has `sideEffectFree: true`, or no tool has its name and
+   * the call only earns an error): it runs as a local activity, inside the workflow task that
+   * follows the model call, which saves two server round trips a turn.
+   */
+  sideEffectFree?: true;
+  /**
+   * update_state of an agent with its own state lists, checked by the model activity, where the
+   * agents' schemas are; the workflow applies the update as checked. Absent for runs without such an agent.
+   */
+  stateUpdate?: { ok: true; update: StateUpdate } | { ok: false; error: string };
+}
+
+/** The result of one model call (one request to the Messages API). */
+export interface ModelTurn {
+  head: BlobRef;
+  instructionsRef: BlobRef;
+  /** The rendered state as stored, when state injection is on. */
+  stateRef: BlobRef | null;
+  stopReason: string | null;
+  /** Tokens of the answering iteration; `compaction` holds the summarizer's, billed separately. */
+  usage: { inputTokens: number; outputTokens: number; compaction?: { inputTokens: number; outputTokens: number } };
+  /**
+   * Present when the reply carried a compaction block; `summarized` is false for a failed (null)
+   * one. `tokensAfter` is measured for on-demand compaction, where no answer follows the block.
+   */
+  compaction: { summarized: boolean; summaryChars: number; tokensAfter?: number } | null;
+  text: string;
+  toolCalls: ToolCall[];
+}
+
+export interface ToolRunInput {
+  workflowId: string;
+  turn: number;
+  workspace: string;
+  call: { id: string; name: string; input: unknown };
+  /** The run's agent profile, whose tools it may call; absent: the built-in tools. */
+  agent?: string;
+}
+
+export interface EscalationNotice {
+  url: string;
+  workflowId: string;
+  escalation: Escalation;
+}
+
+/** The activities a longhaul worker registers (activities/index.ts implements them). */
+export interface LonghaulActivities {
+  /** One model call; writes the new user message and the reply to the transcript. */
+  callModel(input: ModelCallInput): Promise<ModelTurn>;
+  /** On-demand compaction: the transcript becomes one summary block. */
+  compactTranscript(input: ModelCallInput): Promise<ModelTurn>;
+  /** Runs a tool and returns its result as a block of the next user message. */
+  runTool(input: ToolRunInput): Promise<PendingBlock>;
+  /** POSTs an opened escalation to the run's webhook. */
+  notifyEscalation(notice: EscalationNotice): Promise<void>;
+  /** The defaults of a named agent, read once when its run starts. */
+  agentProfile(name: string): Promise<AgentDefaults>;
+}

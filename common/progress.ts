@@ -1,0 +1,42 @@
+import type { BlobRef } from './contracts.js';
+import type { Escalation } from './escalation.js';
+import type { Progress, RunStatus } from './messages.js';
+
+/**
+ * What a run's progress is built from: a running run's memory (which has every field), or a
+ * closed run's result (where nothing is open or waiting any more). One builder for both, so the
+ * `progress` query and `longhaul export` cannot drift apart.
+ */
+export interface ProgressSource {
+  counters: Progress['counters'];
+  maxTurns: number;
+  tokenBudget?: number | undefined;
+  compactions: Progress['compactions'];
+  escalations: Progress['escalations'];
+  chain: Progress['chain'];
+  report?: string | undefined;
+  head?: BlobRef | null | undefined;
+  instructionsRef?: BlobRef | null | undefined;
+  openEscalation?: Escalation | null;
+  ignoredResponses?: Progress['ignoredResponses'];
+  lastText?: string;
+}
+
+export function buildProgress(source: ProgressSource, status: RunStatus, reason?: string): Progress {
+  return {
+    status,
+    counters: source.counters,
+    maxTurns: source.maxTurns,
+    ...(source.tokenBudget !== undefined ? { tokenBudget: source.tokenBudget } : {}),
+    compactions: source.compactions,
+    escalation: source.openEscalation ?? null,
+    escalations: source.escalations,
+    ignoredResponses: source.ignoredResponses ?? [],
+    chain: source.chain,
+    lastText: source.lastText ?? '',
+    ...(reason ? { reason } : {}),
+    ...(source.report !== undefined ? { report: source.report } : {}),
+    head: source.head ?? null,
+    instructionsRef: source.instructionsRef ?? null,
+  };
+}

@@ -1,0 +1,40 @@
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { LonghaulActivities } from '../common/contracts.js';
+
+// Every activity's options, in one place. The model and tool activities heartbeat every second, so
+// a dead worker is noticed within the 5 s heartbeat timeout rather than after the whole
+// start-to-close budget; the first retry follows half a second later. (3 s was measured too
+// tight: a worker saturated by 100 runs missed it 238 times in one benchmark run, each a model
+// call done twice; 5 s, twice.)
+export const { callModel, compactTranscript } = proxyActivities<LonghaulActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '5 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12 },
+});
+
+const toolRetry = { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8 };
+export const { runTool } = proxyActivities<LonghaulActivities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '5 seconds',
+  retry: toolRetry,
+});
+
+/**
+ * Calls that change nothing (reads) run in the worker within the workflow task that follows the
+ * model call: no dispatch through the server, and one workflow task a turn instead of two.
+ */
+export const { runTool: runToolLocally } = proxyLocalActivities<LonghaulActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: toolRetry,
+});
+
+export const { notifyEscalation } = proxyActivities<LonghaulActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+/** The agent's profile is in the worker's memory: a local activity costs no extra round trip. */
+export const { agentProfile } = proxyLocalActivities<LonghaulActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumAttempts: 3 },
+});

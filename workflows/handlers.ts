@@ -1,0 +1,44 @@
+import { log, setHandler } from '@temporalio/workflow';
+import { checkResponse } from '../common/escalation.js';
+import { escalationQuery, humanResponseSignal, progressQuery, respondUpdate, stateQuery } from '../common/messages.js';
+import { buildProgress } from '../common/progress.js';
+import { HISTORY_LIMIT, type RunMemory } from './memory.js';
+import type { Run } from './run.js';
+
+/** Checks an answer against the run's open escalation; pure, so it also serves as the update's validator. */
+const checkAnswer = (run: Run, raw: unknown) =>
+  checkResponse(raw, run.memory.openEscalation, new Set(run.memory.escalations.map((e) => e.id)), run.answer !== null);
+
+/** A refused answer is recorded (the newest HISTORY_LIMIT), never a failure of the run. */
+export const withIgnoredResponse = (memory: RunMemory, reason: string, at: string): RunMemory => ({
+  ...memory,
+  ignoredResponses: [...memory.ignoredResponses, { reason, at }].slice(-HISTORY_LIMIT),
+});
+
+/** Queries read the run; the signal and the update hand an answer to the person's wait (person.ts). */
+export function installHandlers(run: Run): void {
+  setHandler(progressQuery, () => buildProgress(run.memory, run.status, run.reason));
+  setHandler(stateQuery, () => run.memory.state);
+  setHandler(escalationQuery, () => run.memory.openEscalation);
+  setHandler(humanResponseSignal, (raw) => {
+    const checked = checkAnswer(run, raw);
+    if (checked.ok) run.answer = checked.response;
+    else {
+      log.info('ignored a humanResponse signal', { turn: run.memory.counters.turn, reason: checked.error });
+      run.memory = withIgnoredResponse(run.memory, checked.error, new Date().toISOString());
+    }
+  });
+  setHandler(
+    respondUpdate,
+    (response) => {
+      run.answer = response;
+      return { escalationId: response.escalationId, decision: response.decision };
+    },
+    {
+      validator: (raw) => {
+        const checked = checkAnswer(run, raw);
+        if (!checked.ok) throw new Error(checked.error);
+      },
+    },
+  );
+}

@@ -1,0 +1,115 @@
+import type { CarriedMemory } from '../common/carried-memory.js';
+import type { BlobRef, PendingBlock, ToolCall } from '../common/contracts.js';
+import { initialCounters, type CompactionEntry, type Counters } from '../common/counters.js';
+import type { ClosedEscalation, Escalation } from '../common/escalation.js';
+import type { Progress } from '../common/messages.js';
+import type { RunOptions } from '../common/options.js';
+import { initialState, type AgentState, type StateUpdate } from '../common/state.js';
+import { BEGIN, textBlock } from './blocks.js';
+
+/**
+ * Everything a run remembers, in one object, so that it is carried into a continued run whole.
+ * The loop is driven by it alone (next-step.ts): a continued run resumes exactly where the last
+ * one stood, in the middle of a turn's tool calls or while a person is being asked.
+ */
+export interface RunMemory {
+  state: AgentState;
+  /** The state as the store holds it for the model call, and the updates made since. */
+  stateRef: BlobRef | null;
+  stateUpdates: StateUpdate[];
+  counters: Counters;
+  compactions: CompactionEntry[];
+  escalations: ClosedEscalation[];
+  escalationSeq: number;
+  openEscalation: Escalation | null;
+  ignoredResponses: Progress['ignoredResponses'];
+  /** The caps in force: the options' values plus what people granted. */
+  maxTurns: number;
+  tokenBudget: number | undefined;
+  /** The transcript's head in the store, and the system prompt + task once stored. */
+  head: BlobRef | null;
+  instructionsRef: BlobRef | null;
+  /** What the next model call adds as a user message; null continues the assistant message at the head. */
+  nextUserMessage: PendingBlock[] | null;
+  /** The turn is counted and its model call has not succeeded yet (it is retried, not counted again). */
+  awaitingReply: boolean;
+  /** The current reply's tool calls not yet run, and the results of those that ran. */
+  toolCallsToRun: ToolCall[];
+  toolResults: PendingBlock[];
+  /** The reply those calls came from stopped at max_tokens: the model is told after their results. */
+  replyStoppedAtMaxTokens: boolean;
+  wrappingUp: boolean;
+  /** What failed last (a tool error or a model call), for the person asked after a run of failures. */
+  lastFailure: string;
+  report: string | undefined;
+  lastText: string;
+  chain: Progress['chain'];
+}
+
+/** Histories keep this many closed escalations, refused answers and compaction entries; totals live in the counters. */
+export const HISTORY_LIMIT = 100;
+
+export function freshMemory(options: RunOptions): RunMemory {
+  return {
+    state: initialState(),
+    stateRef: null,
+    stateUpdates: [],
+    counters: initialCounters(),
+    compactions: [],
+    escalations: [],
+    escalationSeq: 0,
+    openEscalation: null,
+    ignoredResponses: [],
+    maxTurns: options.maxTurns,
+    tokenBudget: options.tokenBudget,
+    head: null,
+    instructionsRef: null,
+    nextUserMessage: [textBlock(BEGIN)],
+    awaitingReply: false,
+    toolCallsToRun: [],
+    toolResults: [],
+    replyStoppedAtMaxTokens: false,
+    wrappingUp: false,
+    lastFailure: '',
+    report: undefined,
+    lastText: '',
+    chain: { runNumber: 1, turnsAtStart: 0, compactionsAtStart: 0 },
+  };
+}
+
+/** Reads the memory a previous run handed on. */
+export function fromCarried(carried: CarriedMemory): RunMemory {
+  const { open, append, turnOpen, pendingCalls, results, cutOff, ...same } = carried;
+  return {
+    ...same,
+    openEscalation: open,
+    nextUserMessage: append,
+    awaitingReply: turnOpen,
+    toolCallsToRun: pendingCalls,
+    toolResults: results,
+    replyStoppedAtMaxTokens: cutOff,
+  };
+}
+
+/** The memory as recorded runs carry it: the same fields under their recorded names. */
+export function toCarried(memory: RunMemory): CarriedMemory {
+  const { openEscalation, nextUserMessage, awaitingReply, toolCallsToRun, toolResults, replyStoppedAtMaxTokens, ...same } = memory;
+  return {
+    ...same,
+    open: openEscalation,
+    append: nextUserMessage,
+    turnOpen: awaitingReply,
+    pendingCalls: toolCallsToRun,
+    results: toolResults,
+    cutOff: replyStoppedAtMaxTokens,
+  };
+}
+
+/** What the next run of the chain starts from: this memory, with the chain one run further on. */
+export function memoryForNextRun(memory: RunMemory): CarriedMemory {
+  const { counters } = memory;
+  return toCarried({
+    ...memory,
+    chain: { runNumber: memory.chain.runNumber + 1, turnsAtStart: counters.turn, compactionsAtStart: counters.compactions },
+  });
+}

@@ -1,0 +1,81 @@
+import { patched } from '@temporalio/workflow';
+import type { ModelCallInput, ModelTurn } from '../common/contracts.js';
+import { countModelCall, logCompaction } from '../common/counters.js';
+import type { RunOptions } from '../common/options.js';
+import { callModel, compactTranscript } from './activities.js';
+import type { RunMemory } from './memory.js';
+import type { Run } from './run.js';
+
+/** At most this many calls continue one turn after `compaction` or `pause_turn` stops. */
+export const MAX_CONTINUATIONS = 4;
+
+/** The input of a model call: the new user message goes with it, and everything else by reference once stored. */
+export function modelCallInput(memory: RunMemory, options: RunOptions, workflowId: string): ModelCallInput {
+  return {
+    workflowId,
+    turn: memory.counters.turn,
+    model: options.model,
+    maxOutputTokens: options.maxOutputTokens,
+    instructions: memory.instructionsRef ? { ref: memory.instructionsRef } : { systemPrompt: options.systemPrompt, task: options.task },
+    state: options.injectState ? { ref: memory.stateRef, updates: memory.stateUpdates } : null,
+    compaction: options.compaction,
+    head: memory.head,
+    append: memory.nextUserMessage,
+    ...(options.agent !== undefined ? { agent: options.agent } : {}),
+  };
+}
+
+/** Books a model call's reply: where the transcript and state now are, what it cost, what it said. */
+export function bookModelCall(memory: RunMemory, reply: ModelTurn): RunMemory {
+  const counters = countModelCall(memory.counters, reply);
+  return {
+    ...memory,
+    instructionsRef: reply.instructionsRef,
+    stateRef: reply.stateRef,
+    stateUpdates: [],
+    head: reply.head,
+    nextUserMessage: null,
+    counters,
+    compactions: logCompaction(memory.compactions, counters.turn, reply),
+    lastText: reply.text || memory.lastText,
+  };
+}
+
+/** A model call that failed for good (Temporal already retried what could be): one more failure in a row. */
+export function countModelFailure(memory: RunMemory, message: string): RunMemory {
+  return { ...memory, lastFailure: `model call: ${message}`, counters: { ...memory.counters, failuresInRow: memory.counters.failuresInRow + 1 } };
+}
+
+/** Seconds to wait before the turn's model call is tried again; none once a person is to be asked. */
+export function backoffSeconds(memory: RunMemory, options: RunOptions): number | null {
+  const failures = memory.counters.failuresInRow;
+  return failures < options.escalation.maxConsecutiveFailures ? 5 * failures : null;
+}
+
+async function callOnce(run: Run, activity: typeof callModel): Promise<ModelTurn> {
+  // The summary names the call in the Web UI's event list; it is metadata, not a command.
+  const what = activity === callModel ? 'model call' : 'on-demand compaction';
+  const reply = await activity.executeWithOptions({ summary: `${what}, turn ${run.memory.counters.turn}` }, [
+    modelCallInput(run.memory, run.options, run.workflowId),
+  ]);
+  run.memory = bookModelCall(run.memory, reply);
+  return reply;
+}
+
+/**
+ * The turn's model call: continued while the reply is a pause (for compaction, or the server's
+ * `pause_turn`), and, when the context outgrew the model's window (threshold compaction off, or
+ * too late), compacted on demand and asked again, once. Throws the ActivityFailure of a call that
+ * failed for good.
+ */
+export async function callModelForTurn(run: Run): Promise<ModelTurn> {
+  let reply = await callOnce(run, callModel);
+  for (let n = 0; (reply.stopReason === 'compaction' || reply.stopReason === 'pause_turn') && n < MAX_CONTINUATIONS; n++) {
+    reply = await callOnce(run, callModel);
+  }
+  if (reply.stopReason === 'model_context_window_exceeded' && patched('on-demand-compaction')) {
+    await callOnce(run, compactTranscript);
+    reply = await callOnce(run, callModel);
+  }
+  return reply;
+}

@@ -1,0 +1,63 @@
+import type { ToolCall } from '../common/contracts.js';
+import { tokensUsed } from '../common/counters.js';
+import type { Escalation, EscalationKind } from '../common/escalation.js';
+import type { RunOptions } from '../common/options.js';
+import type { RunMemory } from './memory.js';
+
+/** What the run does next, named; chosen from the memory alone, so a continued run resumes where its predecessor stood. */
+export type Step =
+  /** Hand everything to a new run of the chain. */
+  | { kind: 'continue-as-new' }
+  /** A run of failures asks a person before anything else happens. */
+  | { kind: 'ask-about-failures' }
+  /** A refusal waits for a person's guidance. */
+  | { kind: 'await-refusal-guidance'; escalation: Escalation }
+  /** The current reply's next tool call: one at a time, so every tool_use gets its tool_result, in order. */
+  | { kind: 'run-tool-call'; call: ToolCall }
+  /** A new turn: caps first, then the model. */
+  | { kind: 'start-turn' }
+  /** The model call of a turn already counted (its earlier attempt failed). */
+  | { kind: 'call-model' };
+
+/** Whether the Temporal server suggests continuing as new (its history grew large). */
+export interface ServerHints {
+  continueAsNewSuggested: boolean;
+}
+
+export function nextStep(memory: RunMemory, options: RunOptions, hints: ServerHints): Step {
+  if (dueForContinueAsNew(memory, options, hints)) return { kind: 'continue-as-new' };
+  if (memory.counters.failuresInRow >= options.escalation.maxConsecutiveFailures) return { kind: 'ask-about-failures' };
+  if (memory.openEscalation?.kind === 'refusal') return { kind: 'await-refusal-guidance', escalation: memory.openEscalation };
+  const call = memory.toolCallsToRun[0];
+  if (call) return { kind: 'run-tool-call', call };
+  return memory.awaitingReply ? { kind: 'call-model' } : { kind: 'start-turn' };
+}
+
+/**
+ * A finished run never continues. Otherwise: when the server asks, or between turns (no tool call
+ * pending) after a compaction (the context is smallest) or every `continueAsNewEvery` turns.
+ */
+export function dueForContinueAsNew(memory: RunMemory, options: RunOptions, hints: ServerHints): boolean {
+  if (memory.report !== undefined) return false;
+  if (hints.continueAsNewSuggested) return true;
+  const { counters, chain } = memory;
+  return (
+    memory.toolCallsToRun.length === 0 &&
+    (counters.compactions > chain.compactionsAtStart || counters.turn - chain.turnsAtStart >= options.continueAsNewEvery)
+  );
+}
+
+export interface CapReached {
+  kind: Extract<EscalationKind, 'turn_cap' | 'token_budget'>;
+  text: string;
+}
+
+/** The turn cap, then the token budget, as the memory holds them (with what people granted). */
+export function capReached(memory: RunMemory): CapReached | null {
+  if (memory.counters.turn >= memory.maxTurns) return { kind: 'turn_cap', text: `turn cap of ${memory.maxTurns} reached` };
+  const used = tokensUsed(memory.counters);
+  if (memory.tokenBudget !== undefined && used >= memory.tokenBudget) {
+    return { kind: 'token_budget', text: `token budget of ${memory.tokenBudget} reached (${used} used)` };
+  }
+  return null;
+}

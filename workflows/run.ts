@@ -1,0 +1,51 @@
+import { allHandlersFinished, condition, continueAsNew, log } from '@temporalio/workflow';
+import type { HumanResponse } from '../common/escalation.js';
+import type { AgentRunWorkflow, RunResult, RunStatus } from '../common/messages.js';
+import type { RunOptions, RunOptionsInput } from '../common/options.js';
+import { memoryForNextRun, type RunMemory } from './memory.js';
+
+/** One Temporal run of the chain: what every step reads and changes. */
+export interface Run {
+  readonly options: RunOptions;
+  /** The options as resolved when the chain started (agent defaults merged): handed to each next run. */
+  readonly resolvedOptions: RunOptionsInput;
+  readonly workflowId: string;
+  /** Carried to the next run of the chain. */
+  memory: RunMemory;
+  /** Not carried: each run publishes its status again when it starts. */
+  status: RunStatus;
+  /** Why the run stopped or failed, once it has. */
+  reason: string | undefined;
+  /** An answer received but not yet acted on: never carried, because the run never continues as new with one. */
+  answer: HumanResponse | null;
+}
+
+/** How a run ends: its status and, unless it completed, why. */
+export interface RunEnd {
+  status: RunResult['status'];
+  reason?: string;
+}
+
+/** Hands everything to a new run of this workflow once every message handler is done. */
+export async function continueAsNextRun(run: Run): Promise<never> {
+  await condition(allHandlersFinished);
+  log.info('continuing as new', { turn: run.memory.counters.turn, run: run.memory.chain.runNumber });
+  return continueAsNew<AgentRunWorkflow>({ options: run.resolvedOptions, memory: memoryForNextRun(run.memory) });
+}
+
+/** The run's result: what it spent and found, and where its transcript is, so `longhaul export` needs no worker. */
+export function runResult(memory: RunMemory, end: RunEnd): RunResult {
+  return {
+    status: end.status,
+    counters: memory.counters,
+    compactions: memory.compactions,
+    escalations: memory.escalations,
+    state: memory.state,
+    chain: memory.chain,
+    maxTurns: memory.maxTurns,
+    head: memory.head,
+    instructionsRef: memory.instructionsRef,
+    ...(memory.report !== undefined ? { report: memory.report } : {}),
+    ...(end.reason ? { reason: end.reason } : {}),
+  };
+}

@@ -1,0 +1,100 @@
+import { ActivityFailure, sleep } from '@temporalio/workflow';
+import type { ModelTurn, ToolCall } from '../common/contracts.js';
+import type { Escalation } from '../common/escalation.js';
+import { withPersonSays } from './blocks.js';
+import { backoffSeconds, callModelForTurn, countModelFailure } from './model-call.js';
+import type { Step } from './next-step.js';
+import { askPerson, openEscalation, stoppedBy } from './person.js';
+import { continueAsNextRun, type Run, type RunEnd } from './run.js';
+import { isStop, recordToolResult, runToolCall } from './tool-calls.js';
+import { applyReply, extendCaps, startTurn } from './turn.js';
+import { MEMO_EVERY, publishMemo } from './visibility.js';
+
+/** What a step leaves: how the run ends, or null to take the next step. */
+export type StepDone = RunEnd | null;
+
+/** Takes one step (next-step.ts names it); each handler reads and changes `run.memory`. */
+export async function takeStep(run: Run, step: Step): Promise<StepDone> {
+  switch (step.kind) {
+    case 'continue-as-new':
+      return continueAsNextRun(run);
+    case 'ask-about-failures':
+      return askAboutFailures(run);
+    case 'await-refusal-guidance':
+      return awaitRefusalGuidance(run, step.escalation);
+    case 'run-tool-call':
+      return runNextToolCall(run, step.call);
+    case 'start-turn': {
+      const started = await beginTurn(run);
+      return started === 'call-model' ? callModelAndApply(run) : started;
+    }
+    case 'call-model':
+      return callModelAndApply(run);
+  }
+}
+
+async function askAboutFailures(run: Run): Promise<StepDone> {
+  const { failuresInRow } = run.memory.counters;
+  const outcome = await askPerson(run, {
+    kind: 'failures',
+    reason: `${failuresInRow} failures in a row; the last: ${run.memory.lastFailure}`,
+    question: 'Reply with guidance for the model, approve to carry on, or stop the run.',
+  });
+  if (outcome.decision === 'stop') return { status: 'stopped', reason: stoppedBy(outcome) };
+  const memory = { ...run.memory, counters: { ...run.memory.counters, failuresInRow: 0 } };
+  const guided = outcome.decision === 'reply' && outcome.message;
+  run.memory = guided ? { ...memory, nextUserMessage: withPersonSays(memory.nextUserMessage, outcome.message!) } : memory;
+  return null;
+}
+
+async function awaitRefusalGuidance(run: Run, refusal: Escalation): Promise<StepDone> {
+  const outcome = await askPerson(run, refusal);
+  if (outcome.decision !== 'reply') return { status: 'stopped', reason: `the model refused; ${stoppedBy(outcome)}` };
+  run.memory = { ...run.memory, nextUserMessage: withPersonSays(run.memory.toolResults, outcome.message!), toolResults: [] };
+  return null;
+}
+
+async function runNextToolCall(run: Run, call: ToolCall): Promise<StepDone> {
+  const result = await runToolCall(run, call);
+  if (isStop(result)) return { status: 'stopped', reason: stoppedBy(result) };
+  run.memory = recordToolResult(run.memory, call, result);
+  return run.memory.toolCallsToRun.length === 0 && run.memory.report !== undefined ? { status: 'completed' } : null;
+}
+
+/** Caps first: a run at a cap ends, wraps up, or asks a person for more; otherwise the turn is counted. */
+async function beginTurn(run: Run): Promise<StepDone | 'call-model'> {
+  const start = startTurn(run.memory, run.options);
+  if (start.kind === 'end') return start.end;
+  if (start.kind === 'ask-to-extend') {
+    const { cap } = start;
+    const outcome = await askPerson(run, { kind: cap.kind, reason: cap.text, question: 'Extend the run (turns and/or tokens) or stop it?' });
+    if (outcome.decision !== 'extend') return { status: 'stopped', reason: `${cap.text}; ${stoppedBy(outcome)}` };
+    run.memory = extendCaps(run.memory, outcome);
+    return null;
+  }
+  run.memory = start.memory;
+  if (run.memory.counters.turn % MEMO_EVERY === 0) publishMemo(run);
+  return 'call-model';
+}
+
+async function callModelAndApply(run: Run): Promise<StepDone> {
+  let reply: ModelTurn;
+  try {
+    reply = await callModelForTurn(run);
+  } catch (err) {
+    // Retryable errors were already retried by Temporal: this one failed for good.
+    if (!(err instanceof ActivityFailure)) throw err;
+    run.memory = countModelFailure(run.memory, err.cause?.message ?? err.message);
+    const wait = backoffSeconds(run.memory, run.options);
+    if (wait !== null) await sleep(`${wait} seconds`);
+    return null;
+  }
+  const effect = applyReply(run.memory, reply, run.options);
+  run.memory = effect.memory;
+  if (effect.next === 'end') return effect.end;
+  if (effect.next === 'ask-about-refusal') {
+    // The wait is the next step's: opening it here lets a continued run resume it.
+    openEscalation(run, { kind: 'refusal', reason: 'the model refused to continue', question: 'Reply with guidance for the model, or stop the run.' });
+  }
+  return null;
+}

@@ -1,0 +1,105 @@
+import type { PendingBlock, ToolCall } from '../common/contracts.js';
+import { countToolResults } from '../common/counters.js';
+import type { Outcome } from '../common/escalation.js';
+import { describeZodError, toolPolicy } from '../common/options.js';
+import { applyStateUpdate, summarizeState } from '../common/state.js';
+import { isStateTool, stateTools } from '../common/state-tools.js';
+import { runTool, runToolLocally } from './activities.js';
+import { CUT_OFF, isErrorResult, toolResult, withText } from './blocks.js';
+import type { RunMemory } from './memory.js';
+import { askPerson } from './person.js';
+import type { Run } from './run.js';
+
+/** A tool call's result, or the outcome of a person's `stop` while it was asked about: the run ends. */
+export type ToolCallResult = PendingBlock | Outcome;
+export const isStop = (result: ToolCallResult): result is Outcome => !('type' in result);
+
+/** Within a line of a person's question or the Web UI's event list: long inputs are cut. */
+export const preview = (value: unknown, max = 500): string => {
+  const json = JSON.stringify(value) ?? '';
+  return json.length > max ? `${json.slice(0, max)}…` : json;
+};
+
+/** update_state: the update as the model activity checked it (an agent's own lists), or as checked here. */
+export function applyUpdateStateCall(memory: RunMemory, call: ToolCall): { memory: RunMemory; result: PendingBlock } {
+  const parsed = call.stateUpdate ?? checkStateUpdate(call.input);
+  if (!parsed.ok) return { memory, result: toolResult(call, `invalid update_state input: ${parsed.error}`, true) };
+  const state = applyStateUpdate(memory.state, parsed.update);
+  return {
+    memory: { ...memory, state, stateUpdates: [...memory.stateUpdates, parsed.update] },
+    result: toolResult(call, `state updated: ${summarizeState(state)}`),
+  };
+}
+
+function checkStateUpdate(input: unknown): NonNullable<ToolCall['stateUpdate']> {
+  const parsed = stateTools.update_state.input.safeParse(input);
+  return parsed.success ? { ok: true, update: parsed.data } : { ok: false, error: describeZodError(parsed.error) };
+}
+
+/** finish: the report ends the run once the reply's other calls have their results. */
+export function applyFinishCall(memory: RunMemory, call: ToolCall): { memory: RunMemory; result: PendingBlock } {
+  const finish = stateTools.finish.input.safeParse(call.input);
+  if (!finish.success) return { memory, result: toolResult(call, `invalid finish input: ${describeZodError(finish.error)}`, true) };
+  return { memory: { ...memory, report: finish.data.report }, result: toolResult(call, 'run finished') };
+}
+
+/** What the model is told of a person's answer to its escalate_to_human. */
+export function answerToModel(call: ToolCall, outcome: Outcome): PendingBlock {
+  if (outcome.decision === 'deny') return toolResult(call, `A person declined: ${outcome.message}`, true);
+  if (outcome.decision === 'approve') return toolResult(call, `A person approved${outcome.message ? `: ${outcome.message}` : '.'}`);
+  return toolResult(call, `A person replied: ${outcome.message}`);
+}
+
+/**
+ * Books a call's result. Once the reply's last call has one, the results (and the cut-off note,
+ * if the reply stopped at max_tokens) become the next user message, and the counters count them.
+ */
+export function recordToolResult(memory: RunMemory, call: ToolCall, result: PendingBlock): RunMemory {
+  const toolResults = [...memory.toolResults, result];
+  const toolCallsToRun = memory.toolCallsToRun.slice(1);
+  const lastFailure = isErrorResult(result) ? `${call.name}: ${'content' in result ? result.content : 'see the transcript'}` : memory.lastFailure;
+  if (toolCallsToRun.length) return { ...memory, toolResults, toolCallsToRun, lastFailure };
+  return {
+    ...memory,
+    toolCallsToRun,
+    lastFailure,
+    counters: countToolResults(memory.counters, toolResults),
+    nextUserMessage: memory.replyStoppedAtMaxTokens ? withText(toolResults, CUT_OFF) : toolResults,
+    toolResults: [],
+  };
+}
+
+/** Runs one tool call under its policy: state tools here in the workflow, the rest as an activity. */
+export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallResult> {
+  if (run.memory.report !== undefined) return toolResult(call, 'not run: the run had finished', true);
+  const policy = isStateTool(call.name) ? 'allow' : toolPolicy(run.options, call.name);
+  if (policy === 'deny') return toolResult(call, `${call.name} is not allowed in this run`, true);
+  if (policy === 'approve') {
+    const question = `Approve ${call.name} ${preview(call.input)}?`;
+    const outcome = await askPerson(run, { kind: 'tool_approval', reason: `the model wants to run ${call.name}`, question, heldToolCall: call });
+    if (outcome.decision === 'stop') return outcome;
+    if (outcome.decision !== 'approve') return toolResult(call, `A person declined this ${call.name} call: ${outcome.message ?? 'no reason given'}`, true);
+  }
+  switch (call.name) {
+    case 'update_state':
+    case 'finish': {
+      const applied = (call.name === 'finish' ? applyFinishCall : applyUpdateStateCall)(run.memory, call);
+      run.memory = applied.memory;
+      return applied.result;
+    }
+    case 'escalate_to_human': {
+      const request = stateTools.escalate_to_human.input.safeParse(call.input);
+      if (!request.success) return toolResult(call, `invalid escalate_to_human input: ${describeZodError(request.error)}`, true);
+      const outcome = await askPerson(run, { kind: 'model_request', ...request.data });
+      return outcome.decision === 'stop' ? outcome : answerToModel(call, outcome);
+    }
+    default: {
+      // Which calls change nothing is the worker's knowledge, recorded in the model call's result.
+      const activity = call.sideEffectFree ? runToolLocally : runTool;
+      const { workflowId, options } = run;
+      return activity.executeWithOptions({ summary: `${call.name} ${preview(call.input, 80)}` }, [
+        { workflowId, turn: run.memory.counters.turn, workspace: options.workspace, call, ...(options.agent !== undefined ? { agent: options.agent } : {}) },
+      ]);
+    }
+  }
+}
