@@ -7,8 +7,8 @@ export { defineTool, type ToolContext, type ToolDefinition, type ToolOutput } fr
 export { defineAgent, type AgentDefinition } from './agents/define.js';
 export { createWorker, type CreateWorkerOptions, type LonghaulWorker } from './worker/from-env.js';
 export { connectClient, newRunId, RunOptionsError, startRun } from './client/connect.js';
-export { workspaceTools } from './activities/tools/workspace-tools.js';
-export { resolveInWorkspace, WorkspaceEscapeError } from './activities/tools/workspace-path.js';
+export { workspaceTools } from './tools/workspace-tools.js';
+export { resolveInWorkspace, WorkspaceEscapeError } from './tools/workspace-path.js';
 export { escalationQuery, humanResponseSignal, progressQuery, respondUpdate, stateQuery } from './common/messages.js';
 export type { Progress, RunResult } from './common/messages.js';
 export type { AgentDefaults, RunOptionsInput } from './common/options.js';

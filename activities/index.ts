@@ -2,17 +2,16 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { trace } from '@opentelemetry/api';
 import { ApplicationFailure } from '@temporalio/activity';
 import { agentDefaults, type AgentDefinition } from '../agents/define.js';
-import { toToolSchema, type ToolDefinition, type Toolset } from '../tools/define.js';
+import type { ToolDefinition } from '../tools/define.js';
+import { assembleToolset } from '../tools/toolset.js';
 import type { AgentDefaults } from '../common/options.js';
-import { stateTools } from '../common/state-tools.js';
-import { stateUpdateSchema, type StateLists } from '../common/state.js';
 import { withHeartbeat } from './heartbeat.js';
 import { createModelActivities } from './model.js';
 import { notifyEscalation } from './notify.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { LonghaulActivities, PendingBlock, ToolRunInput } from '../common/contracts.js';
-import { runToolCall } from './tools/run-tool.js';
-import { workspaceTools } from './tools/workspace-tools.js';
+import { runToolCall } from './run-tool.js';
+import { workspaceTools } from '../tools/workspace-tools.js';
 
 /** Tool results above this many characters go to the store; the workflow keeps a reference. */
 export const INLINE_RESULT_CHARS = 1_024;
@@ -37,26 +36,9 @@ export interface ActivityDeps {
   agents?: AgentDefinition[];
 }
 
-function toolset(tools: ToolDefinition[], lists?: StateLists): Toolset {
-  const registry = new Map(tools.map((t) => [t.name, t]));
-  for (const name of Object.keys(stateTools)) {
-    if (registry.has(name)) throw new Error(`tool name ${name} is reserved for a state tool`);
-  }
-  const names = Object.keys(lists ?? {});
-  if (!lists || !names.length) return { registry, schemas: [...tools, ...Object.values(stateTools)].map(toToolSchema) };
-  const update = stateUpdateSchema(lists);
-  const updateState = {
-    ...stateTools.update_state,
-    description: `${stateTools.update_state.description} Your own lists: ${names.map((n) => `${n} (add_${n})`).join(', ')}.`,
-    input: update,
-  };
-  const builtIn = Object.values(stateTools).map((t) => (t.name === 'update_state' ? updateState : t));
-  return { registry, schemas: [...tools, ...builtIn].map(toToolSchema), state: { lists: names, update } };
-}
-
 export function createActivities({ anthropic, store, tools = workspaceTools, agents = [] }: ActivityDeps): LonghaulActivities {
-  const builtIn = toolset(tools);
-  const profiles = new Map(agents.map((a) => [a.name, { agent: a, toolset: toolset(a.tools, a.state) }]));
+  const builtIn = assembleToolset("the worker's tools", tools);
+  const profiles = new Map(agents.map((a) => [a.name, { agent: a, toolset: assembleToolset(`agent ${a.name}`, a.tools, a.state) }]));
   if (profiles.size !== agents.length) throw new Error('two agents have the same name');
   const served = () => (profiles.size ? [...profiles.keys()].join(', ') : 'none');
   /** A run whose agent this worker does not serve fails for good: retrying on this worker cannot help. */

@@ -8,7 +8,7 @@ import { classifyModelError } from './model-errors.js';
 import { renderSystemPrompt } from '../common/prompt-format.js';
 import type { BlobRef, BlobStore } from '../store/blob-store.js';
 import { loadTranscript, readNode, TranscriptCache } from '../store/transcript.js';
-import type { Toolset } from '../tools/define.js';
+import { callIsSideEffectFree, type Toolset } from '../tools/toolset.js';
 import { isStateTool } from '../common/state-tools.js';
 import { appendAssistant, resolvePending, writeNode } from './transcript.js';
 import type { ModelCallInput, ModelTurn, ToolCall } from '../common/contracts.js';
@@ -51,14 +51,15 @@ export function readUsage(usage: Anthropic.Beta.Messages.BetaUsage): ModelTurn['
   };
 }
 
-function toolCall(block: { id: string; name: string; input: unknown }, { registry, state }: Toolset): ToolCall {
+function toolCall(block: { id: string; name: string; input: unknown }, toolset: Toolset): ToolCall {
   const call = { id: block.id, name: block.name, input: block.input };
+  const { state } = toolset;
   if (block.name === 'update_state' && state) {
     const checked = state.update.safeParse(block.input);
     return { ...call, stateUpdate: checked.success ? { ok: true, update: checked.data } : { ok: false, error: describeZodError(checked.error) } };
   }
-  // State tools run in the workflow itself; an unknown name only earns the model an error.
-  const local = !isStateTool(block.name) && !(registry.get(block.name)?.sideEffects ?? false);
+  // State tools run in the workflow itself.
+  const local = !isStateTool(block.name) && callIsSideEffectFree(toolset, block.name);
   return { ...call, ...(local ? { sideEffectFree: true as const } : {}) };
 }
 

@@ -66,9 +66,14 @@ describe('continue-as-new', () => {
   it('continues as new while an escalation is open; it carries over and can still be answered', async () => {
     const handle = await askHuman('waiting');
     const first = await until(handle, (p) => p.escalation !== null);
-    // Malformed answers add history until the server suggests continuing as new.
-    for (let i = 0; i < 15; i++) await handle.signal(humanResponseSignal, { junk: i });
-    const carried = await until(handle, (p) => p.chain.runNumber >= 2 && p.ignoredResponses.length === 15);
+    // Malformed answers add history until the server suggests continuing as new. How many that
+    // takes depends on how many of them a busy worker takes in one workflow task, so keep sending.
+    let sent = 0;
+    for (let p: Progress | undefined; !(p && p.chain.runNumber >= 2) && sent < 500; ) {
+      await handle.signal(humanResponseSignal, { junk: sent++ });
+      p = await handle.query(progressQuery).catch(() => undefined);
+    }
+    const carried = await until(handle, (p) => p.chain.runNumber >= 2 && p.ignoredResponses.length === sent);
     expect(carried.escalation).toEqual(first.escalation);
     expect(carried.status).toBe('awaiting_human');
     await handle.executeUpdate(respondUpdate, { args: [{ escalationId: first.escalation!.id, decision: 'reply', message: 'carried over' }] });

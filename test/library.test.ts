@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { startHarness, type Harness } from './helpers/harness.js';
 
 describe('defineAgent', () => {
-  const noop = defineTool({ name: 'noop', description: 'does nothing', input: z.object({}), sideEffects: false, run: async () => ({ content: '' }) });
+  const noop = defineTool({ name: 'noop', description: 'does nothing', input: z.object({}), sideEffectFree: true, run: async () => ({ content: '' }) });
 
   it('refuses a bad profile where it is written, on one line naming what is wrong', () => {
     const bad = (profile: object) => () => defineAgent({ name: 'a', systemPrompt: 'p', tools: [], ...profile });

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createActivities, MAX_RESULT_CHARS, PREVIEW_CHARS } from '../activities/index.js';
 import type { PendingBlock } from '../common/contracts.js';
 import { DirectoryStore } from '../store/directory-store.js';
-import { READ_CHUNK_CHARS, workspaceTools } from '../activities/tools/workspace-tools.js';
+import { READ_CHUNK_CHARS, workspaceTools } from '../tools/workspace-tools.js';
 import { defineTool } from '../tools/define.js';
 
 const huge = 'x'.repeat(MAX_RESULT_CHARS * 3);
@@ -16,7 +16,7 @@ const dump = defineTool({
   name: 'dump',
   description: 'returns a very large output',
   input: z.object({}).strict(),
-  sideEffects: false,
+  sideEffectFree: true,
   run: async () => ({ content: huge }),
 });
 

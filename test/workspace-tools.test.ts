@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryStore } from '../store/directory-store.js';
-import { runToolCall } from '../activities/tools/run-tool.js';
-import { workspaceTools } from '../activities/tools/workspace-tools.js';
+import { runToolCall } from '../activities/run-tool.js';
+import { workspaceTools } from '../tools/workspace-tools.js';
 
 const tools = new Map(workspaceTools.map((t) => [t.name, t]));
 let root: string;

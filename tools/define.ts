@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { StateUpdate } from '../common/state.js';
 
 /** What a tool hands back: text for the model, and whether it is an error the model should act on. */
 export interface ToolOutput {
@@ -18,8 +17,12 @@ export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
   input: Input;
-  /** Side-effecting tools record their result under the idempotency key before reporting. */
-  sideEffects: boolean;
+  /**
+   * True for a tool that changes nothing (a read): its calls run as local activities, with no
+   * ledger. Every other tool's result is recorded under the call's idempotency key, so a retried
+   * call does not act twice.
+   */
+  sideEffectFree: boolean;
   run: (input: z.output<Input>, ctx: ToolContext) => Promise<ToolOutput>;
 }
 
@@ -37,12 +40,4 @@ export interface ToolSchema {
 export function toToolSchema(def: { name: string; description: string; input: z.ZodType }): ToolSchema {
   const { $schema: _ignored, ...schema } = z.toJSONSchema(def.input, { io: 'input' }) as Record<string, unknown>;
   return { name: def.name, description: def.description, input_schema: { ...schema, type: 'object' } };
-}
-
-/** What one agent's runs may call: its tools by name, and the schemas the model is shown. */
-export interface Toolset {
-  registry: ReadonlyMap<string, ToolDefinition>;
-  schemas: ToolSchema[];
-  /** The agent's own state lists, and update_state's input checked against them; absent without lists. */
-  state?: { lists: string[]; update: z.ZodType<StateUpdate> };
 }

@@ -2,7 +2,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { renderSystemPrompt } from '../../activities/prompt.js';
 import type { BlobStore } from '../../store/blob-store.js';
 import { runToolCall, type ToolRunInput } from '../../activities/tools/run-tool.js';
-import { workspaceTools } from '../../activities/tools/workspace-tools.js';
+import { workspaceTools } from '../../tools/workspace-tools.js';
 import { toToolSchema, type ToolOutput } from '../../tools/define.js';
 import type { AgentState } from '../../common/state.js';
 import { stateTools } from '../../common/state-tools.js';

@@ -11,7 +11,7 @@ export const countWords = defineTool({
   description: 'Count the words (runs of non-space characters) in a text file of the workspace.',
   input: z.object({ path: z.string().min(1).describe('file path relative to the workspace') }).strict(),
   // Reading only: safe to repeat, so no idempotency record is needed.
-  sideEffects: false,
+  sideEffectFree: true,
   async run({ path }, { workspace }) {
     // Confines the path to the workspace, as the built-in file tools do.
     const text = await readFile(await resolveInWorkspace(workspace, path), 'utf8');

@@ -1,8 +1,8 @@
-import type { ToolDefinition, ToolOutput } from '../../tools/define.js';
-import { describeZodError } from '../../common/options.js';
-import type { BlobStore } from '../../store/blob-store.js';
-import type { ToolRunInput } from '../../common/contracts.js';
-import { WorkspaceEscapeError } from './workspace-path.js';
+import type { ToolDefinition, ToolOutput } from '../tools/define.js';
+import { describeZodError } from '../common/options.js';
+import type { BlobStore } from '../store/blob-store.js';
+import type { ToolRunInput } from '../common/contracts.js';
+import { WorkspaceEscapeError } from '../tools/workspace-path.js';
 
 
 /**
@@ -24,7 +24,7 @@ export async function runToolCall(
     return { content: `invalid input for ${def.name}: ${describeZodError(parsed.error)}`, isError: true };
   }
   const idempotencyKey = `${input.workflowId}/${input.turn}/${input.call.id}`;
-  if (def.sideEffects) {
+  if (!def.sideEffectFree) {
     const recorded = await store.getRecord(idempotencyKey);
     if (recorded !== undefined) return JSON.parse(recorded) as ToolOutput;
   }
@@ -35,7 +35,7 @@ export async function runToolCall(
     const reason = err instanceof WorkspaceEscapeError ? err.message : `${def.name} failed: ${(err as Error).message}`;
     output = { content: reason, isError: true };
   }
-  if (def.sideEffects) {
+  if (!def.sideEffectFree) {
     // Recorded before reporting: a retry after this point finds the record and does not act again.
     await store.journal(`${idempotencyKey} ${def.name}${output.isError ? ' (error)' : ''}`);
     await store.putRecord(idempotencyKey, JSON.stringify(output));

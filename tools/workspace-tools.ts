@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promi
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { defineTool } from '../../tools/define.js';
+import { defineTool } from './define.js';
 import { resolveInWorkspace } from './workspace-path.js';
 
 export const MAX_READ_BYTES = 256 * 1024;
@@ -25,7 +25,7 @@ export const listFiles = defineTool({
   name: 'list_files',
   description: 'List the entries of a directory in the workspace (directories end with /).',
   input: z.object({ path: z.string().default('.').describe('directory relative to the workspace') }).strict(),
-  sideEffects: false,
+  sideEffectFree: true,
   async run({ path }, { workspace }) {
     const dir = await resolveInWorkspace(workspace, path);
     const info = await statOrMissing(dir, path);
@@ -48,7 +48,7 @@ export const readFileTool = defineTool({
       offset: z.number().int().min(0).default(0).describe('character to start at, for files read in parts'),
     })
     .strict(),
-  sideEffects: false,
+  sideEffectFree: true,
   async run({ path, offset }, { workspace }) {
     const file = await resolveInWorkspace(workspace, path);
     const info = await statOrMissing(file, path);
@@ -78,7 +78,7 @@ export const writeFileTool = defineTool({
       content: z.string().max(1024 * 1024).describe('the full new content of the file'),
     })
     .strict(),
-  sideEffects: true,
+  sideEffectFree: false,
   async run({ path, content }, { workspace }) {
     const file = await resolveInWorkspace(workspace, path);
     await mkdir(dirname(file), { recursive: true });

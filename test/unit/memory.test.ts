@@ -1,0 +1,32 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import type { AgentRunInput } from '../../common/messages.js';
+import { fromCarried, memoryForNextRun, toCarried } from '../../workflows/memory.js';
+import { call, memoryWith, optionsWith } from './fixtures.js';
+
+/** The memory a recorded continue-as-new handed on, as its history holds it. */
+async function recordedMemory(file: string) {
+  const history = JSON.parse(await readFile(new URL(`../histories/${file}`, import.meta.url), 'utf8'));
+  const payload = history.events[0].workflowExecutionStartedEventAttributes.input.payloads[0];
+  return (JSON.parse(Buffer.from(payload.data, 'base64').toString('utf8')) as AgentRunInput).memory!;
+}
+
+describe("the run's memory and the shape recorded runs carry", () => {
+  it.each(['compaction-2.json', 'continue-as-new-2.json'])('the memory %s was started with reads and writes back unchanged', async (file) => {
+    const carried = await recordedMemory(file);
+    expect(Object.keys(carried)).toContain('pendingCalls');
+    const memory = fromCarried(carried);
+    expect(memory.toolCallsToRun).toEqual(carried.pendingCalls);
+    expect(memory.openEscalation).toEqual(carried.open);
+    expect(toCarried(memory)).toEqual(carried);
+  });
+
+  it('the next run of the chain starts where this one stands, one run further on', () => {
+    const pending = [call('read_file')];
+    const memory = memoryWith({ toolCallsToRun: pending, awaitingReply: true, counters: { ...memoryWith().counters, turn: 42, compactions: 3 } }, optionsWith());
+    const next = memoryForNextRun(memory);
+    expect(next.chain).toEqual({ runNumber: 2, turnsAtStart: 42, compactionsAtStart: 3 });
+    expect(next).toMatchObject({ pendingCalls: pending, turnOpen: true });
+    expect(fromCarried(next)).toEqual({ ...memory, chain: next.chain });
+  });
+});
