@@ -1,11 +1,12 @@
 /**
- * longhaul as a library: define tools and agent profiles, run them in your own worker, submit
- * runs. The workflow is longhaul's own; your code runs only in activities on your worker, so
- * nothing of it enters the deterministic workflow bundle.
+ * longhaul as a library: define tools and agent profiles, run them in a longhaul worker or add
+ * longhaul to your own worker (LonghaulPlugin), submit runs. The workflow is longhaul's own; your
+ * tools run only in activities on your worker, so nothing of them enters the workflow bundle.
  */
 export { defineTool, type ToolContext, type ToolDefinition, type ToolOutput } from './tools/define.js';
 export { defineAgent, type AgentDefinition } from './agents/define.js';
-export { createWorker, type CreateWorkerOptions, type LonghaulWorker } from './worker/from-env.js';
+export { createPlugin, createWorker, type CreateWorkerOptions, type LonghaulPluginFromEnv, type LonghaulWorker } from './worker/from-env.js';
+export { LonghaulPlugin, type LonghaulPluginOptions } from './worker/plugin.js';
 export { connectClient, newRunId, RunOptionsError, startRun } from './client/connect.js';
 export { workspaceTools } from './tools/workspace-tools.js';
 export { resolveInWorkspace, WorkspaceEscapeError } from './tools/workspace-path.js';

@@ -7,6 +7,7 @@ import { readEnv, type EnvConfig } from '../config/env.js';
 import type { ToolDefinition } from '../tools/define.js';
 import { defaultBundlePath } from './bundle.js';
 import { createAnthropic, createLonghaulWorker } from './create.js';
+import { LonghaulPlugin, type LonghaulPluginOptions } from './plugin.js';
 import { telemetryFromEnv } from './telemetry.js';
 
 export interface CreateWorkerOptions {
@@ -18,16 +19,60 @@ export interface CreateWorkerOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface LonghaulWorker {
-  worker: Worker;
+/** What the environment said, for a worker's start-up line. */
+export interface FromEnvironment {
   config: EnvConfig;
   /** The id of the key new payloads are encrypted with; null without encryption. */
   encryptionKeyId: string | null;
   /** Whether spans go to OTEL_EXPORTER_OTLP_ENDPOINT (worker/telemetry.ts). */
   tracing: boolean;
+}
+
+export interface LonghaulWorker extends FromEnvironment {
+  worker: Worker;
   /** Polls until `shutdown()` or SIGINT/SIGTERM, then closes the store and the connection. */
   run(): Promise<void>;
   shutdown(): void;
+}
+
+/** What the plugin takes, from the environment; `close` releases what was opened. */
+async function pluginOptionsFromEnv(opts: CreateWorkerOptions): Promise<FromEnvironment & { options: LonghaulPluginOptions; close(): Promise<void> }> {
+  const config = readEnv(opts.env);
+  const keyring = loadKeyring(config);
+  const anthropic = createAnthropic(config);
+  const store = await openStore(config, keyring);
+  // Started last, so that every path from here on reaches its shutdown in `close`.
+  const telemetry = telemetryFromEnv(config);
+  const options: LonghaulPluginOptions = {
+    store,
+    anthropic,
+    ...(opts.agents ? { agents: opts.agents } : {}),
+    ...(opts.tools ? { tools: opts.tools } : {}),
+    ...(keyring ? { dataConverter: encryptionDataConverter(keyring) } : {}),
+    ...(telemetry ? { telemetry } : {}),
+  };
+  const close = async () => {
+    // The spans of the last moments are still buffered: send them first.
+    await telemetry?.shutdown();
+    await store.close();
+  };
+  return { config, options, encryptionKeyId: keyring?.current.id ?? null, tracing: telemetry !== undefined, close };
+}
+
+export interface LonghaulPluginFromEnv extends FromEnvironment {
+  plugin: LonghaulPlugin;
+  /** Sends the last spans and closes the store; once the worker has stopped. */
+  close(): Promise<void>;
+}
+
+/**
+ * LonghaulPlugin configured from the environment as `longhaul worker` is (store, encryption, model
+ * client, tracing), for the user's own `Worker.create`. The worker's connection, namespace and
+ * task queue are the user's: the client's runs must go to that queue.
+ */
+export async function createPlugin(opts: CreateWorkerOptions = {}): Promise<LonghaulPluginFromEnv> {
+  const { options, ...rest } = await pluginOptionsFromEnv(opts);
+  return { plugin: new LonghaulPlugin(options), ...rest };
 }
 
 /**
@@ -36,42 +81,30 @@ export interface LonghaulWorker {
  * passes their own. A bad setting is a one-line ConfigError naming the variable.
  */
 export async function createWorker(opts: CreateWorkerOptions = {}): Promise<LonghaulWorker> {
-  const config = readEnv(opts.env);
-  const keyring = loadKeyring(config);
-  const anthropic = createAnthropic(config);
-  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
-  const store = await openStore(config, keyring).catch(async (err: unknown) => {
-    await connection.close();
+  const { config, options, encryptionKeyId, tracing, close } = await pluginOptionsFromEnv(opts);
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config)).catch(async (err: unknown) => {
+    await close();
     throw err;
   });
-  // Started last, so that every path from here on reaches its shutdown in `release`.
-  const telemetry = telemetryFromEnv(config);
   const release = async () => {
-    // The spans of the last moments are still buffered: send them first.
-    await telemetry?.shutdown();
-    await store.close();
+    await close();
     await connection.close();
   };
   try {
     const worker = await createLonghaulWorker({
+      ...options,
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.LONGHAUL_TASK_QUEUE,
-      store,
-      anthropic,
-      ...(opts.agents ? { agents: opts.agents } : {}),
-      ...(opts.tools ? { tools: opts.tools } : {}),
       workflowBundlePath: config.LONGHAUL_WORKFLOW_BUNDLE ?? defaultBundlePath,
       maxConcurrentActivityTaskExecutions: config.LONGHAUL_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTaskExecutions: config.LONGHAUL_MAX_CONCURRENT_WORKFLOW_TASKS,
-      ...(keyring ? { dataConverter: encryptionDataConverter(keyring) } : {}),
-      ...(telemetry ? { telemetry } : {}),
     });
     return {
       worker,
       config,
-      encryptionKeyId: keyring?.current.id ?? null,
-      tracing: telemetry !== undefined,
+      encryptionKeyId,
+      tracing,
       run: () => worker.run().finally(release),
       shutdown: () => worker.shutdown(),
     };

@@ -25,11 +25,10 @@ export interface WorkerSelf {
 
 const identitiesHere = new Set<string>();
 
-export function workerSelf(): WorkerSelf {
-  const host = hostname();
-  const identity = `${process.pid}@${host} ${randomUUID().slice(0, 8)}`;
+/** A new identity, or the one a worker was given (then a predecessor with the same one is never judged gone). */
+export function workerSelf(identity = `${process.pid}@${hostname()} ${randomUUID().slice(0, 8)}`): WorkerSelf {
   identitiesHere.add(identity);
-  return { pid: process.pid, host, identity, here: identitiesHere };
+  return { pid: process.pid, host: hostname(), identity, here: identitiesHere };
 }
 
 /** Whether a process with this pid exists on this host (EPERM: it exists, but is not ours). */
@@ -65,6 +64,8 @@ export interface Reclaimed {
 
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
 
+/** The workflow of a longhaul run (workflows/index.ts). */
+const LONGHAUL_WORKFLOW_TYPE = 'agentRun';
 const LIST_PAGE = 500;
 const STARTED = proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
 const STICKY = proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY;
@@ -93,7 +94,8 @@ async function runningRuns(service: WorkflowService, namespace: string, taskQueu
     const page = await service.listWorkflowExecutions({
       namespace,
       pageSize: LIST_PAGE,
-      query: `TaskQueue = '${taskQueue.replace(/'/g, "\\'")}' AND ExecutionStatus = 'Running'`,
+      // Only longhaul's runs: the workflows of the user's own beside them on the queue are theirs.
+      query: `TaskQueue = '${taskQueue.replace(/'/g, "\\'")}' AND WorkflowType = '${LONGHAUL_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`,
       ...(nextPageToken ? { nextPageToken } : {}),
     });
     for (const info of page.executions ?? []) if (info.execution) executions.push(info.execution);
@@ -103,10 +105,10 @@ async function runningRuns(service: WorkflowService, namespace: string, taskQueu
 }
 
 /**
- * Among the running runs of `taskQueue`: fails the started activities of gone workers; resets the
- * sticky queue of runs a gone worker held; and takes the workflow tasks already waiting on a gone
- * worker's sticky queue and fails them with RESET_STICKY_TASK_QUEUE, which the server reschedules
- * on the normal queue at once (else they wait out the sticky schedule-to-start timeout).
+ * Among longhaul's running runs on `taskQueue`: fails the started activities of gone workers;
+ * resets the sticky queue of runs a gone worker held; and takes the workflow tasks already waiting
+ * on a gone worker's sticky queue and fails them with RESET_STICKY_TASK_QUEUE, which the server
+ * reschedules on the normal queue at once (else they wait out the sticky schedule-to-start timeout).
  */
 export async function reclaimOrphans(connection: NativeConnection, namespace: string, taskQueue: string, self: WorkerSelf): Promise<Reclaimed> {
   const service = connection.workflowService;
@@ -151,7 +153,8 @@ export async function reclaimOrphans(connection: NativeConnection, namespace: st
 
 /**
  * Takes a workflow task waiting on a gone worker's sticky queue (a run's own, or another run's of
- * the same worker: each is orphaned) and hands it back; false if none came before the deadline.
+ * the same worker: each is orphaned, and a user's workflow's task taken here only reaches the
+ * normal queue sooner) and hands it back; false if none came before the deadline.
  */
 async function returnStickyTask(connection: NativeConnection, namespace: string, taskQueue: string, name: string, self: WorkerSelf): Promise<boolean> {
   const service = connection.workflowService;
