@@ -11,7 +11,7 @@ import { loadTranscript, readNode, TranscriptCache } from '../store/transcript.j
 import { callIsSideEffectFree, type Toolset } from '../tools/toolset.js';
 import { isStateTool } from '../common/state-tools.js';
 import { appendAssistant, resolvePending, writeNode } from './transcript.js';
-import type { ModelCallInput, ModelTurn, ToolCall } from '../common/contracts.js';
+import type { ModelCallInput, ModelCallResult, ToolCall } from '../common/contracts.js';
 import { COMPACTION_BETA, COMPACTION_EDIT, SUMMARIZE_BETA } from '../common/messages-api.js';
 
 type ContentBlockParam = Anthropic.Beta.Messages.BetaContentBlockParam;
@@ -33,7 +33,7 @@ export function compactionEdits(compaction: RunOptions['compaction']) {
 }
 
 /** Reads usage as the compaction API reports it: the answer's tokens from the `message` iteration, compaction's apart. */
-export function readUsage(usage: Anthropic.Beta.Messages.BetaUsage): ModelTurn['usage'] {
+export function readUsage(usage: Anthropic.Beta.Messages.BetaUsage): ModelCallResult['usage'] {
   const iterations = usage.iterations ?? [];
   const message = iterations.findLast((i) => i.type === 'message');
   const compactions = iterations.filter((i) => i.type === 'compaction');
@@ -144,7 +144,7 @@ export function createModelActivities(deps: {
     return { instructionsRef, headRef, state, system, request, toolset, onDemand: transcript.onDemand };
   }
 
-  async function callModel(input: ModelCallInput): Promise<ModelTurn> {
+  async function callModel(input: ModelCallInput): Promise<ModelCallResult> {
     const { instructionsRef, headRef, state, request, toolset, onDemand } = await prepare(input);
     // Behind an on-demand block only another on-demand compaction can shrink the context (the
     // workflow asks for one when the window is exceeded); the threshold edit would be refused.
@@ -187,7 +187,7 @@ export function createModelActivities(deps: {
    * block the API returns, placed first as an assistant message. Used when a context no longer
    * fits the model's window. The size after is measured with count_tokens.
    */
-  async function compactTranscript(input: ModelCallInput): Promise<ModelTurn> {
+  async function compactTranscript(input: ModelCallInput): Promise<ModelCallResult> {
     const { instructionsRef, state, system, request } = await prepare(input);
     const instructions = input.compaction.instructions;
     const reply = await streamReply(

@@ -54,7 +54,7 @@ export interface ToolCall {
 }
 
 /** The result of one model call (one request to the Messages API). */
-export interface ModelTurn {
+export interface ModelCallResult {
   head: BlobRef;
   instructionsRef: BlobRef;
   /** The rendered state as stored, when state injection is on. */
@@ -89,9 +89,9 @@ export interface EscalationNotice {
 /** The activities a longhaul worker registers (activities/index.ts implements them). */
 export interface LonghaulActivities {
   /** One model call; writes the new user message and the reply to the transcript. */
-  callModel(input: ModelCallInput): Promise<ModelTurn>;
+  callModel(input: ModelCallInput): Promise<ModelCallResult>;
   /** On-demand compaction: the transcript becomes one summary block. */
-  compactTranscript(input: ModelCallInput): Promise<ModelTurn>;
+  compactTranscript(input: ModelCallInput): Promise<ModelCallResult>;
   /** Runs a tool and returns its result as a block of the next user message. */
   runTool(input: ToolRunInput): Promise<PendingBlock>;
   /** POSTs an opened escalation to the run's webhook. */

@@ -1,4 +1,4 @@
-import type { ModelTurn, PendingBlock } from './contracts.js';
+import type { ModelCallResult, PendingBlock } from './contracts.js';
 
 /** Exact running totals of a run, kept in workflow state (never recomputed from the conversation). */
 export interface Counters {
@@ -49,7 +49,7 @@ export const initialCounters = (): Counters => ({
 export const tokensUsed = (c: Counters): number =>
   c.inputTokens + c.outputTokens + c.compactionInputTokens + c.compactionOutputTokens;
 
-export function countModelCall(c: Counters, reply: ModelTurn): Counters {
+export function countModelCall(c: Counters, reply: ModelCallResult): Counters {
   const summarized = reply.compaction?.summarized ?? false;
   return {
     ...c,
@@ -63,7 +63,7 @@ export function countModelCall(c: Counters, reply: ModelTurn): Counters {
   };
 }
 
-export function logCompaction(log: CompactionEntry[], turn: number, reply: ModelTurn): CompactionEntry[] {
+export function logCompaction(log: CompactionEntry[], turn: number, reply: ModelCallResult): CompactionEntry[] {
   if (!reply.compaction?.summarized) return log;
   const entry: CompactionEntry = {
     turn,

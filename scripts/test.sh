@@ -1,25 +1,37 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, typechecks, runs every test against a real
-# Temporal dev server and the simulator, and ends with the line `N passed, N failed`.
+# The test command: installs what is missing, then lint, typecheck and the fast lane (unit tests
+# and the loop against a scripted model), then the end-to-end suite (a real Temporal dev server,
+# the simulator, PostgreSQL). Arguments go to the end-to-end vitest run. Ends with the line
+# `N passed, N failed` over both lanes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund || exit 1
+  npm ci --no-audit --no-fund || { echo "0 passed, 1 failed"; exit 1; }
 fi
-node scripts/temporal-cli.mjs >/dev/null || exit 1
-bash scripts/install-postgres.sh || exit 1
-bash scripts/install-compose-check.sh || exit 1
-node_modules/.bin/tsc --noEmit || { echo "typecheck failed"; exit 1; }
+setup() { "$@" || { echo "setup failed: $*"; echo "0 passed, 1 failed"; exit 1; }; }
+setup node scripts/temporal-cli.mjs >/dev/null
+setup bash scripts/install-postgres.sh
+setup bash scripts/install-compose-check.sh
+setup npm run --silent lint
+setup npm run --silent typecheck
 
 mkdir -p .longhaul
-results=.longhaul/test-results.json
-rm -f "$results"
-node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@"
-status=$?
+fast=.longhaul/test-results-fast.json
+e2e=.longhaul/test-results-e2e.json
+rm -f "$fast" "$e2e"
+node_modules/.bin/vitest run --project fast --reporter=default --reporter=json --outputFile.json="$fast"
+fast_status=$?
+node_modules/.bin/vitest run --project e2e --reporter=default --reporter=json --outputFile.json="$e2e" "$@"
+e2e_status=$?
 node -e '
-  const r = require(process.argv[1]);
-  const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
-' "$PWD/$results" || echo "0 passed, 1 failed"
-exit $status
+  let passed = 0, failed = 0, skipped = 0;
+  for (const file of process.argv.slice(1)) {
+    try {
+      const r = require(file);
+      passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+    } catch { failed += 1; } // a lane that wrote no results failed as a whole
+  }
+  console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' "$PWD/$fast" "$PWD/$e2e"
+[ $fast_status -eq 0 ] && [ $e2e_status -eq 0 ]

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModelActivities } from '../activities/model.js';
-import type { ModelCallInput, ModelTurn } from '../common/contracts.js';
+import type { ModelCallInput, ModelCallResult } from '../common/contracts.js';
 import { retryAfterMs } from '../activities/model-errors.js';
 import { DirectoryStore } from '../store/directory-store.js';
 import { RunOptions } from '../common/options.js';
@@ -91,7 +91,7 @@ describe('model errors land on the intended retry side', () => {
   });
 
   it('the call succeeds once faults are gone', async () => {
-    const turn = (await new MockActivityEnvironment().run(callModel, input)) as ModelTurn;
+    const turn = (await new MockActivityEnvironment().run(callModel, input)) as ModelCallResult;
     expect(turn.toolCalls.map((c) => c.name)).toEqual(['finish']);
   });
 });

@@ -1,5 +1,5 @@
 import { patched } from '@temporalio/workflow';
-import type { ModelCallInput, ModelTurn } from '../common/contracts.js';
+import type { ModelCallInput, ModelCallResult } from '../common/contracts.js';
 import { countModelCall, logCompaction } from '../common/counters.js';
 import type { RunOptions } from '../common/options.js';
 import { callModel, compactTranscript } from './activities.js';
@@ -26,7 +26,7 @@ export function modelCallInput(memory: RunMemory, options: RunOptions, workflowI
 }
 
 /** Books a model call's reply: where the transcript and state now are, what it cost, what it said. */
-export function bookModelCall(memory: RunMemory, reply: ModelTurn): RunMemory {
+export function bookModelCall(memory: RunMemory, reply: ModelCallResult): RunMemory {
   const counters = countModelCall(memory.counters, reply);
   return {
     ...memory,
@@ -52,7 +52,7 @@ export function backoffSeconds(memory: RunMemory, options: RunOptions): number |
   return failures < options.escalation.maxConsecutiveFailures ? 5 * failures : null;
 }
 
-async function callOnce(run: Run, activity: typeof callModel): Promise<ModelTurn> {
+async function callOnce(run: Run, activity: typeof callModel): Promise<ModelCallResult> {
   // The summary names the call in the Web UI's event list; it is metadata, not a command.
   const what = activity === callModel ? 'model call' : 'on-demand compaction';
   const reply = await activity.executeWithOptions({ summary: `${what}, turn ${run.memory.counters.turn}` }, [
@@ -68,7 +68,7 @@ async function callOnce(run: Run, activity: typeof callModel): Promise<ModelTurn
  * too late), compacted on demand and asked again, once. Throws the ActivityFailure of a call that
  * failed for good.
  */
-export async function callModelForTurn(run: Run): Promise<ModelTurn> {
+export async function callModelForTurn(run: Run): Promise<ModelCallResult> {
   let reply = await callOnce(run, callModel);
   for (let n = 0; (reply.stopReason === 'compaction' || reply.stopReason === 'pause_turn') && n < MAX_CONTINUATIONS; n++) {
     reply = await callOnce(run, callModel);

@@ -1,5 +1,5 @@
 import { ActivityFailure, sleep } from '@temporalio/workflow';
-import type { ModelTurn, ToolCall } from '../common/contracts.js';
+import type { ModelCallResult, ToolCall } from '../common/contracts.js';
 import type { Escalation } from '../common/escalation.js';
 import { withPersonSays } from './blocks.js';
 import { backoffSeconds, callModelForTurn, countModelFailure } from './model-call.js';
@@ -78,7 +78,7 @@ async function beginTurn(run: Run): Promise<StepDone | 'call-model'> {
 }
 
 async function callModelAndApply(run: Run): Promise<StepDone> {
-  let reply: ModelTurn;
+  let reply: ModelCallResult;
   try {
     reply = await callModelForTurn(run);
   } catch (err) {

@@ -1,4 +1,4 @@
-import type { ModelTurn } from '../common/contracts.js';
+import type { ModelCallResult } from '../common/contracts.js';
 import type { Outcome } from '../common/escalation.js';
 import type { RunOptions } from '../common/options.js';
 import { CUT_OFF, NUDGE, textBlock, toolResult, withText, WRAP_UP } from './blocks.js';
@@ -46,7 +46,7 @@ export type ReplyEffect =
   | { memory: RunMemory; next: 'end'; end: RunEnd };
 
 /** What a turn's final reply (after continuations) means for the run. */
-export function applyReply(memory: RunMemory, reply: ModelTurn, options: RunOptions): ReplyEffect {
+export function applyReply(memory: RunMemory, reply: ModelCallResult, options: RunOptions): ReplyEffect {
   const answered = { ...memory, awaitingReply: false };
   const end = (status: RunEnd['status'], reason: string, at = answered): ReplyEffect => ({ memory: at, next: 'end', end: { status, reason } });
   if (reply.stopReason === 'refusal') {

@@ -20,7 +20,7 @@ export interface InlineModelCall {
   messages: MessageParam[];
 }
 
-/** `usage.inputTokens` has the same path as in longhaul's `ModelTurn`, so one reader serves both. */
+/** `usage.inputTokens` has the same path as in longhaul's `ModelCallResult`, so one reader serves both. */
 export interface InlineModelReply {
   content: ContentBlockParam[];
   stopReason: string | null;

@@ -1,6 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities, type ModelTurn, type PendingBlock, type ToolCall, type ToolRunInput } from '../../activities/index.js';
+import { createActivities, type ModelCallResult, type PendingBlock, type ToolCall, type ToolRunInput } from '../../activities/index.js';
 import type { ModelCallInput } from '../../activities/model.js';
 import type { BlobStore } from '../../store/blob-store.js';
 import { countModelCall, initialCounters, type Counters } from '../../common/counters.js';
@@ -49,15 +49,15 @@ export async function runDirectLoop(opts: {
   const completions: number[] = [];
 
   let state = initialState();
-  let stateRef: ModelTurn['stateRef'] = null;
+  let stateRef: ModelCallResult['stateRef'] = null;
   let stateUpdates: StateUpdate[] = [];
-  let head: ModelTurn['head'] | null = null;
-  let instructionsRef: ModelTurn['instructionsRef'] | null = null;
+  let head: ModelCallResult['head'] | null = null;
+  let instructionsRef: ModelCallResult['instructionsRef'] | null = null;
   let append: PendingBlock[] | null = [{ type: 'text', text: BEGIN }];
   let counters = initialCounters();
   let report: string | undefined;
 
-  const ask = async (): Promise<ModelTurn> => {
+  const ask = async (): Promise<ModelCallResult> => {
     const input: ModelCallInput = {
       workflowId,
       turn: counters.turn,
@@ -69,7 +69,7 @@ export async function runDirectLoop(opts: {
       head,
       append,
     };
-    const reply: ModelTurn = await env.run(activities.callModel, input);
+    const reply: ModelCallResult = await env.run(activities.callModel, input);
     completions.push(performance.now());
     instructionsRef = reply.instructionsRef;
     stateRef = reply.stateRef;

@@ -1,4 +1,4 @@
-import type { ModelTurn, ToolCall } from '../../common/contracts.js';
+import type { ModelCallResult, ToolCall } from '../../common/contracts.js';
 import { RunOptions, type RunOptionsInput } from '../../common/options.js';
 import { freshMemory, type RunMemory } from '../../workflows/memory.js';
 
@@ -13,7 +13,7 @@ export const memoryWith = (overrides: Partial<RunMemory> = {}, options = options
 
 export const call = (name: string, input: unknown = {}, id = `toolu_${name}`): ToolCall => ({ id, name, input });
 
-export const reply = (overrides: Partial<ModelTurn> = {}): ModelTurn => ({
+export const reply = (overrides: Partial<ModelCallResult> = {}): ModelCallResult => ({
   head: 'sha256:head',
   instructionsRef: 'sha256:instructions',
   stateRef: null,
