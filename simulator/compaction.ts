@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { blocksOf, type CompactionBlock, type InputBlock, type InputMessage } from './protocol.js';
 
-/** Threshold blocks follow what they summarize; on-demand blocks head the conversation (brief §3). */
+/** Threshold blocks follow what they summarize; on-demand blocks head the conversation. */
 export type CompactionKind = 'threshold' | 'on-demand';
 
 /**

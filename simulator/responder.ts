@@ -78,7 +78,7 @@ function envelope(
 }
 
 /**
- * On-demand compaction (brief §3): the reply holds only the block, top-level usage is zero and
+ * On-demand compaction: the reply holds only the block, top-level usage is zero and
  * the cost is in the `compaction` iteration.
  */
 function summarizeOnDemand(request: MessagesRequest, secret: string, summary: string, visibleInputTokens: number): Reply {

@@ -53,7 +53,7 @@ export function validateRequest(
   validateToolPairing(messages);
   const compaction = validateContextManagement(body.context_management, betas);
   if (compaction && messages.some((m) => blocksOf(m).some((b) => isOnDemandBlock(b, secret)))) {
-    // Brief §3: "Threshold compaction (compact_20260112) can't run on a request that carries a signed block."
+    // The API runs no threshold compaction (compact_20260112) on a request that carries a signed on-demand block.
     throw invalidRequest('context_management: threshold compaction (compact_20260112) cannot run on a request that carries an on-demand compaction block');
   }
   return {
@@ -69,7 +69,7 @@ export function validateRequest(
   };
 }
 
-/** `compaction: { type: 'summarize', instructions? }`, as the brief (§3) describes it. */
+/** `compaction: { type: 'summarize', instructions? }`: on-demand compaction. */
 function validateSummarize(body: Record<string, unknown>, betas: Set<string>): boolean {
   const { compaction } = body;
   if (compaction === undefined) return false;

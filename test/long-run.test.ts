@@ -4,7 +4,7 @@ import { startAudit } from './helpers/audit-run.js';
 import { chainHistories } from './helpers/chain.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
-// Temporal's warning levels per run (reference §2): the run must stay below them, not just the errors.
+// Temporal warns at 10,240 events or 10 MiB of history per run: the run must stay below the warnings, not just the limits.
 const WARN_BYTES = 10 * 1024 * 1024;
 const WARN_EVENTS = 10_240;
 const N = 1_000;
