@@ -11,6 +11,7 @@ import type { AgentState, StateUpdate } from './state.js';
  */
 export interface CarriedMemory {
   state: AgentState;
+  /** The state as the store holds it for the model call, and the updates made since. */
   stateRef: BlobRef | null;
   stateUpdates: StateUpdate[];
   counters: Counters;
@@ -20,8 +21,10 @@ export interface CarriedMemory {
   /** The escalation waiting for a person, if any. */
   open: Escalation | null;
   ignoredResponses: Progress['ignoredResponses'];
+  /** The caps in force: the options' values plus what people granted. */
   maxTurns: number;
   tokenBudget: number | undefined;
+  /** The transcript's head in the store, and the system prompt + task once stored. */
   head: BlobRef | null;
   instructionsRef: BlobRef | null;
   /** The next user message. */
@@ -33,6 +36,7 @@ export interface CarriedMemory {
   /** The reply whose tool calls are pending stopped at max_tokens. */
   cutOff: boolean;
   wrappingUp: boolean;
+  /** What failed last (a tool error or a model call), for the person asked after a run of failures. */
   lastFailure: string;
   report: string | undefined;
   lastText: string;

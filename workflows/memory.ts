@@ -1,34 +1,22 @@
 import type { CarriedMemory } from '../common/carried-memory.js';
-import type { BlobRef, PendingBlock, ToolCall } from '../common/contracts.js';
-import { initialCounters, type CompactionEntry, type Counters } from '../common/counters.js';
-import type { ClosedEscalation, Escalation } from '../common/escalation.js';
-import type { Progress } from '../common/messages.js';
+import type { PendingBlock, ToolCall } from '../common/contracts.js';
+import { initialCounters } from '../common/counters.js';
+import type { Escalation } from '../common/escalation.js';
 import type { RunOptions } from '../common/options.js';
-import { initialState, type AgentState, type StateUpdate } from '../common/state.js';
+import { initialState } from '../common/state.js';
 import { BEGIN, textBlock } from './blocks.js';
+
+/** The carried fields whose recorded names say too little; `RunMemory` names them for what they hold. */
+type RecordedNames = 'open' | 'append' | 'turnOpen' | 'pendingCalls' | 'results' | 'cutOff';
 
 /**
  * Everything a run remembers, in one object, so that it is carried into a continued run whole.
  * The loop is driven by it alone (next-step.ts): a continued run resumes exactly where the last
- * one stood, in the middle of a turn's tool calls or while a person is being asked.
+ * one stood, in the middle of a turn's tool calls or while a person is being asked. The other
+ * fields are described where they are carried (common/carried-memory.ts).
  */
-export interface RunMemory {
-  state: AgentState;
-  /** The state as the store holds it for the model call, and the updates made since. */
-  stateRef: BlobRef | null;
-  stateUpdates: StateUpdate[];
-  counters: Counters;
-  compactions: CompactionEntry[];
-  escalations: ClosedEscalation[];
-  escalationSeq: number;
+export interface RunMemory extends Omit<CarriedMemory, RecordedNames> {
   openEscalation: Escalation | null;
-  ignoredResponses: Progress['ignoredResponses'];
-  /** The caps in force: the options' values plus what people granted. */
-  maxTurns: number;
-  tokenBudget: number | undefined;
-  /** The transcript's head in the store, and the system prompt + task once stored. */
-  head: BlobRef | null;
-  instructionsRef: BlobRef | null;
   /** What the next model call adds as a user message; null continues the assistant message at the head. */
   nextUserMessage: PendingBlock[] | null;
   /** The turn is counted and its model call has not succeeded yet (it is retried, not counted again). */
@@ -38,15 +26,9 @@ export interface RunMemory {
   toolResults: PendingBlock[];
   /** The reply those calls came from stopped at max_tokens: the model is told after their results. */
   replyStoppedAtMaxTokens: boolean;
-  wrappingUp: boolean;
-  /** What failed last (a tool error or a model call), for the person asked after a run of failures. */
-  lastFailure: string;
-  report: string | undefined;
-  lastText: string;
-  chain: Progress['chain'];
 }
 
-/** Histories keep this many closed escalations, refused answers and compaction entries; totals live in the counters. */
+/** The memory keeps this many closed escalations and refused answers, the newest. */
 export const HISTORY_LIMIT = 100;
 
 export function freshMemory(options: RunOptions): RunMemory {
