@@ -192,15 +192,27 @@ export async function startLoopEnv(agents: Record<string, AgentDefaults> = {}): 
   };
 }
 
-/** Polls the progress query until `test` holds; fails after a generous deadline with the last progress seen. */
-export async function until(handle: Handle, test: (p: Progress) => boolean, deadlineMs = 30_000): Promise<Progress> {
+/** Polls `check` until it gives a value; fails after a generous deadline with what `describe` says of the last try. */
+export async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, describe = () => '', deadlineMs = 30_000): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
-    const p = await handle.query(progressQuery);
-    if (test(p)) return p;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${deadlineMs} ms; progress: ${JSON.stringify(p)}`);
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${deadlineMs} ms${describe() ? `: ${describe()}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Polls the progress query until `test` holds. */
+export async function until(handle: Handle, test: (p: Progress) => boolean): Promise<Progress> {
+  let last: Progress | undefined;
+  return waitFor(
+    async () => {
+      last = await handle.query(progressQuery);
+      return test(last) ? last : undefined;
+    },
+    () => `progress ${JSON.stringify(last)}`,
+  );
 }
 
 /** Waits for an escalation of this kind to be open and returns it. */
