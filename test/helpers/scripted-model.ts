@@ -7,6 +7,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll } from 'vitest';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { Activities, EscalationNotice, ModelCallInput, ModelTurn, PendingBlock, ToolCall, ToolRunInput } from '../../activities/index.js';
 import { startRun } from '../../client/connect.js';
@@ -37,9 +38,9 @@ export interface Reply {
 /** What one model activity call does: reply, or fail (non-retryable unless said otherwise). */
 export type Step = { reply: Reply } | { fail: string; retryable?: boolean };
 
-export const DEFAULT_USAGE: ModelTurn['usage'] = { inputTokens: 100, outputTokens: 10 };
+const DEFAULT_USAGE: ModelTurn['usage'] = { inputTokens: 100, outputTokens: 10 };
 /** What an exhausted script answers: the run fails at once with this unexpected stop reason. */
-export const EXHAUSTED = 'script exhausted';
+const EXHAUSTED = 'script exhausted';
 
 let callSeq = 0;
 export function call(
@@ -149,17 +150,46 @@ export class ScriptedModel {
 // Worker lifecycle chatter at INFO drowns test output; warnings and errors still show.
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
+/**
+ * For every fast-lane test: a broken branch mostly leaves a run waiting (for a person, or
+ * forever re-asking), so a test fails after a minute rather than at the suite's five.
+ */
+export const FAST = { timeout: 60_000 };
+
 /** One dev server and one worker on the scripted activities, for one test file. */
 export interface LoopEnv {
-  env: TestWorkflowEnvironment;
-  model: ScriptedModel;
+  readonly env: TestWorkflowEnvironment;
+  readonly model: ScriptedModel;
   /** Starts a run through the public `startRun`, on its own workflowId, with its script queued. */
   start(steps: Step[], options?: Partial<RunOptionsInput>): Promise<Handle>;
-  close(): Promise<void>;
+}
+
+/** The file's loop environment: started before its tests, closed after them; usable inside tests. */
+export function useLoopEnv(agents: Record<string, AgentDefaults> = {}): LoopEnv {
+  let loop: (LoopEnv & { close(): Promise<void> }) | undefined;
+  beforeAll(async () => {
+    loop = await startLoopEnv(agents);
+  });
+  afterAll(async () => {
+    await loop?.close();
+  });
+  const ready = () => {
+    if (!loop) throw new Error('the loop environment starts in beforeAll: use it inside a test');
+    return loop;
+  };
+  return {
+    get env() {
+      return ready().env;
+    },
+    get model() {
+      return ready().model;
+    },
+    start: (steps, options) => ready().start(steps, options),
+  };
 }
 
 let runSeq = 0;
-export async function startLoopEnv(agents: Record<string, AgentDefaults> = {}): Promise<LoopEnv> {
+async function startLoopEnv(agents: Record<string, AgentDefaults>): Promise<LoopEnv & { close(): Promise<void> }> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: process.env.TEMPORAL_CLI! } },
   });
@@ -227,3 +257,5 @@ export const LOOP_TEXT = {
   wrapUp: "You have reached this run's limit. Call finish now with the best report you can give from what you have.",
 };
 export const textBlock = (text: string): PendingBlock => ({ type: 'text', text });
+/** A tool error the workflow itself gives the model for a call (refused, declined, not run). */
+export const toolError = (c: ToolCall, content: string): PendingBlock => ({ type: 'tool_result', tool_use_id: c.id, content, is_error: true });

@@ -1,21 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { answer } from '../../client/escalations.js';
 import { awaitResult } from '../../client/export.js';
 import { progressQuery } from '../../workflows/messages.js';
-import { call, finish, LOOP_TEXT, opened, reply, resultOf, startLoopEnv, textBlock, use, type LoopEnv } from '../helpers/scripted-model.js';
+import { call, FAST, finish, LOOP_TEXT, opened, reply, resultOf, textBlock, use, useLoopEnv } from '../helpers/scripted-model.js';
 
-let loop: LoopEnv;
-beforeAll(async () => {
-  loop = await startLoopEnv();
-});
-afterAll(async () => {
-  await loop?.close();
-});
+const loop = useLoopEnv();
 
 /** A turn that spends 1,050 tokens: over a budget of 1,000 after one turn. */
 const costly = () => reply({ calls: [call('read_file')], usage: { inputTokens: 900, outputTokens: 150 } });
 
-describe.concurrent('caps', () => {
+describe.concurrent('caps', FAST, () => {
   it('turn cap, onCap escalate, extend: the run goes on with the turns granted', async () => {
     const a = call('read_file');
     const handle = await loop.start([use(a), finish('done')], { maxTurns: 1 });

@@ -1,35 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { answer } from '../../client/escalations.js';
 import { awaitResult } from '../../client/export.js';
 import { humanResponseSignal, progressQuery } from '../../workflows/messages.js';
-import {
-  call,
-  finish,
-  opened,
-  resultOf,
-  startLoopEnv,
-  textBlock,
-  until,
-  use,
-  waitFor,
-  type LoopEnv,
-  type ScriptedCall,
-} from '../helpers/scripted-model.js';
+import { call, FAST, finish, opened, resultOf, textBlock, toolError, until, use, useLoopEnv, waitFor } from '../helpers/scripted-model.js';
 
-let loop: LoopEnv;
-beforeAll(async () => {
-  loop = await startLoopEnv();
-});
-afterAll(async () => {
-  await loop?.close();
-});
+const loop = useLoopEnv();
 
 const ask = () => call('escalate_to_human', { reason: 'the schema is ambiguous', question: 'Which database?' });
 const write = () => call('write_file', { path: 'out.txt', content: 'x' }, { result: 'wrote out.txt' });
-const toolError = (c: ScriptedCall, content: string) => ({ type: 'tool_result', tool_use_id: c.id, content, is_error: true });
 
 // The refusal, turn_cap and token_budget escalations are tested with their causes: stop-reasons and caps.
-describe.concurrent('escalations', () => {
+describe.concurrent('escalations', FAST, () => {
   it('model_request: escalate_to_human opens one with the model\'s reason and question; a reply is its tool result', async () => {
     const c = ask();
     const handle = await loop.start([use(c), finish('done')]);

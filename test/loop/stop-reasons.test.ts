@@ -1,8 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { awaitResult } from '../../client/export.js';
 import { answer } from '../../client/escalations.js';
+import { progressQuery } from '../../workflows/messages.js';
 import {
   call,
+  FAST,
   finish,
   finishCall,
   LOOP_TEXT,
@@ -10,21 +12,15 @@ import {
   reply,
   resultOf,
   say,
-  startLoopEnv,
   textBlock,
+  toolError,
   use,
-  type LoopEnv,
+  useLoopEnv,
 } from '../helpers/scripted-model.js';
 
-let loop: LoopEnv;
-beforeAll(async () => {
-  loop = await startLoopEnv();
-});
-afterAll(async () => {
-  await loop?.close();
-});
+const loop = useLoopEnv();
 
-describe.concurrent('stop reasons', () => {
+describe.concurrent('stop reasons', FAST, () => {
   it('tool_use: the calls run in order, and their results, in order, are the next user message on the head the model returned', async () => {
     const a = call('read_file', { path: 'a' }, { result: 'A' });
     const b = call('list_files', {}, { result: 'no such dir', isError: true });
@@ -55,6 +51,7 @@ describe.concurrent('stop reasons', () => {
     const result = await awaitResult(handle);
     expect(result).toMatchObject({ status: 'stopped', reason: 'the model replied 2 times in a row without using a tool' });
     expect(result.counters).toMatchObject({ turn: 4, idleReplies: 2 });
+    expect((await handle.query(progressQuery)).lastText).toBe('and more');
     const appends = loop.model.sent(handle.workflowId).map((s) => s.input.append);
     expect(appends).toEqual([[textBlock(LOOP_TEXT.begin)], [textBlock(LOOP_TEXT.nudge)], [resultOf(a)], [textBlock(LOOP_TEXT.nudge)]]);
   });
@@ -137,7 +134,7 @@ describe.concurrent('stop reasons', () => {
     expect(loop.model.sent(handle.workflowId)[1]!.input).toMatchObject({
       turn: 2,
       append: [
-        { type: 'tool_result', tool_use_id: a.id, content: 'not run: the reply was a refusal', is_error: true },
+        toolError(a, 'not run: the reply was a refusal'),
         textBlock('A person says: it is a fixture, go on'),
       ],
     });
