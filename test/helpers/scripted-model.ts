@@ -1,0 +1,261 @@
+/**
+ * A scripted model for the fast lane (test/loop): the model activities answer from a queue of
+ * replies per run, and every input the workflow sent is recorded, so a test drives each branch of
+ * the agent loop and asserts what the loop asked next. The workflow code, the Temporal dev server
+ * and the worker are real; only the activities are scripted.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll } from 'vitest';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { Activities, EscalationNotice, ModelCallInput, ModelTurn, PendingBlock, ToolCall, ToolRunInput } from '../../activities/index.js';
+import { startRun } from '../../client/connect.js';
+import { ensureSearchAttributes } from '../../worker/search-attributes.js';
+import { discardWorkflowSpans } from '../../worker/telemetry.js';
+import type { agentRun } from '../../workflows/agent.js';
+import type { Escalation, EscalationKind } from '../../workflows/escalation.js';
+import { progressQuery, type Progress } from '../../workflows/messages.js';
+import type { AgentDefaults, RunOptionsInput } from '../../workflows/options.js';
+
+export type Handle = WorkflowHandle<typeof agentRun>;
+
+/** A tool call the model makes, and what the scripted runTool answers when the workflow runs it. */
+export interface ScriptedCall extends ToolCall {
+  result: { content: string; isError?: true };
+}
+
+/** One scripted model reply; unset fields get a plain reply's values. */
+export interface Reply {
+  /** Default: `tool_use` with calls, `end_turn` without. */
+  stopReason?: string | null;
+  text?: string;
+  calls?: ScriptedCall[];
+  usage?: ModelTurn['usage'];
+  compaction?: ModelTurn['compaction'];
+}
+
+/** What one model activity call does: reply, or fail (non-retryable unless said otherwise). */
+export type Step = { reply: Reply } | { fail: string; retryable?: boolean };
+
+const DEFAULT_USAGE: ModelTurn['usage'] = { inputTokens: 100, outputTokens: 10 };
+/** What an exhausted script answers: the run fails at once with this unexpected stop reason. */
+const EXHAUSTED = 'script exhausted';
+
+let callSeq = 0;
+export function call(
+  name: string,
+  input: unknown = {},
+  opts: { result?: string; isError?: boolean; sideEffectFree?: boolean; stateUpdate?: ToolCall['stateUpdate'] } = {},
+): ScriptedCall {
+  return {
+    id: `toolu_${++callSeq}`,
+    name,
+    input,
+    ...(opts.sideEffectFree ? { sideEffectFree: true as const } : {}),
+    ...(opts.stateUpdate ? { stateUpdate: opts.stateUpdate } : {}),
+    result: { content: opts.result ?? `${name} done`, ...(opts.isError ? { isError: true as const } : {}) },
+  };
+}
+export const finishCall = (report: string) => call('finish', { report });
+
+export const reply = (r: Reply): Step => ({ reply: r });
+export const say = (text: string, stopReason = 'end_turn'): Step => reply({ text, stopReason });
+export const use = (...calls: ScriptedCall[]): Step => reply({ calls });
+export const finish = (report: string): Step => use(finishCall(report));
+export const fails = (message: string, opts: { retryable?: boolean } = {}): Step => ({ fail: message, ...opts });
+
+/** A model activity call as the workflow made it, with the reply it got (absent when the step failed). */
+export interface Sent {
+  activity: 'callModel' | 'compactTranscript';
+  input: ModelCallInput;
+  reply?: ModelTurn;
+}
+
+/** The tool result the workflow gives the model for a call the scripted runTool ran. */
+export const resultOf = (c: ScriptedCall): PendingBlock => ({
+  type: 'tool_result',
+  tool_use_id: c.id,
+  content: c.result.content,
+  ...(c.result.isError ? { is_error: true } : {}),
+});
+
+export class ScriptedModel {
+  private readonly queues = new Map<string, Step[]>();
+  private readonly sentBy = new Map<string, Sent[]>();
+  private readonly toolsBy = new Map<string, ToolRunInput[]>();
+  private readonly results = new Map<string, ScriptedCall['result']>();
+  readonly notices: EscalationNotice[] = [];
+
+  constructor(private readonly agents: Record<string, AgentDefaults> = {}) {}
+
+  /** Queues replies for a run (a workflowId: a chain of continued runs shares its queue). */
+  script(workflowId: string, steps: Step[]): void {
+    this.queues.set(workflowId, [...(this.queues.get(workflowId) ?? []), ...steps]);
+  }
+  sent(workflowId: string): Sent[] {
+    return this.sentBy.get(workflowId) ?? [];
+  }
+  toolRuns(workflowId: string): ToolRunInput[] {
+    return this.toolsBy.get(workflowId) ?? [];
+  }
+
+  private answer(activity: Sent['activity'], input: ModelCallInput): ModelTurn {
+    const sent = this.sentBy.get(input.workflowId) ?? [];
+    this.sentBy.set(input.workflowId, sent);
+    const record: Sent = { activity, input };
+    sent.push(record);
+    const step = this.queues.get(input.workflowId)?.shift() ?? { reply: { stopReason: EXHAUSTED } };
+    if ('fail' in step) {
+      throw ApplicationFailure.create({ type: 'ScriptedFailure', message: step.fail, nonRetryable: !step.retryable });
+    }
+    const r = step.reply;
+    const calls = r.calls ?? [];
+    for (const c of calls) this.results.set(`${input.workflowId}/${c.id}`, c.result);
+    record.reply = {
+      // Distinct per call, so a test can see that the workflow sends back the head it was given.
+      head: `sha256:${input.workflowId}#${sent.length}`,
+      instructionsRef: 'sha256:instructions',
+      stateRef: input.state ? `sha256:state#${sent.length}` : null,
+      stopReason: r.stopReason === undefined ? (calls.length ? 'tool_use' : 'end_turn') : r.stopReason,
+      usage: r.usage ?? DEFAULT_USAGE,
+      compaction: r.compaction ?? null,
+      text: r.text ?? '',
+      toolCalls: calls.map(({ result: _, ...toolCall }) => toolCall),
+    };
+    return record.reply;
+  }
+
+  activities(): Activities {
+    return {
+      callModel: async (input) => this.answer('callModel', input),
+      compactTranscript: async (input) => this.answer('compactTranscript', input),
+      runTool: async (input) => {
+        this.toolsBy.set(input.workflowId, [...this.toolRuns(input.workflowId), input]);
+        const result = this.results.get(`${input.workflowId}/${input.call.id}`) ?? { content: `no scripted result for ${input.call.id}`, isError: true };
+        return { type: 'tool_result', tool_use_id: input.call.id, content: result.content, ...(result.isError ? { is_error: true } : {}) };
+      },
+      notifyEscalation: async (notice) => {
+        this.notices.push(notice);
+      },
+      agentProfile: async (name) => {
+        const defaults = this.agents[name];
+        if (!defaults) throw ApplicationFailure.nonRetryable(`unknown agent ${JSON.stringify(name)}`, 'UnknownAgent');
+        return defaults;
+      },
+    };
+  }
+}
+
+// Worker lifecycle chatter at INFO drowns test output; warnings and errors still show.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+/**
+ * For every fast-lane test: a broken branch mostly leaves a run waiting (for a person, or
+ * forever re-asking), so a test fails after a minute rather than at the suite's five.
+ */
+export const FAST = { timeout: 60_000 };
+
+/** One dev server and one worker on the scripted activities, for one test file. */
+export interface LoopEnv {
+  readonly env: TestWorkflowEnvironment;
+  readonly model: ScriptedModel;
+  /** Starts a run through the public `startRun`, on its own workflowId, with its script queued. */
+  start(steps: Step[], options?: Partial<RunOptionsInput>): Promise<Handle>;
+}
+
+/** The file's loop environment: started before its tests, closed after them; usable inside tests. */
+export function useLoopEnv(agents: Record<string, AgentDefaults> = {}): LoopEnv {
+  let loop: (LoopEnv & { close(): Promise<void> }) | undefined;
+  beforeAll(async () => {
+    loop = await startLoopEnv(agents);
+  });
+  afterAll(async () => {
+    await loop?.close();
+  });
+  const ready = () => {
+    if (!loop) throw new Error('the loop environment starts in beforeAll: use it inside a test');
+    return loop;
+  };
+  return {
+    get env() {
+      return ready().env;
+    },
+    get model() {
+      return ready().model;
+    },
+    start: (steps, options) => ready().start(steps, options),
+  };
+}
+
+let runSeq = 0;
+async function startLoopEnv(agents: Record<string, AgentDefaults>): Promise<LoopEnv & { close(): Promise<void> }> {
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: process.env.TEMPORAL_CLI! } },
+  });
+  const taskQueue = `loop-${Math.random().toString(36).slice(2, 8)}`;
+  await ensureSearchAttributes(env.nativeConnection, 'default');
+  const model = new ScriptedModel(agents);
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    // The bundle global-setup wrote, with the tracing interceptors in it: they need the sinks.
+    workflowBundle: { codePath: process.env.LONGHAUL_WORKFLOW_BUNDLE! },
+    sinks: discardWorkflowSpans,
+    activities: model.activities(),
+  });
+  const running = worker.run();
+  return {
+    env,
+    model,
+    async start(steps, options = {}) {
+      const workflowId = `loop-${++runSeq}-${Date.now()}`;
+      model.script(workflowId, steps);
+      return startRun(env.client, { task: 'a scripted task', workspace: '/scripted-workspace', model: 'scripted', ...options }, { taskQueue, workflowId });
+    },
+    async close() {
+      worker.shutdown();
+      await running;
+      await env.teardown();
+    },
+  };
+}
+
+/** Polls `check` until it gives a value; fails after a generous deadline with what `describe` says of the last try. */
+export async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, describe = () => '', deadlineMs = 30_000): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${deadlineMs} ms${describe() ? `: ${describe()}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Polls the progress query until `test` holds. */
+export async function until(handle: Handle, test: (p: Progress) => boolean): Promise<Progress> {
+  let last: Progress | undefined;
+  return waitFor(
+    async () => {
+      last = await handle.query(progressQuery);
+      return test(last) ? last : undefined;
+    },
+    () => `progress ${JSON.stringify(last)}`,
+  );
+}
+
+/** Waits for an escalation of this kind to be open and returns it. */
+export const opened = async (handle: Handle, kind: EscalationKind): Promise<Escalation> =>
+  (await until(handle, (p) => p.escalation?.kind === kind)).escalation!;
+
+/** The loop's own words to the model, as a test expects to see them sent (workflows/agent.ts). */
+export const LOOP_TEXT = {
+  begin: 'Begin the task described in the system prompt.',
+  nudge: 'Continue the task with your tools. When it is complete, call finish with your report.',
+  cutOff: 'Your reply was cut off at the output token limit; keep each reply shorter.',
+  wrapUp: "You have reached this run's limit. Call finish now with the best report you can give from what you have.",
+};
+export const textBlock = (text: string): PendingBlock => ({ type: 'text', text });
+/** A tool error the workflow itself gives the model for a call (refused, declined, not run). */
+export const toolError = (c: ToolCall, content: string): PendingBlock => ({ type: 'tool_result', tool_use_id: c.id, content, is_error: true });
