@@ -80,7 +80,7 @@ export function checkResponse(
     return { ok: false, error: `${r.decision} does not answer a ${open.kind} escalation; use ${ALLOWED[open.kind].join(', ')}` };
   }
   if (r.decision === 'reply' && !r.message) return { ok: false, error: 'reply needs a message' };
-  if (r.decision === 'deny' && open.kind !== 'turn_cap' && !r.message) {
+  if (r.decision === 'deny' && !r.message) {
     return { ok: false, error: 'deny needs a message: the model is told why' };
   }
   if (r.decision === 'extend') {

@@ -132,7 +132,7 @@ describe('escalation triggers and answers', () => {
     const denied = await start('[sim:write]', { escalation: { timeoutSeconds: 1, onTimeout: 'deny' } });
     const stopped = await start('[sim:ask-human]', { escalation: { timeoutSeconds: 1, onTimeout: 'stop' } });
     const d = await denied.result();
-    expect(d.report).toBe('write failed: A person declined this write_file call: No person answered within 1 s; the request is declined.');
+    expect(d.report).toBe('write failed: Nobody answered this write_file call in time: No person answered within 1 s; the request is declined.');
     expect(d.escalations[0]!.outcome).toMatchObject({ decision: 'deny', by: 'timeout' });
     const s = await stopped.result();
     expect(s.status).toBe('stopped');

@@ -5,9 +5,7 @@ import type { RunOptions } from '../common/options.js';
 import { callModel, compactTranscript } from './activities.js';
 import type { RunMemory } from './memory.js';
 import type { Run } from './run.js';
-
-/** At most this many calls continue one turn after `compaction` or `pause_turn` stops. */
-export const MAX_CONTINUATIONS = 4;
+import { MAX_CONTINUATIONS } from './turn.js';
 
 /** The input of a model call: the new user message goes with it, and everything else by reference once stored. */
 export function modelCallInput(memory: RunMemory, options: RunOptions, workflowId: string): ModelCallInput {

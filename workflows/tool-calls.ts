@@ -43,9 +43,13 @@ export function applyFinishCall(memory: RunMemory, call: ToolCall): { memory: Ru
   return { memory: { ...memory, report: finish.data.report }, result: toolResult(call, 'run finished') };
 }
 
+/** What the model is told of a declined request: by a person, or by the timeout's default when nobody answered. */
+const declined = (outcome: Outcome, what: string) =>
+  outcome.by === 'timeout' ? `Nobody answered ${what} in time: ${outcome.message}` : `A person declined${what === 'your request' ? '' : ` ${what}`}: ${outcome.message ?? 'no reason given'}`;
+
 /** What the model is told of a person's answer to its escalate_to_human. */
 export function answerToModel(call: ToolCall, outcome: Outcome): PendingBlock {
-  if (outcome.decision === 'deny') return toolResult(call, `A person declined: ${outcome.message}`, true);
+  if (outcome.decision === 'deny') return toolResult(call, declined(outcome, 'your request'), true);
   if (outcome.decision === 'approve') return toolResult(call, `A person approved${outcome.message ? `: ${outcome.message}` : '.'}`);
   return toolResult(call, `A person replied: ${outcome.message}`);
 }
@@ -78,7 +82,7 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
     const question = `Approve ${call.name} ${preview(call.input)}?`;
     const outcome = await askPerson(run, { kind: 'tool_approval', reason: `the model wants to run ${call.name}`, question, heldToolCall: call });
     if (outcome.decision === 'stop') return outcome;
-    if (outcome.decision !== 'approve') return toolResult(call, `A person declined this ${call.name} call: ${outcome.message ?? 'no reason given'}`, true);
+    if (outcome.decision !== 'approve') return toolResult(call, declined(outcome, `this ${call.name} call`), true);
   }
   switch (call.name) {
     case 'update_state':

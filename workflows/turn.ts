@@ -36,6 +36,9 @@ export function extendCaps(memory: RunMemory, outcome: Outcome): RunMemory {
   };
 }
 
+/** At most this many calls continue one turn after `compaction` or `pause_turn` stops. */
+export const MAX_CONTINUATIONS = 4;
+
 /** The stop reasons of a reply the loop acts on: its tool calls, or a nudge when there are none. */
 const ANSWERED = new Set(['tool_use', 'end_turn', 'stop_sequence', 'max_tokens']);
 
@@ -56,6 +59,9 @@ export function applyReply(memory: RunMemory, reply: ModelCallResult, options: R
   }
   if (reply.stopReason === 'model_context_window_exceeded') {
     return end('failed', 'the context window was exceeded even after compaction; lower the compaction trigger');
+  }
+  if (reply.stopReason === 'pause_turn' || reply.stopReason === 'compaction') {
+    return end('failed', `the turn was still paused (stop reason "${reply.stopReason}") after ${MAX_CONTINUATIONS} continuations`);
   }
   if (reply.stopReason === null || !ANSWERED.has(reply.stopReason)) return end('failed', `unexpected stop reason ${JSON.stringify(reply.stopReason)}`);
 

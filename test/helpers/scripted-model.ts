@@ -9,16 +9,17 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import type { Activities, EscalationNotice, ModelCallInput, ModelTurn, PendingBlock, ToolCall, ToolRunInput } from '../../activities/index.js';
+import type { EscalationNotice, LonghaulActivities, ModelCallInput, ModelCallResult, PendingBlock, ToolCall, ToolRunInput } from '../../common/contracts.js';
+import type { AgentRunWorkflow } from '../../common/messages.js';
+import { BEGIN, CUT_OFF, NUDGE, textBlock, WRAP_UP } from '../../workflows/blocks.js';
 import { startRun } from '../../client/connect.js';
 import { ensureSearchAttributes } from '../../worker/search-attributes.js';
 import { discardWorkflowSpans } from '../../worker/telemetry.js';
-import type { agentRun } from '../../workflows/agent.js';
-import type { Escalation, EscalationKind } from '../../workflows/escalation.js';
-import { progressQuery, type Progress } from '../../workflows/messages.js';
-import type { AgentDefaults, RunOptionsInput } from '../../workflows/options.js';
+import type { Escalation, EscalationKind } from '../../common/escalation.js';
+import { progressQuery, type Progress } from '../../common/messages.js';
+import type { AgentDefaults, RunOptionsInput } from '../../common/options.js';
 
-export type Handle = WorkflowHandle<typeof agentRun>;
+export type Handle = WorkflowHandle<AgentRunWorkflow>;
 
 /** A tool call the model makes, and what the scripted runTool answers when the workflow runs it. */
 export interface ScriptedCall extends ToolCall {
@@ -31,14 +32,14 @@ export interface Reply {
   stopReason?: string | null;
   text?: string;
   calls?: ScriptedCall[];
-  usage?: ModelTurn['usage'];
-  compaction?: ModelTurn['compaction'];
+  usage?: ModelCallResult['usage'];
+  compaction?: ModelCallResult['compaction'];
 }
 
 /** What one model activity call does: reply, or fail (non-retryable unless said otherwise). */
 export type Step = { reply: Reply } | { fail: string; retryable?: boolean };
 
-const DEFAULT_USAGE: ModelTurn['usage'] = { inputTokens: 100, outputTokens: 10 };
+const DEFAULT_USAGE: ModelCallResult['usage'] = { inputTokens: 100, outputTokens: 10 };
 /** What an exhausted script answers: the run fails at once with this unexpected stop reason. */
 const EXHAUSTED = 'script exhausted';
 
@@ -69,7 +70,7 @@ export const fails = (message: string, opts: { retryable?: boolean } = {}): Step
 export interface Sent {
   activity: 'callModel' | 'compactTranscript';
   input: ModelCallInput;
-  reply?: ModelTurn;
+  reply?: ModelCallResult;
 }
 
 /** The tool result the workflow gives the model for a call the scripted runTool ran. */
@@ -100,7 +101,7 @@ export class ScriptedModel {
     return this.toolsBy.get(workflowId) ?? [];
   }
 
-  private answer(activity: Sent['activity'], input: ModelCallInput): ModelTurn {
+  private answer(activity: Sent['activity'], input: ModelCallInput): ModelCallResult {
     const sent = this.sentBy.get(input.workflowId) ?? [];
     this.sentBy.set(input.workflowId, sent);
     const record: Sent = { activity, input };
@@ -126,7 +127,7 @@ export class ScriptedModel {
     return record.reply;
   }
 
-  activities(): Activities {
+  activities(): LonghaulActivities {
     return {
       callModel: async (input) => this.answer('callModel', input),
       compactTranscript: async (input) => this.answer('compactTranscript', input),
@@ -250,12 +251,7 @@ export const opened = async (handle: Handle, kind: EscalationKind): Promise<Esca
   (await until(handle, (p) => p.escalation?.kind === kind)).escalation!;
 
 /** The loop's own words to the model, as a test expects to see them sent (workflows/agent.ts). */
-export const LOOP_TEXT = {
-  begin: 'Begin the task described in the system prompt.',
-  nudge: 'Continue the task with your tools. When it is complete, call finish with your report.',
-  cutOff: 'Your reply was cut off at the output token limit; keep each reply shorter.',
-  wrapUp: "You have reached this run's limit. Call finish now with the best report you can give from what you have.",
-};
-export const textBlock = (text: string): PendingBlock => ({ type: 'text', text });
+export const LOOP_TEXT = { begin: BEGIN, nudge: NUDGE, cutOff: CUT_OFF, wrapUp: WRAP_UP };
+export { textBlock };
 /** A tool error the workflow itself gives the model for a call (refused, declined, not run). */
 export const toolError = (c: ToolCall, content: string): PendingBlock => ({ type: 'tool_result', tool_use_id: c.id, content, is_error: true });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { answer } from '../../client/escalations.js';
 import { awaitResult } from '../../client/export.js';
-import { progressQuery } from '../../workflows/messages.js';
+import { progressQuery } from '../../common/messages.js';
 import { call, FAST, finish, LOOP_TEXT, opened, reply, resultOf, textBlock, use, useLoopEnv } from '../helpers/scripted-model.js';
 
 const loop = useLoopEnv();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { answer } from '../../client/escalations.js';
 import { awaitResult } from '../../client/export.js';
-import { humanResponseSignal, progressQuery } from '../../workflows/messages.js';
+import { humanResponseSignal, progressQuery } from '../../common/messages.js';
 import { call, FAST, finish, opened, resultOf, textBlock, toolError, until, use, useLoopEnv, waitFor } from '../helpers/scripted-model.js';
 
 const loop = useLoopEnv();
@@ -110,7 +110,7 @@ describe.concurrent('escalations', FAST, () => {
     expect(result.escalations.map((e) => [e.kind, e.outcome.decision, e.outcome.by])).toEqual([['tool_approval', 'deny', 'timeout']]);
     expect(loop.model.toolRuns(handle.workflowId)).toEqual([]);
     expect(loop.model.sent(handle.workflowId)[1]!.input.append).toEqual([
-      toolError(w, 'A person declined this write_file call: No person answered within 1 s; the request is declined.'),
+      toolError(w, 'Nobody answered this write_file call in time: No person answered within 1 s; the request is declined.'),
     ]);
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { awaitResult } from '../../client/export.js';
 import { answer } from '../../client/escalations.js';
-import { progressQuery } from '../../workflows/messages.js';
+import { progressQuery } from '../../common/messages.js';
 import {
   call,
   FAST,
@@ -115,7 +115,7 @@ describe.concurrent('stop reasons', FAST, () => {
     const pause = reply({ stopReason: 'pause_turn' });
     const handle = await loop.start([pause, pause, pause, pause, pause, pause]);
     const result = await awaitResult(handle);
-    expect(result).toMatchObject({ status: 'failed', reason: 'unexpected stop reason "pause_turn"' });
+    expect(result).toMatchObject({ status: 'failed', reason: 'the turn was still paused (stop reason "pause_turn") after 4 continuations' });
     const sent = loop.model.sent(handle.workflowId);
     expect(sent).toHaveLength(5);
     expect(sent.map((s) => s.input.append === null)).toEqual([false, true, true, true, true]);

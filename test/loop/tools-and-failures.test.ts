@@ -2,7 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { answer } from '../../client/escalations.js';
 import { awaitResult } from '../../client/export.js';
-import { stateQuery } from '../../workflows/messages.js';
+import { stateQuery } from '../../common/messages.js';
 import {
   call,
   fails,

@@ -77,7 +77,13 @@ describe('applyReply: what a reply means for the run', () => {
 
   it('a context still too large after compaction, or a stop reason the loop does not know, fails the run', () => {
     expect(applyReply(waiting, reply({ stopReason: 'model_context_window_exceeded' }), options)).toMatchObject({ next: 'end', end: { status: 'failed' } });
-    for (const stopReason of ['pause_turn', 'compaction', 'something_new', null]) {
+    for (const stopReason of ['pause_turn', 'compaction']) {
+      expect(applyReply(waiting, reply({ stopReason }), options)).toMatchObject({
+        next: 'end',
+        end: { status: 'failed', reason: `the turn was still paused (stop reason "${stopReason}") after 4 continuations` },
+      });
+    }
+    for (const stopReason of ['something_new', null]) {
       expect(applyReply(waiting, reply({ stopReason }), options)).toMatchObject({
         next: 'end',
         end: { status: 'failed', reason: `unexpected stop reason ${JSON.stringify(stopReason)}` },
