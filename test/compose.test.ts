@@ -7,11 +7,12 @@
  *   (scripts/install-compose-check.sh installs Debian's docker-compose); skipped otherwise;
  * - for what the schema cannot say: the worker and codec server set only variables that
  *   config/env.ts reads (and the worker's defaults pass readEnv), the worker can be scaled, every
- *   service has a health check, and images are pinned.
+ *   service that keeps running has a health check, the Temporal server starts after its schema
+ *   job, mounted files exist, and images are pinned.
  */
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,6 +110,8 @@ interface Service {
   environment?: Record<string, string | number | boolean | null> | string[];
   env_file?: unknown;
   healthcheck?: { test?: string | string[]; disable?: boolean };
+  restart?: string;
+  volumes?: (string | { source?: string })[];
   profiles?: string[];
   depends_on?: Record<string, { condition: string }> | string[];
 }
@@ -128,6 +131,9 @@ function environmentOf(service: Service): Record<string, string> {
   }
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)]));
 }
+
+/** A job that runs once and exits (Compose restarts it only if it fails), not a service that keeps running. */
+const isOneShot = (service: Service) => service.restart?.startsWith('on-failure') === true;
 
 const source = parse(raw) as ComposeFile;
 /** The file as Compose sees it on a host where none of its variables is set. */
@@ -178,9 +184,17 @@ describe('docker-compose.yml', () => {
     expect(ok ? [] : ajv.errorsText(validate.errors, { separator: '\n' }).split('\n')).toEqual([]);
   });
 
-  it('has no version key (Compose Specification) and the five services', () => {
+  it('has no version key (Compose Specification) and the seven services', () => {
     expect(source.version).toBeUndefined();
-    expect(Object.keys(compose.services).sort()).toEqual(['codec-server', 'postgresql', 'temporal', 'temporal-ui', 'worker']);
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'codec-server',
+      'postgresql',
+      'temporal',
+      'temporal-namespace',
+      'temporal-schema',
+      'temporal-ui',
+      'worker',
+    ]);
   });
 
   it.skipIf(!composeCli)(
@@ -240,8 +254,29 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(ui)).toContain('TEMPORAL_CODEC_ENDPOINT');
   });
 
-  it('gives every service a health check', () => {
+  it('runs the schema job before the Temporal server, and both one-shot jobs from deploy/temporal-setup.sh', () => {
+    const jobs = Object.entries(compose.services).filter(([, s]) => isOneShot(s)).map(([name]) => name);
+    expect(jobs.sort()).toEqual(['temporal-namespace', 'temporal-schema']);
+    expect(compose.services.temporal!.depends_on).toEqual({ 'temporal-schema': { condition: 'service_completed_successfully' } });
+    for (const [name, step] of [['temporal-schema', 'schema'], ['temporal-namespace', 'namespace']] as const) {
+      const job = compose.services[name]!;
+      expect(job.command).toEqual(['sh', '/longhaul/temporal-setup.sh', step]);
+      expect(job.volumes).toContain('./deploy/temporal-setup.sh:/longhaul/temporal-setup.sh:ro');
+    }
+  });
+
+  it('mounts only files that exist in the repository', () => {
     for (const [name, service] of Object.entries(compose.services)) {
+      for (const volume of service.volumes ?? []) {
+        const host = typeof volume === 'string' ? volume.split(':')[0]! : (volume.source ?? '');
+        if (host.startsWith('./') && !host.startsWith('./workspaces')) expect(existsSync(join(root, host)), `${name}: ${host}`).toBe(true);
+      }
+    }
+  });
+
+  it('gives every service that keeps running a health check', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (isOneShot(service)) continue;
       const hc = service.healthcheck;
       expect(hc?.disable, `${name}: health check disabled`).not.toBe(true);
       expect(hc?.test, `${name}: no health check`).toBeDefined();
