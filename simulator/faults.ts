@@ -15,6 +15,8 @@ export const FaultSchema = z
     dropConnection: z.boolean().default(false),
     /** Wait before answering (normally, or with the error above). */
     delayMs: z.number().int().nonnegative().default(0),
+    /** Wait, after any delay, until the simulator is told to release its held requests. */
+    hold: z.boolean().default(false),
     match: z.enum(['messages', 'count_tokens', 'any']).default('any'),
   })
   .strict()
@@ -32,6 +34,11 @@ export class FaultQueue {
   /** Validates every fault first, so a bad list queues nothing. */
   push(faults: Fault[]): void {
     this.#queue.push(...faults.map((fault) => FaultSchema.parse(fault)));
+  }
+
+  /** Drops every queued fault. */
+  clear(): void {
+    this.#queue = [];
   }
 
   /** The head fault if it matches the route (it then serves one time); otherwise none. */

@@ -38,6 +38,8 @@ export interface Simulator {
   port: number;
   close(): Promise<void>;
   injectFaults(faults: Fault[]): void;
+  /** Answers the requests a `hold` fault keeps waiting and drops the faults still queued. */
+  release(): void;
   stats(): SimStats;
 }
 
@@ -78,6 +80,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const { port = 0, host = '127.0.0.1', latencyMs = 0, secret = DEFAULT_SECRET, contextWindowTokens } = opts;
   const faults = new FaultQueue();
   const stats: SimStats = { requests: 0, messages: 0, compactions: 0, maxVisibleInputTokens: 0, faultsServed: 0 };
+  const held = new Set<() => void>();
+  const release = () => {
+    faults.clear();
+    for (const answer of held) answer();
+    held.clear();
+  };
 
   async function serveApi(req: IncomingMessage, res: ServerResponse, path: string, body: string, rid: string): Promise<void> {
     stats.requests += 1;
@@ -87,6 +95,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (fault) stats.faultsServed += 1;
     const wait = latencyMs + (fault?.delayMs ?? 0);
     if (wait > 0) await sleep(wait);
+    if (fault?.hold) await new Promise<void>((resolve) => held.add(resolve));
     if (fault?.dropConnection) {
       req.socket.destroy();
       return;
@@ -120,6 +129,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   async function serveAdmin(req: IncomingMessage, res: ServerResponse, path: string, body: string, rid: string): Promise<void> {
     const headers = { 'request-id': rid };
     if (req.method === 'GET' && path === '/__sim/stats') return sendJson(res, 200, stats, headers);
+    if (req.method === 'POST' && path === '/__sim/release') {
+      release();
+      return sendJson(res, 200, {}, headers);
+    }
     if (req.method === 'POST' && path === '/__sim/faults') {
       const parsed = FaultsRequest.safeParse(parseJson(body));
       if (!parsed.success) throw new SimError(400, 'expected {"faults": [...]}');
@@ -161,11 +174,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     port: boundPort,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        release();
         server.close((err) => (err ? reject(err) : resolve()));
         // Keep-alive sockets of SDK clients would otherwise hold close() open.
         server.closeAllConnections();
       }),
     injectFaults: (list) => faults.push(list),
+    release,
     stats: () => ({ ...stats }),
   };
 }

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
 import { progressQuery, stateQuery } from '../common/messages.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 import { effects, startAudit, TRIGGER } from './helpers/audit-run.js';
+import { holdAfter } from './helpers/gate.js';
 
 const N = 250;
 const expectedReport = auditReport(N, auditGroundTruth(N));
@@ -53,11 +53,17 @@ describe('a 250-turn audit on a real dev server', () => {
 
   it('survives two SIGKILLs of a child-process worker with an identical report and no side effect twice', async () => {
     const { handle } = await startAudit(h, 'killed', N);
-    for (const killAtTurn of [60, 170]) {
+    let before = 0;
+    // At the 60th and 170th model request; the one after is held, so the run is still there to kill.
+    for (const killAt of [60, 170]) {
+      const gate = holdAfter(h.simulator, killAt - before);
+      before = killAt;
       const child = await h.spawnWorker();
-      while (((await handle.query(progressQuery).catch(() => undefined))?.counters.turn ?? 0) < killAtTurn) await sleep(100);
+      await gate.passed();
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
+      gate.open();
+      expect((await handle.describe()).status.name).toBe('RUNNING');
     }
     const last = await h.spawnWorker();
     const result = await handle.result();

@@ -9,6 +9,7 @@ import type { AgentRunWorkflow } from '../common/messages.js';
 import { humanResponseSignal, progressQuery, respondUpdate, type Progress } from '../common/messages.js';
 import { startAudit } from './helpers/audit-run.js';
 import { chainHistories } from './helpers/chain.js';
+import { holdAfter } from './helpers/gate.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
 type Handle = WorkflowHandle<AgentRunWorkflow>;
@@ -85,22 +86,27 @@ describe('continue-as-new', () => {
   it('a signal sent while the run switches is handled', async () => {
     const handle = await askHuman('switch');
     const { escalation } = await until(handle, (p) => p.escalation !== null);
-    // No await between the signals: the switch to a new run happens among them.
-    const junk = Array.from({ length: 25 }, (_, i) => handle.signal(humanResponseSignal, { junk: i }));
-    const reply = handle.signal(humanResponseSignal, { escalationId: escalation!.id, decision: 'reply', message: 'mid-switch' });
-    await Promise.all([...junk, reply]);
+    // Malformed answers until the history is long enough that the server suggests the switch; the
+    // reply follows at once, so it lands while the worker switches, just before or just after (both
+    // are handled). Sent all at once instead, the reply could come first and end the run unswitched.
+    let junk = 0;
+    while ((await handle.describe()).historyLength < SUGGEST_AFTER_EVENTS) await handle.signal(humanResponseSignal, { junk: junk++ });
+    await handle.signal(humanResponseSignal, { escalationId: escalation!.id, decision: 'reply', message: 'mid-switch' });
     const result = await handle.result();
     expect(result.report).toBe('human answered: A person replied: mid-switch');
     expect(result.chain.runNumber).toBeGreaterThanOrEqual(2);
     const progress = await handle.query(progressQuery);
-    expect(progress.ignoredResponses).toHaveLength(25);
+    expect(progress.ignoredResponses).toHaveLength(junk);
   });
 
   it('a missing blob stops the run with an error that names the reference', async () => {
+    // The third model call is held (its reads done), so the run cannot finish before the blobs go.
+    const gate = holdAfter(h.simulator, 2);
     const { handle } = await startAudit(h, 'missing', 30, { escalation: { maxConsecutiveFailures: 1 } });
-    await until(handle, (p) => p.counters.turn >= 3);
+    await gate.holding();
     // A rename is atomic: deleting the directory races with the worker writing new blobs into it.
     await rename(join(h.storeDir, 'blobs'), join(h.storeDir, 'blobs-lost'));
+    gate.open();
     const stuck = await until(handle, (p) => p.escalation !== null);
     expect(stuck.escalation!.kind).toBe('failures');
     expect(stuck.escalation!.reason).toMatch(/model call: transcript store has no blob sha256:[0-9a-f]{64}: the store was changed or lost outside longhaul$/);

@@ -14,6 +14,7 @@ import { progressQuery, type Progress } from '../common/messages.js';
 import { effects, startAudit, startAuditOn } from './helpers/audit-run.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
 import { startHarness, type Harness } from './helpers/harness.js';
+import { holdAfter } from './helpers/gate.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { mulberry32 } from '../simulator/seeded-random.js';
 
@@ -27,8 +28,8 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const log = (line: string) => console.log(`[crash] ${line}`);
 
 
-/** `count` distinct turn numbers in [lo, hi], ascending. */
-function drawTurns(random: () => number, count: number, lo: number, hi: number): number[] {
+/** `count` distinct numbers in [lo, hi], ascending. */
+function draw(random: () => number, count: number, lo: number, hi: number): number[] {
   const turns = new Set<number>();
   while (turns.size < count) turns.add(lo + Math.floor(random() * (hi - lo + 1)));
   return [...turns].sort((a, b) => a - b);
@@ -146,27 +147,29 @@ describe('crashes in the middle of a long run', () => {
 
     const seed = Number(process.env.LONGHAUL_CRASH_SEED ?? 0x1f2e3d4c);
     const random = mulberry32(seed);
-    // Kill targets in the first half: a recovered worker runs on while the progress query waits
-    // (up to 70 turns past the target were seen), and a run that has finished cannot be killed.
-    const killTurns = drawTurns(random, 10, 5, N / 2);
-    log(`seed ${seed} (0x${seed.toString(16)}): SIGKILL at turns ${killTurns.join(', ')}`);
+    // Targets counted in model requests (one a turn, and the retries), in the first half of the run.
+    const killAt = draw(random, 10, 5, N / 2);
+    log(`seed ${seed} (0x${seed.toString(16)}): SIGKILL at model requests ${killAt.join(', ')}`);
 
     started = Date.now();
     const { handle, workspace } = await startAudit(h, 'killed', N);
-    for (const killAt of killTurns) {
+    for (const [i, target] of killAt.entries()) {
+      // The request after the target is held: the run cannot be further on, or finished, when the kill comes.
+      const gate = holdAfter(h.simulator, target - (killAt[i - 1] ?? 0));
       const child = await h.spawnWorker();
-      const progress = await waitForTurn(h.env.client, handle, killAt);
-      expect(progress.status).toBe('running');
-      // Somewhere inside the turn: in the model call, a tool call, or between them.
+      await gate.passed();
+      // Somewhere inside the turn: in the model call, a tool call, between them, or held in the next call.
       await sleep(Math.floor(random() * 400));
       child.kill('SIGKILL');
       await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
-      log(`killed the worker at turn ${progress.counters.turn} (target ${killAt}), ${((Date.now() - started) / 1000).toFixed(1)} s in`);
+      gate.open();
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      log(`killed the worker at model request ${target}, ${((Date.now() - started) / 1000).toFixed(1)} s in`);
     }
     const last = await h.spawnWorker();
     const result = await handle.result();
     await stopWorker(last);
-    log(`killed run: ${result.counters.turn} turns in ${((Date.now() - started) / 1000).toFixed(1)} s with ${killTurns.length} kills; retried attempts ${JSON.stringify(await retriedAttempts(h.env.client, handle))}`);
+    log(`killed run: ${result.counters.turn} turns in ${((Date.now() - started) / 1000).toFixed(1)} s with ${killAt.length} kills; retried attempts ${JSON.stringify(await retriedAttempts(h.env.client, handle))}`);
 
     expect(result.status).toBe('completed');
     expect(result.report).toBe(expected);
@@ -215,11 +218,17 @@ describe('crashes in the middle of a long run', () => {
       const worker = await spawnWorkerProcess(workerEnv);
       workers.push(worker);
       const started = Date.now();
+      // The 40th model call is held, so the run is in the middle of it (not finished) when the server dies.
+      const gate = holdAfter(sim!, 39);
       const { handle } = await startAuditOn({ client, taskQueue, dir }, 'server-kill', N);
 
-      const before = await waitForTurn(client, handle, 40);
+      await gate.holding();
+      const before = await handle.query(progressQuery);
+      expect(before.status).toBe('running');
       await server!.kill('SIGKILL');
       log(`killed the dev server at turn ${before.counters.turn}`);
+      // The held call's reply comes while the server is down: the worker reports it once it is back.
+      gate.open();
       await sleep(2_000);
       await server!.start();
       log(`dev server restarted on ${server!.dbFilename} after ${((Date.now() - started) / 1000).toFixed(1)} s of run`);
@@ -264,11 +273,15 @@ describe('crashes in the middle of a long run', () => {
       });
       try {
         const started = Date.now();
+        // The 20th model call is held: its reads are done, and its reply is stored after the database stops.
+        const gate = holdAfter(h.simulator, 19);
         const { handle } = await startAuditOn({ client: h.env.client, taskQueue, dir: h.dir }, 'pg-outage', N);
-        const before = await waitForTurn(h.env.client, handle, 20);
+        await gate.holding();
         await db!.stop();
-        log(`stopped PostgreSQL at turn ${before.counters.turn}`);
-        await sleep(5_000);
+        log('stopped PostgreSQL in the 20th model call');
+        gate.open();
+        // Started again once the outage has reached the run: an attempt failed and waits for its retry.
+        while (!(await handle.describe()).raw.pendingActivities?.some((a) => (a.attempt ?? 1) > 1)) await sleep(100);
         await db!.start();
         log(`PostgreSQL started again after ${((Date.now() - started) / 1000).toFixed(1)} s of run`);
 

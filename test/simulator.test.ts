@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import Anthropic, { APIConnectionError, BadRequestError, RateLimitError } from '@anthropic-ai/sdk';
 import type {
@@ -249,6 +250,23 @@ describe('fault injection', () => {
 
     const invalid = await fetch(`${sim.url}/__sim/faults`, { method: 'POST', body: JSON.stringify({ faults: [{ times: 0 }] }) });
     expect(invalid.status).toBe(400);
+  });
+
+  it('holds a request until released, and release drops the faults still queued', async () => {
+    const request = { ...bigAuditRequest(), max_tokens: 10 };
+    const before = sim.stats().faultsServed;
+    sim.injectFaults([{ hold: true, match: 'messages' }, { status: 500, match: 'messages' }, { status: 503, match: 'messages' }]);
+    let answered = false;
+    const held = client.beta.messages.create(request).finally(() => (answered = true));
+    while (sim.stats().faultsServed === before) await sleep(10);
+    // A whole request after it is answered while it still waits.
+    expect((await apiError(client.beta.messages.create(request))).status).toBe(500);
+    expect(answered).toBe(false);
+    expect((await fetch(`${sim.url}/__sim/release`, { method: 'POST' })).status).toBe(200);
+    expect((await held).role).toBe('assistant');
+    // The 503 was dropped.
+    expect((await client.beta.messages.create(request)).role).toBe('assistant');
+    expect(sim.stats().faultsServed).toBe(before + 2);
   });
 });
 

@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import type { Duration } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { encodedFailuresBundlePath } from './bundle.js';
@@ -12,6 +13,8 @@ export interface LonghaulWorkerOptions extends LonghaulPluginOptions {
   workflowBundlePath?: string;
   maxConcurrentActivityTaskExecutions?: number;
   maxConcurrentWorkflowTaskExecutions?: number;
+  /** How long a run's workflow task waits for this worker on its sticky queue; LonghaulPlugin's 3 s when omitted. */
+  stickyQueueScheduleToStartTimeout?: Duration;
 }
 
 /**
@@ -39,6 +42,7 @@ export async function createLonghaulWorker({
   workflowBundlePath,
   maxConcurrentActivityTaskExecutions = 100,
   maxConcurrentWorkflowTaskExecutions = 100,
+  stickyQueueScheduleToStartTimeout,
   ...plugin
 }: LonghaulWorkerOptions): Promise<Worker> {
   // With encryption the workflow code must carry the encoded-failures converter too; without a
@@ -55,6 +59,7 @@ export async function createLonghaulWorker({
     maxConcurrentWorkflowTaskExecutions,
     // On SIGINT/SIGTERM running activities get this long to finish; Temporal retries the rest.
     shutdownGraceTime: '10 seconds',
+    ...(stickyQueueScheduleToStartTimeout ? { stickyQueueScheduleToStartTimeout } : {}),
     plugins: [new LonghaulPlugin(plugin)],
   });
 }

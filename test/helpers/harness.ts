@@ -1,4 +1,3 @@
-import type { DataConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -6,11 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AgentDefinition } from '../../agents/define.js';
-import type { BlobStore } from '../../store/blob-store.js';
-import { DirectoryStore } from '../../store/directory-store.js';
 import { startSimulator, type Simulator } from '../../simulator/server.js';
-import { createAnthropic, createLonghaulWorker } from '../../worker/create.js';
+import { testWorker, type TestWorkerOptions } from './test-worker.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -24,10 +20,14 @@ export interface Harness {
   dir: string;
   storeDir: string;
   taskQueue: string;
-  /** An in-process worker, on the directory store unless another is given (and with a data converter if given). */
-  startWorker(opts?: { store?: BlobStore; dataConverter?: DataConverter; agents?: AgentDefinition[] }): Promise<Worker>;
-  /** `longhaul worker` as a child process (on another task queue if given); resolves once it polls. */
-  spawnWorker(taskQueue?: string, env?: Record<string, string>): Promise<ChildProcess>;
+  /** An in-process worker (test/helpers/test-worker.ts). */
+  startWorker(opts?: TestWorkerOptions): Promise<Worker>;
+  /**
+   * `longhaul worker` as a child process (on another task queue if given); resolves once it polls.
+   * With `stickyTimeout`, test/helpers/worker-process.ts instead: a worker whose runs' workflow
+   * tasks wait that long on its sticky queue.
+   */
+  spawnWorker(taskQueue?: string, env?: Record<string, string>, opts?: { stickyTimeout?: string }): Promise<ChildProcess>;
   close(): Promise<void>;
 }
 
@@ -60,22 +60,13 @@ export async function startHarness(opts: { dbFilename?: string; dynamicConfig?: 
     dir,
     storeDir,
     taskQueue,
-    startWorker: (workerOpts = {}) =>
-      createLonghaulWorker({
-        connection: env.nativeConnection,
-        namespace: 'default',
-        taskQueue,
-        store: workerOpts.store ?? new DirectoryStore(storeDir),
-        anthropic: createAnthropic({ ANTHROPIC_BASE_URL: simulator.url }),
-        workflowBundlePath: process.env.LONGHAUL_WORKFLOW_BUNDLE,
-        ...(workerOpts.dataConverter ? { dataConverter: workerOpts.dataConverter } : {}),
-        ...(workerOpts.agents ? { agents: workerOpts.agents } : {}),
-      }),
-    spawnWorker: (queue = taskQueue, extraEnv = {}) =>
+    startWorker: (workerOpts = {}) => testWorker({ connection: env.nativeConnection, taskQueue, storeDir, simulatorUrl: simulator.url }, workerOpts),
+    spawnWorker: (queue = taskQueue, extraEnv = {}, { stickyTimeout } = {}) =>
       new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [join(repoRoot, 'bin/longhaul.mjs'), 'worker'], {
+        const args = stickyTimeout ? ['--import', 'tsx', join(repoRoot, 'test/helpers/worker-process.ts')] : [join(repoRoot, 'bin/longhaul.mjs'), 'worker'];
+        const child = spawn(process.execPath, args, {
           cwd: repoRoot,
-          env: { ...workerEnv, LONGHAUL_TASK_QUEUE: queue, ...extraEnv },
+          env: { ...workerEnv, LONGHAUL_TASK_QUEUE: queue, ...(stickyTimeout ? { LONGHAUL_TEST_STICKY_TIMEOUT: stickyTimeout } : {}), ...extraEnv },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         children.add(child);
