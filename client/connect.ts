@@ -1,4 +1,4 @@
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { encryptionDataConverter, loadKeyring, type Keyring } from '../config/codec.js';
 import { temporalConnectionOptions } from '../config/connection.js';
@@ -30,7 +30,7 @@ export async function startRun(
   client: Client,
   options: RunOptionsInput,
   where: { taskQueue: string; workflowId?: string },
-): Promise<WorkflowHandle<AgentRunWorkflow>> {
+): Promise<WorkflowHandleWithFirstExecutionRunId<AgentRunWorkflow>> {
   const checked = parseRunOptions(options);
   if (!checked.ok) throw new RunOptionsError(checked.error);
   return client.workflow.start<AgentRunWorkflow>('agentRun', {

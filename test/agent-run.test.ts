@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
 import { progressQuery, stateQuery } from '../common/messages.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { useHarness } from './helpers/harness.js';
 import { effects, startAudit, TRIGGER } from './helpers/audit-run.js';
 import { holdAfter } from './helpers/gate.js';
 
@@ -12,11 +12,7 @@ const expectedReport = auditReport(N, auditGroundTruth(N));
 /** One turn adds at most a file (~3,700 chars), the assistant's calls and a state entry: far under 2,000 tokens. */
 const ONE_TURN_TOKENS = 2_000;
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h?.close());
+const h = useHarness();
 
 describe('a 250-turn audit on a real dev server', () => {
   let uninterrupted: string | undefined;

@@ -3,30 +3,20 @@ import { Worker } from '@temporalio/worker';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { auditTask } from '../simulator/scenarios/audit.js';
 import { LONGHAUL_STATUS } from '../common/search-attributes.js';
 import { startAudit, startAuditOn } from './helpers/audit-run.js';
 import { cli } from './helpers/cli.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { useHarness } from './helpers/harness.js';
 
-let h: Harness;
-let worker: Worker;
-let running: Promise<void>;
+const h = useHarness({ worker: {} });
 let workspace: string;
 const longhaul = (...args: string[]) => cli(h.env.address, h.taskQueue, args);
 
 beforeAll(async () => {
-  h = await startHarness();
-  worker = await h.startWorker();
-  running = worker.run();
   workspace = await mkdtemp(join(tmpdir(), 'longhaul-cli-'));
-});
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await h?.close();
 });
 
 describe('longhaul CLI', () => {
@@ -47,6 +37,7 @@ describe('longhaul CLI', () => {
   });
 
   it('a run started around the CLI with bad options fails at once, naming the fields', async () => {
+    // Not startRun: it refuses these options before submitting; here the workflow must refuse them.
     const handle = await h.env.client.workflow.start('agentRun', {
       taskQueue: h.taskQueue,
       workflowId: `bad-options-${Date.now()}`,

@@ -1,45 +1,28 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
 import type { AgentRunWorkflow } from '../common/messages.js';
 import { humanResponseSignal, progressQuery, respondUpdate, type Progress } from '../common/messages.js';
+import { startRun } from '../client/connect.js';
 import { startAudit } from './helpers/audit-run.js';
 import { chainHistories } from './helpers/chain.js';
 import { holdAfter } from './helpers/gate.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { useHarness } from './helpers/harness.js';
 
 type Handle = WorkflowHandle<AgentRunWorkflow>;
-let h: Harness;
-let worker: Worker;
-let running: Promise<void>;
-
 // A low suggestion threshold makes the server ask for continue-as-new every few turns, and
 // while an escalation waits as soon as a few signals arrive.
 const SUGGEST_AFTER_EVENTS = 40;
 
-beforeAll(async () => {
-  h = await startHarness({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': SUGGEST_AFTER_EVENTS } });
-  worker = await h.startWorker();
-  running = worker.run();
-});
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await h?.close();
-});
+const h = useHarness({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': SUGGEST_AFTER_EVENTS }, worker: {} });
 
 async function askHuman(name: string): Promise<Handle> {
   const workspace = join(h.dir, name);
   await mkdir(workspace, { recursive: true });
-  return h.env.client.workflow.start<AgentRunWorkflow>('agentRun', {
-    taskQueue: h.taskQueue,
-    workflowId: `${name}-${Date.now()}`,
-    args: [{ options: { task: '[sim:ask-human]', workspace, model: 'sim' } }],
-  });
+  return startRun(h.env.client, { task: '[sim:ask-human]', workspace, model: 'sim' }, { taskQueue: h.taskQueue, workflowId: `${name}-${Date.now()}` });
 }
 
 /** Queries the latest run of the chain until the test holds (a query during the switch may fail). */

@@ -13,7 +13,7 @@ import type { AgentRunWorkflow } from '../common/messages.js';
 import { progressQuery, type Progress } from '../common/messages.js';
 import { effects, startAudit, startAuditOn } from './helpers/audit-run.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { useHarness } from './helpers/harness.js';
 import { holdAfter } from './helpers/gate.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { mulberry32 } from '../simulator/seeded-random.js';
@@ -126,11 +126,7 @@ async function stopWorker(worker: ChildWorker | ChildProcess, signal: NodeJS.Sig
   await exited;
 }
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h?.close());
+const h = useHarness();
 
 describe('crashes in the middle of a long run', () => {
   it('a 300-turn audit survives 10 SIGKILLs of its worker at seeded random turns: same report, no side effect twice', async () => {

@@ -1,34 +1,28 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { createServer } from 'node:http';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
 import type { AgentRunWorkflow } from '../common/messages.js';
 import type { HumanResponse } from '../common/escalation.js';
 import { humanResponseSignal, progressQuery, respondUpdate, type Progress } from '../common/messages.js';
 import type { RunOptionsInput } from '../common/options.js';
 import { LONGHAUL_ESCALATION, LONGHAUL_STATUS } from '../common/search-attributes.js';
+import { startRun } from '../client/connect.js';
 import { effects, startAudit } from './helpers/audit-run.js';
 import { cli } from './helpers/cli.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { useHarness } from './helpers/harness.js';
 
 type Handle = WorkflowHandle<AgentRunWorkflow>;
-let h: Harness;
-let worker: Worker;
-let workerDone: Promise<void>;
+const h = useHarness({ worker: {} });
 let seq = 0;
 
 async function start(task: string, extra: Partial<RunOptionsInput> = {}, taskQueue = h.taskQueue): Promise<Handle> {
   const workspace = join(h.dir, `ws-${++seq}`);
   await mkdir(workspace, { recursive: true });
-  return h.env.client.workflow.start<AgentRunWorkflow>('agentRun', {
-    taskQueue,
-    workflowId: `esc-test-${seq}-${Date.now()}`,
-    args: [{ options: { task, workspace, model: 'sim', ...extra } }],
-  });
+  return startRun(h.env.client, { task, workspace, model: 'sim', ...extra }, { taskQueue, workflowId: `esc-test-${seq}-${Date.now()}` });
 }
 
 async function until(handle: Handle, test: (p: Progress) => boolean): Promise<Progress> {
@@ -41,17 +35,6 @@ async function until(handle: Handle, test: (p: Progress) => boolean): Promise<Pr
 const waiting = (handle: Handle) => until(handle, (p) => p.escalation !== null);
 const respond = (handle: Handle, r: Omit<HumanResponse, 'escalationId'> & { escalationId?: string }, id: string) =>
   handle.executeUpdate(respondUpdate, { args: [{ escalationId: id, ...r }] });
-
-beforeAll(async () => {
-  h = await startHarness();
-  worker = await h.startWorker();
-  workerDone = worker.run();
-});
-afterAll(async () => {
-  worker?.shutdown();
-  await workerDone;
-  await h?.close();
-});
 
 describe('escalation triggers and answers', () => {
   it('every trigger opens an escalation visible by query, search attribute and `longhaul pending`, and each answer acts', async () => {

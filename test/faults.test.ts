@@ -1,38 +1,19 @@
-import type { Worker } from '@temporalio/worker';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditGroundTruth, auditReport, auditTask } from '../simulator/scenarios/audit.js';
 import { startSimulator, type Simulator } from '../simulator/server.js';
-import type { AgentRunWorkflow } from '../common/messages.js';
+import { startRun } from '../client/connect.js';
 import { startAudit } from './helpers/audit-run.js';
-import { startHarness, type Harness } from './helpers/harness.js';
-import { DirectoryStore } from '../store/directory-store.js';
-import { createAnthropic, createLonghaulWorker } from '../worker/create.js';
+import { useHarness } from './helpers/harness.js';
+import { createAnthropic } from '../worker/create.js';
 
-let h: Harness;
-let worker: Worker;
-let running: Promise<void>;
-
-beforeAll(async () => {
-  h = await startHarness();
-  worker = await h.startWorker();
-  running = worker.run();
-});
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await h?.close();
-});
+const h = useHarness({ worker: {} });
 
 async function probe(task: string) {
   const workspace = join(h.dir, task.replace(/\W/g, ''));
   await mkdir(workspace, { recursive: true });
-  const handle = await h.env.client.workflow.start<AgentRunWorkflow>('agentRun', {
-    taskQueue: h.taskQueue,
-    workflowId: `probe-${Date.now()}-${Math.random()}`,
-    args: [{ options: { task, workspace, model: 'sim' } }],
-  });
+  const handle = await startRun(h.env.client, { task, workspace, model: 'sim' }, { taskQueue: h.taskQueue, workflowId: `probe-${Date.now()}-${Math.random()}` });
   return handle.result();
 }
 
@@ -73,17 +54,13 @@ describe('faults from the model side', () => {
 });
 
 describe('a context that outgrows the model window', () => {
+  const small = useHarness();
   let sim: Simulator;
-  let small: Harness;
   beforeAll(async () => {
-    small = await startHarness();
     // The harness's worker talks to its own simulator; this one has a small window.
     sim = await startSimulator({ contextWindowTokens: 30_000 });
   });
-  afterAll(async () => {
-    await sim?.close();
-    await small?.close();
-  });
+  afterAll(() => sim?.close());
 
   // With threshold compaction on (its trigger above the window), the requests after an on-demand
   // block must leave the threshold edit out: the simulator refuses the two together, as the API does.
@@ -91,16 +68,8 @@ describe('a context that outgrows the model window', () => {
     ['threshold compaction off', { enabled: false }],
     ['threshold compaction on, trigger above the window', { trigger: 50_000 }],
   ])('is compacted on demand and the run goes on to the correct report (%s)', async (name, compaction) => {
-    const local = { ...small, simulator: sim };
-    const w = await createLonghaulWorker({
-      connection: small.env.nativeConnection,
-      namespace: 'default',
-      taskQueue: small.taskQueue,
-      store: new DirectoryStore(small.storeDir),
-      anthropic: createAnthropic({ ANTHROPIC_BASE_URL: sim.url }),
-      workflowBundlePath: process.env.LONGHAUL_WORKFLOW_BUNDLE,
-    });
-    const { handle } = await startAudit(local, `window-${name.split(' ')[3]}`, 60, { compaction });
+    const w = await small.startWorker({ anthropic: createAnthropic({ ANTHROPIC_BASE_URL: sim.url }) });
+    const { handle } = await startAudit(small, `window-${name.split(' ')[3]}`, 60, { compaction });
     const result = await w.runUntil(handle.result());
     expect(result.report).toBe(auditReport(60, auditGroundTruth(60)));
     expect(result.counters.compactions).toBeGreaterThanOrEqual(1);

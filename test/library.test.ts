@@ -6,7 +6,7 @@ import { wordCounter } from '../examples/word-count/agent.js';
 import { createWorker, defineAgent, defineTool, progressQuery, RunOptionsError, startRun, type LonghaulWorker } from 'longhaul';
 import { withAgentDefaults } from '../common/options.js';
 import { z } from 'zod';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { useHarness } from './helpers/harness.js';
 
 describe('defineAgent', () => {
   const noop = defineTool({ name: 'noop', description: 'does nothing', input: z.object({}), sideEffectFree: true, run: async () => ({ content: '' }) });
@@ -38,7 +38,7 @@ describe('defineAgent', () => {
 });
 
 describe('a worker from the library API, with the example agent', () => {
-  let h: Harness;
+  const h = useHarness();
   let lib: LonghaulWorker;
   let running: Promise<void>;
   let workspace: string;
@@ -51,7 +51,6 @@ describe('a worker from the library API, with the example agent', () => {
   });
 
   beforeAll(async () => {
-    h = await startHarness();
     workspace = join(h.dir, 'ws');
     await mkdir(workspace, { recursive: true });
     await writeFile(join(workspace, 'notes.txt'), 'the quick brown fox\njumps over\n\nthe lazy dog\n');
@@ -61,7 +60,6 @@ describe('a worker from the library API, with the example agent', () => {
   afterAll(async () => {
     lib?.shutdown();
     await running;
-    await h?.close();
   });
 
   it("runs the agent's own tool on the worker, with the agent's prompt, tools and defaults", async () => {

@@ -1,19 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
 import { startAudit } from './helpers/audit-run.js';
 import { chainHistories } from './helpers/chain.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { useHarness } from './helpers/harness.js';
 
 // Temporal warns at 10,240 events or 10 MiB of history per run: the run must stay below the warnings, not just the limits.
 const WARN_BYTES = 10 * 1024 * 1024;
 const WARN_EVENTS = 10_240;
 const N = 1_000;
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h?.close());
+const h = useHarness();
 
 describe('a 1,000-turn run under the server defaults', () => {
   it('completes, and every run of its chain stays under the history warning levels', async () => {

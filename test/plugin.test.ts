@@ -5,18 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPlugin, startRun, type LonghaulPluginFromEnv } from 'longhaul';
 import { auditGroundTruth, auditReport, auditTask, writeAuditWorkspace } from '../simulator/scenarios/audit.js';
 import { userActivities } from './fixtures/user-activities.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { useHarness } from './helpers/harness.js';
 
 const userWorkflowsPath = fileURLToPath(new URL('./fixtures/user-workflows.ts', import.meta.url));
 
 describe("LonghaulPlugin in a user's own worker, beside the user's own workflow and activity", () => {
-  let h: Harness;
+  const h = useHarness();
   let longhaul: LonghaulPluginFromEnv;
   let worker: Worker;
   let running: Promise<void>;
 
   beforeAll(async () => {
-    h = await startHarness();
     longhaul = await createPlugin({ env: { LONGHAUL_STORE_DIR: h.storeDir, ANTHROPIC_BASE_URL: h.simulator.url } });
     // The user's worker: their connection, queue, workflows and activities; longhaul comes in as a plugin.
     worker = await Worker.create({
@@ -32,7 +31,6 @@ describe("LonghaulPlugin in a user's own worker, beside the user's own workflow 
     worker?.shutdown();
     await running;
     await longhaul?.close();
-    await h?.close();
   });
 
   it('runs a longhaul run and the user workflow side by side on one task queue, each with its own activities', async () => {

@@ -3,20 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../store/postgres-store.js';
 import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
 import { startAudit } from './helpers/audit-run.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { useHarness } from './helpers/harness.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 
 const N = 250;
-let h: Harness;
+const h = useHarness();
 let server: TestPostgres;
 
 beforeAll(async () => {
-  [h, server] = await Promise.all([startHarness(), startPostgres()]);
+  server = await startPostgres();
 });
-afterAll(async () => {
-  await h?.close();
-  await server?.destroy();
-});
+afterAll(() => server?.destroy());
 
 describe('the PostgreSQL transcript store', () => {
   it('carries the 250-turn audit to the correct report, with compactions, on a real PostgreSQL', async () => {

@@ -1,14 +1,15 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HEARTBEAT_EVERY_MS } from '../activities/heartbeat.js';
+import { startRun } from '../client/connect.js';
 import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
 import { stickyState, workerGone, type WorkerSelf } from '../worker/reclaim.js';
 import { escalationQuery, humanResponseSignal } from '../common/messages.js';
 import { startAuditOn } from './helpers/audit-run.js';
 import { holdAfter } from './helpers/gate.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { useHarness, type Harness } from './helpers/harness.js';
 
 const { PendingActivityState, TaskQueueKind, TaskQueueType } = proto.temporal.api.enums.v1;
 const STARTED = PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
@@ -19,7 +20,7 @@ const STARTED = PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
  * to the normal queue itself when no poller was seen there for 10 s (a window fixed in its
  * matching service), and on a busy machine its dispatch can come that late.
  */
-async function waitingOn(h: Harness, handle: WorkflowHandle, normal: string): Promise<'sticky' | 'normal'> {
+async function waitingOn(h: Pick<Harness, 'env'>, handle: WorkflowHandle, normal: string): Promise<'sticky' | 'normal'> {
   const events = (await handle.fetchHistory()).events ?? [];
   const sticky = events.findLast((e) => e.workflowTaskScheduledEventAttributes)?.workflowTaskScheduledEventAttributes?.taskQueue;
   expect(sticky?.kind).toBe(TaskQueueKind.TASK_QUEUE_KIND_STICKY);
@@ -46,7 +47,7 @@ async function waitingOn(h: Harness, handle: WorkflowHandle, normal: string): Pr
  * until a new worker has reclaimed it: the 5 s heartbeat timeout (workflows/activities.ts) then cannot
  * fail the attempt first, however long the new worker takes to start on a busy machine.
  */
-async function beatForTheDead(h: Harness, handle: WorkflowHandle, pid: number): Promise<void> {
+async function beatForTheDead(h: Pick<Harness, 'env'>, handle: WorkflowHandle, pid: number): Promise<void> {
   const orphan = async () => {
     const { raw } = await handle.describe();
     const activity = raw.pendingActivities?.find((a) => a.attempt === 1 && a.state === STARTED && a.lastWorkerIdentity?.startsWith(`${pid}@`));
@@ -104,11 +105,7 @@ describe("a run's sticky state, from its newest events", () => {
 });
 
 describe('a worker started after a SIGKILL reclaims what its predecessor left', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterAll(() => h?.close());
+  const h = useHarness();
 
   it('fails the orphaned attempt as WorkerGone instead of waiting for its heartbeat timeout, and the run completes', async () => {
     const queue = `reclaim-${Math.random().toString(36).slice(2, 8)}`;
@@ -145,11 +142,7 @@ describe('a worker started after a SIGKILL reclaims what its predecessor left', 
     // Its runs' workflow tasks wait 10 minutes on its sticky queue, not 3 s: the one below is still
     // there however long the new worker takes to start, so only reclaiming can move it in time.
     const victim = await h.spawnWorker(queue, {}, { stickyTimeout: '10 minutes' });
-    const handle = await h.env.client.workflow.start('agentRun', {
-      taskQueue: queue,
-      workflowId: `reclaim-sticky-${Date.now()}`,
-      args: [{ options: { task: '[sim:ask-human]', workspace: h.dir, model: 'sim' } }],
-    });
+    const handle = await startRun(h.env.client, { task: '[sim:ask-human]', workspace: h.dir, model: 'sim' }, { taskQueue: queue, workflowId: `reclaim-sticky-${Date.now()}` });
     let escalation = await handle.query(escalationQuery);
     for (; !escalation; escalation = await handle.query(escalationQuery)) await sleep(50);
     const exited = new Promise((resolve) => victim.once('exit', resolve));

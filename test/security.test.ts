@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EncryptedStore } from '../store/encrypted-store.js';
 import { DirectoryStore } from '../store/directory-store.js';
 import { refFor } from '../store/blob-store.js';
@@ -27,12 +27,12 @@ import {
 } from '../config/codec.js';
 import { ConfigError } from '../config/env.js';
 import { auditGroundTruth, auditReport, auditTask, writeAuditWorkspace } from '../simulator/scenarios/audit.js';
-import { createAnthropic, createLonghaulWorker } from '../worker/create.js';
+import { createAnthropic } from '../worker/create.js';
 import { discardWorkflowSpans } from '../worker/telemetry.js';
-import type { AgentRunWorkflow } from '../common/messages.js';
+import { startRun } from '../client/connect.js';
 import type { RunOptionsInput } from '../common/options.js';
 import { startAudit, TRIGGER } from './helpers/audit-run.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { useHarness } from './helpers/harness.js';
 
 const bin = fileURLToPath(new URL('../bin/longhaul.mjs', import.meta.url));
 const N = 5;
@@ -101,25 +101,14 @@ const auditOptions = (workspace: string, task = auditTask(N)): RunOptionsInput =
   toolPolicies: { write_file: 'allow' },
 });
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(() => h?.close());
+const h = useHarness();
 
 describe('the API key stays with the worker', () => {
   it('a key given to the worker\'s model client never appears in workflow history', async () => {
     const marker = `sk-ant-SECRET-MARKER-${randomUUID()}`;
     const anthropic = createAnthropic({ ANTHROPIC_API_KEY: marker, ANTHROPIC_BASE_URL: h.simulator.url });
     expect(anthropic.apiKey).toBe(marker);
-    const worker = await createLonghaulWorker({
-      connection: h.env.nativeConnection,
-      namespace: 'default',
-      taskQueue: h.taskQueue,
-      store: new DirectoryStore(h.storeDir),
-      anthropic,
-      workflowBundlePath: process.env.LONGHAUL_WORKFLOW_BUNDLE,
-    });
+    const worker = await h.startWorker({ anthropic });
     const { handle } = await startAudit(h, 'apikey', N);
     const result = await worker.runUntil(handle.result());
     expect(result.status).toBe('completed');
@@ -180,11 +169,7 @@ describe('encryption on: codec on client and worker, EncryptedStore over a Direc
     const workspace = join(h.dir, 'encrypted');
     await writeAuditWorkspace(workspace, N);
     const workflowId = `encrypted-${Date.now()}`;
-    const handle = await client.workflow.start<AgentRunWorkflow>('agentRun', {
-      taskQueue: h.taskQueue,
-      workflowId,
-      args: [{ options: auditOptions(workspace, `${auditTask(N)} Reference: ${marker}.`) }],
-    });
+    const handle = await startRun(client, auditOptions(workspace, `${auditTask(N)} Reference: ${marker}.`), { taskQueue: h.taskQueue, workflowId });
     const result = await worker.runUntil(handle.result());
 
     // Decoded through the client: readable.
@@ -239,11 +224,7 @@ describe('encryption on: failures', () => {
     const worker = await h.startWorker({ store, dataConverter });
     // An agent no worker serves: the agentProfile activity fails, then the workflow does.
     const agent = `ZEBRA${randomBytes(4).toString('hex')}`;
-    const handle = await client.workflow.start<AgentRunWorkflow>('agentRun', {
-      taskQueue: h.taskQueue,
-      workflowId: `encrypted-failure-${Date.now()}`,
-      args: [{ options: { ...auditOptions(join(h.dir, 'encrypted-failures-ws')), agent } }],
-    });
+    const handle = await startRun(client, { ...auditOptions(join(h.dir, 'encrypted-failures-ws')), agent }, { taskQueue: h.taskQueue, workflowId: `encrypted-failure-${Date.now()}` });
     const failure = await worker.runUntil(handle.result().catch((err: unknown) => err));
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect((failure as WorkflowFailedError).cause?.message).toBe(`invalid run options: unknown agent "${agent}"; this worker serves: none`);

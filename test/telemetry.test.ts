@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnv } from '../config/env.js';
 import { telemetryFromEnv, tracesUrl } from '../worker/telemetry.js';
-import type { AgentRunWorkflow } from '../common/messages.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { startRun } from '../client/connect.js';
+import { useHarness } from './helpers/harness.js';
 
 /** An OTLP attribute as the JSON encoding writes it. */
 interface OtlpAttribute {
@@ -72,15 +72,13 @@ describe('tracing configuration', () => {
 });
 
 describe('a traced worker (`longhaul worker` with OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
-  let h: Harness;
+  const h = useHarness();
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   beforeAll(async () => {
-    h = await startHarness();
     receiver = await startReceiver();
   });
-  afterAll(async () => {
+  afterAll(() => {
     receiver?.server.close();
-    await h?.close();
   });
 
   it('sends spans for the model call and the tool call, and logs JSON lines with the run and turn', async () => {
@@ -91,11 +89,11 @@ describe('a traced worker (`longhaul worker` with OTEL_EXPORTER_OTLP_ENDPOINT)',
     // One turn: a model call that lists the workspace (a tool call), then the turn cap stops the run.
     const workspace = join(h.dir, 'ws');
     await mkdir(workspace, { recursive: true });
-    const handle = await h.env.client.workflow.start<AgentRunWorkflow>('agentRun', {
-      taskQueue: h.taskQueue,
-      workflowId: `otel-${Date.now()}`,
-      args: [{ options: { task: '[sim:forever] list the files', workspace, model: 'sim', maxTurns: 1, escalation: { onCap: 'stop' } } }],
-    });
+    const handle = await startRun(
+      h.env.client,
+      { task: '[sim:forever] list the files', workspace, model: 'sim', maxTurns: 1, escalation: { onCap: 'stop' } },
+      { taskQueue: h.taskQueue, workflowId: `otel-${Date.now()}` },
+    );
     const result = await handle.result();
     expect(result.status).toBe('stopped');
 

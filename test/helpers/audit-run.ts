@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { auditTask, writeAuditWorkspace } from '../../simulator/scenarios/audit.js';
-import type { AgentRunWorkflow } from '../../common/messages.js';
+import { startRun } from '../../client/connect.js';
 import type { RunOptionsInput } from '../../common/options.js';
 import type { Harness } from './harness.js';
 
@@ -29,20 +29,16 @@ export async function startAuditOn(target: AuditTarget, name: string, n: number,
     toolPolicies: { write_file: 'allow' },
     ...extra,
   };
-  const handle = await target.client.workflow.start<AgentRunWorkflow>('agentRun', {
-    taskQueue: target.taskQueue,
-    workflowId: `${name}-${Date.now()}`,
-    args: [{ options }],
-  });
+  const handle = await startRun(target.client, options, { taskQueue: target.taskQueue, workflowId: `${name}-${Date.now()}` });
   return { handle, workspace };
 }
 
 /** Starts an audit on the harness's dev server and task queue. */
-export const startAudit = (h: Harness, name: string, n: number, extra: Partial<RunOptionsInput> = {}) =>
+export const startAudit = (h: Pick<Harness, 'env' | 'taskQueue' | 'dir'>, name: string, n: number, extra: Partial<RunOptionsInput> = {}) =>
   startAuditOn({ client: h.env.client, taskQueue: h.taskQueue, dir: h.dir }, name, n, extra);
 
 /** Lines of the effects journal: one per side effect actually performed. */
-export async function effects(h: Harness): Promise<string[]> {
+export async function effects(h: Pick<Harness, 'storeDir'>): Promise<string[]> {
   const text = await readFile(join(h.storeDir, 'effects.log'), 'utf8').catch(() => '');
   return text.split('\n').filter(Boolean);
 }

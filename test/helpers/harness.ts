@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { startSimulator, type Simulator } from '../../simulator/server.js';
 import { testWorker, type TestWorkerOptions } from './test-worker.js';
 
@@ -31,7 +32,14 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { dbFilename?: string; dynamicConfig?: Record<string, unknown> } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  /** A SQLite file for the dev server (in memory otherwise). */
+  dbFilename?: string;
+  /** Dynamic config values of the dev server (`--dynamic-config-value`). */
+  dynamicConfig?: Record<string, unknown>;
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: process.env.TEMPORAL_CLI! },
@@ -86,5 +94,51 @@ export async function startHarness(opts: { dbFilename?: string; dynamicConfig?: 
       await env.teardown();
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * The harness of a test file, or of the describe block it is called in: started in beforeAll
+ * (with an in-process worker running, if `worker` is given: `{}` for the defaults) and closed in
+ * afterAll. Its fields may be read in hooks and tests, not while the file is collected.
+ */
+export function useHarness(opts: HarnessOptions & { worker?: TestWorkerOptions } = {}): Omit<Harness, 'close'> {
+  let h: Harness | undefined;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  beforeAll(async () => {
+    h = await startHarness(opts);
+    if (opts.worker) {
+      worker = await h.startWorker(opts.worker);
+      running = worker.run();
+    }
+  });
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await h?.close();
+  });
+  const current = () => {
+    if (!h) throw new Error('the harness is not started: read it in a hook or a test');
+    return h;
+  };
+  return {
+    get env() {
+      return current().env;
+    },
+    get simulator() {
+      return current().simulator;
+    },
+    get dir() {
+      return current().dir;
+    },
+    get storeDir() {
+      return current().storeDir;
+    },
+    get taskQueue() {
+      return current().taskQueue;
+    },
+    startWorker: (workerOpts) => current().startWorker(workerOpts),
+    spawnWorker: (...args) => current().spawnWorker(...args),
   };
 }

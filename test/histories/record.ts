@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTemporalCli } from '../../scripts/temporal-cli.mjs';
+import { startRun } from '../../client/connect.js';
 import { writeWorkflowBundle } from '../../worker/bundle.js';
 import type { AgentRunWorkflow } from '../../common/messages.js';
 import { humanResponseSignal, progressQuery, respondUpdate } from '../../common/messages.js';
@@ -39,11 +40,7 @@ async function record(h: Harness, name: string, options: Partial<RunOptionsInput
   await mkdir(workspace, { recursive: true });
   if (options.task.startsWith('Audit the ')) await writeAuditWorkspace(workspace, Number(/\d+/.exec(options.task)![0]));
   if (options.agent) await writeFile(join(workspace, 'notes.txt'), 'four words right here\n');
-  const handle = await h.env.client.workflow.start<AgentRunWorkflow>('agentRun', {
-    taskQueue: h.taskQueue,
-    workflowId: `recorded-${name}`,
-    args: [{ options: { workspace, model: 'sim', ...options } }],
-  });
+  const handle = await startRun(h.env.client, { workspace, model: 'sim', ...options }, { taskQueue: h.taskQueue, workflowId: `recorded-${name}` });
   await drive?.(handle.workflowId);
   await handle.result();
   const runs = await chainHistories(h.env.client, handle.workflowId);
