@@ -25,7 +25,7 @@ async function waitingOn(h: Pick<Harness, 'env'>, handle: WorkflowHandle, normal
   const sticky = events.findLast((e) => e.workflowTaskScheduledEventAttributes)?.workflowTaskScheduledEventAttributes?.taskQueue;
   expect(sticky?.kind).toBe(TaskQueueKind.TASK_QUEUE_KIND_STICKY);
   const queues = [
-    ['sticky', { name: sticky!.name, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: normal }],
+    ['sticky', { name: sticky!.name!, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: normal }],
     ['normal', { name: normal, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL }],
   ] as const;
   for (;;) {
@@ -61,7 +61,7 @@ async function beatForTheDead(h: Pick<Harness, 'env'>, handle: WorkflowHandle, p
         workflowId: handle.workflowId,
         runId,
         activityId: activity.activityId!,
-        details: activity.heartbeatDetails,
+        details: activity.heartbeatDetails ?? null,
         identity: 'reclaim test',
       })
       // Reclaimed between the look and the beat: the loop ends.

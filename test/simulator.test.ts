@@ -343,7 +343,7 @@ describe('audit scenario', () => {
         if (output.isError) toolErrors.push(output.content);
         // Clients send tool_result content as a string or as text blocks: alternate to cover both.
         const content = turn % 2 === 0 ? output.content : [{ type: 'text' as const, text: output.content }];
-        results.push({ type: 'tool_result', tool_use_id: block.id, content, is_error: output.isError });
+        results.push({ type: 'tool_result', tool_use_id: block.id, content, ...(output.isError !== undefined ? { is_error: output.isError } : {}) });
       }
       messages.push({ role: 'user', content: results });
     }

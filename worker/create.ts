@@ -10,7 +10,7 @@ export interface LonghaulWorkerOptions extends LonghaulPluginOptions {
   namespace: string;
   taskQueue: string;
   /** Path of a pre-built bundle (`npm run build:workflows`); the sources are bundled when absent. */
-  workflowBundlePath?: string;
+  workflowBundlePath?: string | undefined;
   maxConcurrentActivityTaskExecutions?: number;
   maxConcurrentWorkflowTaskExecutions?: number;
   /** How long a run's workflow task waits for this worker on its sticky queue; LonghaulPlugin's 3 s when omitted. */
@@ -22,7 +22,7 @@ export interface LonghaulWorkerOptions extends LonghaulPluginOptions {
  * workflow input, an activity input or Temporal's history. Temporal retries model calls, so the
  * SDK's own retries are off (two retry layers would multiply waits and hide failures).
  */
-export function createAnthropic(env: { ANTHROPIC_API_KEY?: string; ANTHROPIC_BASE_URL?: string }): Anthropic {
+export function createAnthropic(env: { ANTHROPIC_API_KEY?: string | undefined; ANTHROPIC_BASE_URL?: string | undefined }): Anthropic {
   if (!env.ANTHROPIC_API_KEY && !env.ANTHROPIC_BASE_URL) {
     throw new Error('set ANTHROPIC_API_KEY to use Claude, or ANTHROPIC_BASE_URL to use the simulator');
   }

@@ -95,7 +95,7 @@ export class LonghaulPlugin extends SimplePlugin {
   }
 
   /** The workflow spans' sink: the telemetry's, else the user's own if any, else one that drops them. */
-  private sinks(own: WorkerOptions['sinks']): WorkerOptions['sinks'] {
+  private sinks(own: WorkerOptions['sinks']): NonNullable<WorkerOptions['sinks']> {
     return { ...discardWorkflowSpans, ...own, ...this.telemetry?.sinks };
   }
 

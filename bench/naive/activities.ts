@@ -1,7 +1,8 @@
 import type Anthropic from '@anthropic-ai/sdk';
-import { renderSystemPrompt } from '../../activities/prompt.js';
+import { renderSystemPrompt } from '../../common/prompt-format.js';
 import type { BlobStore } from '../../store/blob-store.js';
-import { runToolCall, type ToolRunInput } from '../../activities/tools/run-tool.js';
+import { runToolCall } from '../../activities/run-tool.js';
+import type { ToolRunInput } from '../../common/contracts.js';
 import { workspaceTools } from '../../tools/workspace-tools.js';
 import { toToolSchema, type ToolOutput } from '../../tools/define.js';
 import type { AgentState } from '../../common/state.js';

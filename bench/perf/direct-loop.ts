@@ -1,7 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities, type ModelCallResult, type PendingBlock, type ToolCall, type ToolRunInput } from '../../activities/index.js';
-import type { ModelCallInput } from '../../activities/model.js';
+import { createActivities } from '../../activities/index.js';
+import type { ModelCallInput, ModelCallResult, PendingBlock, ToolCall, ToolRunInput } from '../../common/contracts.js';
 import type { BlobStore } from '../../store/blob-store.js';
 import { countModelCall, initialCounters, type Counters } from '../../common/counters.js';
 import { describeZodError, type RunOptions } from '../../common/options.js';
