@@ -1,4 +1,4 @@
-import Anthropic from '@anthropic-ai/sdk';
+import Anthropic, { type APIError } from '@anthropic-ai/sdk';
 
 /** How a failed model call should be treated by Temporal's retry policy. */
 export interface ModelErrorClass {
@@ -37,6 +37,9 @@ export function retryAfterMs(headers: Headers | undefined, now = Date.now()): nu
   return valid(Number.isNaN(seconds) ? Date.parse(after) - now : seconds * 1000);
 }
 
+/** `instanceof` alone would type the error's status and headers `any`. */
+const isApiError = (err: unknown): err is APIError => err instanceof Anthropic.APIError;
+
 /** Pure classification of anything the SDK throws: the retryable side follows the SDK's own policy. */
 export function classifyModelError(err: unknown): ModelErrorClass {
   if (err instanceof Anthropic.APIConnectionTimeoutError) {
@@ -48,7 +51,7 @@ export function classifyModelError(err: unknown): ModelErrorClass {
   if (err instanceof Anthropic.APIConnectionError) {
     return { type: 'ModelConnection', retryable: true, message: err.message };
   }
-  if (err instanceof Anthropic.APIError) {
+  if (isApiError(err)) {
     const status = err.status;
     const code = err.errorCode ? ` (${err.errorCode})` : '';
     const message = `model API ${status ?? 'stream error'}${code}: ${err.apiMessage ?? err.message}`;

@@ -163,7 +163,7 @@ export function createModelActivities(deps: {
     // it was (with the user message), ready for an on-demand compaction.
     const kept = reply.stop_reason !== 'model_context_window_exceeded';
     const headNode = headRef && kept ? await readNode(store, headRef, nodes) : null;
-    const newHead = kept ? await writeNode(store, appendAssistant(headNode, headRef, reply.content as ContentBlockParam[]), nodes) : headRef!;
+    const newHead = kept ? await writeNode(store, appendAssistant(headNode, headRef, reply.content), nodes) : headRef!;
     const compactionBlock = reply.content.find((b) => b.type === 'compaction');
     return {
       head: newHead,
@@ -196,7 +196,7 @@ export function createModelActivities(deps: {
         ...request,
         betas: [SUMMARIZE_BETA],
         compaction: { type: 'summarize', ...(instructions ? { instructions } : {}) },
-      } as Anthropic.Beta.Messages.MessageCreateParamsNonStreaming,
+      },
       input.turn,
     );
     const block = reply.content.find((b) => b.type === 'compaction');

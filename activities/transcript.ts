@@ -39,11 +39,11 @@ export function appendAssistant(
   reply: ContentBlockParam[],
 ): TranscriptNode {
   const continuing = headNode?.message.role === 'assistant';
-  const earlier = continuing ? (headNode!.message.content as ContentBlockParam[]) : [];
+  const earlier = continuing ? (headNode.message.content as ContentBlockParam[]) : [];
   const content = [...earlier, ...reply];
   const cut = content.findLastIndex(hasSummary);
   // Continuing the on-demand block's own message keeps it at the chain's start.
-  const onDemand = continuing && headNode!.onDemand === true && cut === 0;
+  const onDemand = continuing && headNode.onDemand === true && cut === 0;
   if (cut >= 0) return { prev: null, message: { role: 'assistant', content: content.slice(cut) }, ...(onDemand ? { onDemand: true as const } : {}) };
-  return { prev: continuing ? headNode!.prev : headRef, message: { role: 'assistant', content } };
+  return { prev: continuing ? headNode.prev : headRef, message: { role: 'assistant', content } };
 }

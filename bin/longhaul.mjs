@@ -4,4 +4,5 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { runCli } = await import('../client/cli.ts');
-await runCli(process.argv.slice(2));
+// `longhaul worker` imports the worker only when it is the command.
+await runCli(process.argv.slice(2), { runWorker: async () => (await import('../worker/main.ts')).runWorker() });

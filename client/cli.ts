@@ -6,7 +6,6 @@ import { loadKeyring } from '../config/codec.js';
 import { ConfigError, readEnv } from '../config/env.js';
 import type { AgentRunWorkflow } from '../common/messages.js';
 import { progressQuery, type Progress } from '../common/messages.js';
-import type { Decision } from '../common/escalation.js';
 import { openStore } from '../store/index.js';
 import { answer, listPending, listRuns, pendingTable, runsTable } from './escalations.js';
 import { connectClient, startRun } from './connect.js';
@@ -127,7 +126,15 @@ async function follow(handle: WorkflowHandle<AgentRunWorkflow>, json = false): P
   return 0;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * What `longhaul worker` runs. bin/longhaul.mjs passes the worker's entry point: client/ does not
+ * import worker/ (eslint.config.js: layers), and the worker's dependencies load only for that command.
+ */
+export interface WorkerCommand {
+  runWorker: () => Promise<void>;
+}
+
+export async function main(argv: string[], { runWorker }: WorkerCommand): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(`${USAGE}\n`);
@@ -137,7 +144,6 @@ export async function main(argv: string[]): Promise<number> {
     case 'worker': {
       const { values } = parseArgs({ args: rest, options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
       if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
-      const { runWorker } = await import('../worker/main.js');
       await runWorker();
       return 0;
     }
@@ -248,7 +254,7 @@ export async function main(argv: string[]): Promise<number> {
             await store.close();
           }
         } catch (err) {
-          throw new Error(`cannot read the transcript of ${runId} from ${where}: ${(err as Error).message.split('\n')[0]}`);
+          throw new Error(`cannot read the transcript of ${runId} from ${where}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
         }
         const text = format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : exportMarkdown(doc, run.progress);
         if (values.out === undefined) process.stdout.write(text);
@@ -322,7 +328,7 @@ export async function main(argv: string[]): Promise<number> {
       if (command === 'extend' && !turns && !tokens) throw new UsageError('extend needs --turns N and/or --tokens N (N > 0)');
       const { client, connection } = await connectClient();
       try {
-        const sent = await answer(client, runId, command as Decision, {
+        const sent = await answer(client, runId, command, {
           ...(values.escalation ? { escalationId: values.escalation } : {}),
           ...(message !== undefined ? { message } : {}),
           ...(turns !== undefined ? { turns } : {}),
@@ -339,9 +345,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-export async function runCli(argv: string[]): Promise<void> {
+export async function runCli(argv: string[], worker: WorkerCommand): Promise<void> {
   try {
-    process.exitCode = await main(argv);
+    process.exitCode = await main(argv, worker);
   } catch (err) {
     const usage = err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`longhaul: ${(err as Error).message.split('\n')[0]}\n`);

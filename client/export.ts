@@ -59,7 +59,7 @@ export async function readRun(client: Client, runId: string): Promise<{ progress
     }
     return { progress: await handle.query(progressQuery), state: await handle.query(stateQuery) };
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new Error(`no run with id ${JSON.stringify(runId)}`);
+    if (err instanceof WorkflowNotFoundError) throw new Error(`no run with id ${JSON.stringify(runId)}`, { cause: err });
     throw err;
   }
 }
@@ -136,7 +136,7 @@ export function exportMarkdown(e: RunExport, progress: Progress): string {
     // Each turn's reply is one assistant message; numbers are known only from the start of the run.
     const heading = message.role !== 'assistant' ? message.role : cut ? 'assistant' : `assistant, turn ${++turn}`;
     const content = message.content ?? '';
-    const blocks = typeof content === 'string' ? [content] : (content as ContentBlockParam[]).map(blockMarkdown);
+    const blocks = typeof content === 'string' ? [content] : (content).map(blockMarkdown);
     out.push('', `### ${heading}`, '', blocks.join('\n\n'));
   }
   if (e.report !== undefined) out.push('', '## Report', '', e.report);

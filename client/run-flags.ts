@@ -62,10 +62,10 @@ type RunFlags = { [K in keyof typeof runFlagSpec]?: FlagValue<(typeof runFlagSpe
 function toolPolicies(values: string[] | undefined): Record<string, string> | undefined {
   if (!values) return undefined;
   return Object.fromEntries(
-    values.map((v) => {
+    values.map((v): [string, string] => {
       const match = /^([\w.-]+)=(\w+)$/.exec(v);
       if (!match) throw new UsageError(`--tool-policy: expected NAME=allow|approve|deny, got ${JSON.stringify(v)}`);
-      return [match[1], match[2]];
+      return [match[1]!, match[2]!];
     }),
   );
 }

@@ -86,16 +86,19 @@ export interface EscalationNotice {
   escalation: Escalation;
 }
 
-/** The activities a longhaul worker registers (activities/index.ts implements them). */
+/**
+ * The activities a longhaul worker registers (activities/index.ts implements them). Functions,
+ * not methods: the worker calls each one detached from this object, so none may use `this`.
+ */
 export interface LonghaulActivities {
   /** One model call; writes the new user message and the reply to the transcript. */
-  callModel(input: ModelCallInput): Promise<ModelCallResult>;
+  callModel: (input: ModelCallInput) => Promise<ModelCallResult>;
   /** On-demand compaction: the transcript becomes one summary block. */
-  compactTranscript(input: ModelCallInput): Promise<ModelCallResult>;
+  compactTranscript: (input: ModelCallInput) => Promise<ModelCallResult>;
   /** Runs a tool and returns its result as a block of the next user message. */
-  runTool(input: ToolRunInput): Promise<PendingBlock>;
+  runTool: (input: ToolRunInput) => Promise<PendingBlock>;
   /** POSTs an opened escalation to the run's webhook. */
-  notifyEscalation(notice: EscalationNotice): Promise<void>;
+  notifyEscalation: (notice: EscalationNotice) => Promise<void>;
   /** The defaults of a named agent, read once when its run starts. */
-  agentProfile(name: string): Promise<AgentDefaults>;
+  agentProfile: (name: string) => Promise<AgentDefaults>;
 }

@@ -210,6 +210,7 @@ export function ensureTemporalCli(log = stderrLog) {
     throw new Error(
       `no Temporal CLI ${TEMPORAL_CLI_VERSION} found, and fetching it failed: ${why}. ` +
         `Install it (https://docs.temporal.io/cli) and set TEMPORAL_CLI=/path/to/temporal, or put temporal ${TEMPORAL_CLI_VERSION} on PATH.`,
+      { cause: err },
     );
   }
 }

@@ -152,7 +152,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     try {
       const body = await readBody(req);
       // Retries of one request differ only in the SDK's retry count: give each attempt its own id.
-      rid = requestId(path, `${req.headers['x-stainless-retry-count'] ?? ''}\n${body}`);
+      rid = requestId(path, `${String(req.headers['x-stainless-retry-count'] ?? '')}\n${body}`);
       await (path.startsWith('/__sim/') ? serveAdmin : serveApi)(req, res, path, body, rid);
     } catch (err) {
       const error = err instanceof SimError ? err : new SimError(500, `simulator failure: ${String(err)}`);

@@ -30,13 +30,14 @@ export interface FromEnvironment {
 
 export interface LonghaulWorker extends FromEnvironment {
   worker: Worker;
+  // Functions, not methods, so they may be taken off the object: `const { run } = await createWorker()`.
   /** Polls until `shutdown()` or SIGINT/SIGTERM, then closes the store and the connection. */
-  run(): Promise<void>;
-  shutdown(): void;
+  run: () => Promise<void>;
+  shutdown: () => void;
 }
 
 /** What the plugin takes, from the environment; `close` releases what was opened. */
-async function pluginOptionsFromEnv(opts: CreateWorkerOptions): Promise<FromEnvironment & { options: LonghaulPluginOptions; close(): Promise<void> }> {
+async function pluginOptionsFromEnv(opts: CreateWorkerOptions): Promise<FromEnvironment & { options: LonghaulPluginOptions; close: () => Promise<void> }> {
   const config = readEnv(opts.env);
   const keyring = loadKeyring(config);
   const anthropic = createAnthropic(config);

@@ -148,7 +148,9 @@ export class LonghaulPlugin extends SimplePlugin {
           );
         }
       },
-      (err: Error) => log.warn(`could not look for a gone worker's activities: ${err.message}`),
+      (err: Error) => {
+        log.warn(`could not look for a gone worker's activities: ${err.message}`);
+      },
     );
     return super.runWorker(worker, next);
   }

@@ -27,6 +27,6 @@ export async function ensureSearchAttributes(connection: NativeConnection, names
     });
   } catch (err) {
     const wanted = missing.map((k) => `${k.name}=${k.type}`).join(', ');
-    throw new Error(`cannot register search attributes ${wanted} in namespace ${namespace} (${(err as Error).message}); add them as an operator`);
+    throw new Error(`cannot register search attributes ${wanted} in namespace ${namespace} (${(err as Error).message}); add them as an operator`, { cause: err });
   }
 }

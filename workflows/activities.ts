@@ -1,4 +1,4 @@
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { LonghaulActivities } from '../common/contracts.js';
 
 // Every activity's options, in one place. The model and tool activities heartbeat every second, so
@@ -12,7 +12,7 @@ export const { callModel, compactTranscript } = proxyActivities<LonghaulActiviti
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12 },
 });
 
-const toolRetry = { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8 };
+const toolRetry: RetryPolicy = { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8 };
 export const { runTool } = proxyActivities<LonghaulActivities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '5 seconds',

@@ -47,7 +47,7 @@ export function createNaiveActivities({ anthropic, store }: { anthropic: Anthrop
         tools,
       });
       return {
-        content: reply.content as ContentBlockParam[],
+        content: reply.content,
         stopReason: reply.stop_reason,
         usage: { inputTokens: reply.usage.input_tokens, outputTokens: reply.usage.output_tokens },
       };

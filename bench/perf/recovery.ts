@@ -1,3 +1,4 @@
+import proto from '@temporalio/proto';
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startAudit } from '../../test/helpers/audit-run.js';
@@ -39,7 +40,7 @@ export interface RecoveryCase {
 
 const describeEvent = (e: HistoryEvent, names: Map<string, string>): string | null => {
   const name = (id: unknown) => names.get(String(id)) ?? '?';
-  if (e.workflowTaskScheduledEventAttributes) return `WorkflowTaskScheduled (${e.workflowTaskScheduledEventAttributes.taskQueue?.kind === 2 ? 'sticky queue' : 'normal queue'})`;
+  if (e.workflowTaskScheduledEventAttributes) return `WorkflowTaskScheduled (${e.workflowTaskScheduledEventAttributes.taskQueue?.kind === proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY ? 'sticky queue' : 'normal queue'})`;
   if (e.workflowTaskStartedEventAttributes) return 'WorkflowTaskStarted';
   if (e.workflowTaskCompletedEventAttributes) return 'WorkflowTaskCompleted';
   if (e.workflowTaskTimedOutEventAttributes) return `WorkflowTaskTimedOut (${timeoutName(e.workflowTaskTimedOutEventAttributes.timeoutType)})`;
