@@ -5,7 +5,13 @@
  */
 export { defineTool, type ToolContext, type ToolDefinition, type ToolOutput } from './tools/define.js';
 export { defineAgent, type AgentDefinition } from './agents/define.js';
-export { createPlugin, createWorker, type CreateWorkerOptions, type LonghaulPluginFromEnv, type LonghaulWorker } from './worker/from-env.js';
+export {
+  createPlugin,
+  createWorker,
+  type CreateWorkerOptions,
+  type LonghaulPluginFromEnv,
+  type LonghaulWorker,
+} from './worker/from-env.js';
 export { LonghaulPlugin, type LonghaulPluginOptions } from './worker/plugin.js';
 export { connectClient, newRunId, RunOptionsError, startRun } from './client/connect.js';
 export { workspaceTools } from './tools/workspace-tools.js';

@@ -36,16 +36,26 @@ export interface ActivityDeps {
   agents?: AgentDefinition[];
 }
 
-export function createActivities({ anthropic, store, tools = workspaceTools, agents = [] }: ActivityDeps): LonghaulActivities {
+export function createActivities({
+  anthropic,
+  store,
+  tools = workspaceTools,
+  agents = [],
+}: ActivityDeps): LonghaulActivities {
   const builtIn = assembleToolset("the worker's tools", tools);
-  const profiles = new Map(agents.map((a) => [a.name, { agent: a, toolset: assembleToolset(`agent ${a.name}`, a.tools, a.state) }]));
+  const profiles = new Map(
+    agents.map((a) => [a.name, { agent: a, toolset: assembleToolset(`agent ${a.name}`, a.tools, a.state) }]),
+  );
   if (profiles.size !== agents.length) throw new Error('two agents have the same name');
   const served = () => (profiles.size ? [...profiles.keys()].join(', ') : 'none');
   /** A run whose agent this worker does not serve fails for good: retrying on this worker cannot help. */
   const profile = (name: string) => {
     const found = profiles.get(name);
     if (found) return found;
-    throw ApplicationFailure.nonRetryable(`unknown agent ${JSON.stringify(name)}; this worker serves: ${served()}`, 'UnknownAgent');
+    throw ApplicationFailure.nonRetryable(
+      `unknown agent ${JSON.stringify(name)}; this worker serves: ${served()}`,
+      'UnknownAgent',
+    );
   };
   const toolsetOf = (agent: string | undefined) => (agent === undefined ? builtIn : profile(agent).toolset);
 
@@ -63,10 +73,20 @@ export function createActivities({ anthropic, store, tools = workspaceTools, age
       const { registry } = toolsetOf(input.agent);
       // The activity's span when tracing (worker/telemetry.ts); without it this does nothing.
       const span = trace.getActiveSpan();
-      span?.setAttributes({ 'longhaul.turn': input.turn, 'gen_ai.tool.name': input.call.name, 'gen_ai.tool.call.id': input.call.id });
-      const out = await withHeartbeat({ turn: input.turn, tool: input.call.name }, () => runToolCall(registry, store, input));
+      span?.setAttributes({
+        'longhaul.turn': input.turn,
+        'gen_ai.tool.name': input.call.name,
+        'gen_ai.tool.call.id': input.call.id,
+      });
+      const out = await withHeartbeat({ turn: input.turn, tool: input.call.name }, () =>
+        runToolCall(registry, store, input),
+      );
       span?.setAttribute('longhaul.tool.is_error', out.isError === true);
-      const base = { type: 'tool_result' as const, tool_use_id: input.call.id, ...(out.isError ? { is_error: true } : {}) };
+      const base = {
+        type: 'tool_result' as const,
+        tool_use_id: input.call.id,
+        ...(out.isError ? { is_error: true } : {}),
+      };
       if (out.content.length <= INLINE_RESULT_CHARS) return { ...base, content: out.content };
       const ref = await store.put(out.content);
       if (out.content.length <= MAX_RESULT_CHARS) return { ...base, contentRef: ref };

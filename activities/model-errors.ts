@@ -62,7 +62,8 @@ export function classifyModelError(err: unknown): ModelErrorClass {
     }
     const nextRetryDelayMs = retryAfterMs(err.headers);
     const withDelay = (c: ModelErrorClass) => (nextRetryDelayMs === undefined ? c : { ...c, nextRetryDelayMs });
-    if (shouldRetry === 'false') return { type: NON_RETRYABLE[status] ?? `ModelHttp${status}`, retryable: false, message };
+    if (shouldRetry === 'false')
+      return { type: NON_RETRYABLE[status] ?? `ModelHttp${status}`, retryable: false, message };
     if (RETRYABLE[status]) return withDelay({ type: RETRYABLE[status], retryable: true, message });
     if (status >= 500) return withDelay({ type: 'ModelServerError', retryable: true, message });
     if (shouldRetry === 'true') return withDelay({ type: `ModelHttp${status}`, retryable: true, message });

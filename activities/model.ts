@@ -56,7 +56,12 @@ function toolCall(block: { id: string; name: string; input: unknown }, toolset: 
   const { state } = toolset;
   if (block.name === 'update_state' && state) {
     const checked = state.update.safeParse(block.input);
-    return { ...call, stateUpdate: checked.success ? { ok: true, update: checked.data } : { ok: false, error: describeZodError(checked.error) } };
+    return {
+      ...call,
+      stateUpdate: checked.success
+        ? { ok: true, update: checked.data }
+        : { ok: false, error: describeZodError(checked.error) },
+    };
   }
   // State tools run in the workflow itself.
   const local = !isStateTool(block.name) && callIsSideEffectFree(toolset, block.name);
@@ -119,7 +124,10 @@ export function createModelActivities(deps: {
     trace.getActiveSpan()?.setAttributes({ 'longhaul.turn': input.turn, 'gen_ai.request.model': input.model });
     const instructionsRef =
       'ref' in input.instructions ? input.instructions.ref : await store.put(JSON.stringify(input.instructions));
-    const { systemPrompt, task } = JSON.parse(await store.get(instructionsRef)) as { systemPrompt: string; task: string };
+    const { systemPrompt, task } = JSON.parse(await store.get(instructionsRef)) as {
+      systemPrompt: string;
+      task: string;
+    };
     // Writing the user message first is idempotent (content-addressed), so a retry repeats nothing.
     let headRef = input.head;
     if (input.append) {
@@ -131,7 +139,11 @@ export function createModelActivities(deps: {
     }
     const state = input.state ? await resolveState(store, input.state) : null;
     const toolset = toolsetOf(input.agent);
-    const system = renderSystemPrompt(systemPrompt, task, state ? withEmptyLists(state.value, toolset.state?.lists ?? []) : null);
+    const system = renderSystemPrompt(
+      systemPrompt,
+      task,
+      state ? withEmptyLists(state.value, toolset.state?.lists ?? []) : null,
+    );
     const transcript = await loadTranscript(store, headRef, nodes);
     /** The request every call makes; each adds its betas and compaction parameters. */
     const request = {

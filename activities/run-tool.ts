@@ -4,7 +4,6 @@ import type { BlobStore } from '../store/blob-store.js';
 import type { ToolRunInput } from '../common/contracts.js';
 import { WorkspaceEscapeError } from '../tools/workspace-path.js';
 
-
 /**
  * Runs one tool call. Every failure the model could act on (unknown tool, schema violation, path
  * escape, the tool's own error) comes back as a tool error for the model, never as an activity
@@ -17,7 +16,10 @@ export async function runToolCall(
 ): Promise<ToolOutput> {
   const def = tools.get(input.call.name);
   if (!def) {
-    return { content: `unknown tool ${JSON.stringify(input.call.name)}; available: ${[...tools.keys()].join(', ')}`, isError: true };
+    return {
+      content: `unknown tool ${JSON.stringify(input.call.name)}; available: ${[...tools.keys()].join(', ')}`,
+      isError: true,
+    };
   }
   const parsed = def.input.safeParse(input.call.input);
   if (!parsed.success) {

@@ -6,7 +6,6 @@ import type { TranscriptCache, TranscriptNode } from '../store/transcript.js';
 
 type ContentBlockParam = Anthropic.Beta.Messages.BetaContentBlockParam;
 
-
 /** Stores a node, and keeps it in the worker's cache: the next model call of the run reads it first. */
 export async function writeNode(store: BlobStore, node: TranscriptNode, cache?: TranscriptCache): Promise<BlobRef> {
   const text = JSON.stringify(node);
@@ -20,7 +19,12 @@ export async function resolvePending(store: BlobStore, blocks: PendingBlock[]): 
     blocks.map(async (block): Promise<ContentBlockParam> => {
       if (block.type === 'text') return block;
       const content = 'contentRef' in block ? await store.get(block.contentRef) : block.content;
-      return { type: 'tool_result', tool_use_id: block.tool_use_id, content, ...(block.is_error ? { is_error: true } : {}) };
+      return {
+        type: 'tool_result',
+        tool_use_id: block.tool_use_id,
+        content,
+        ...(block.is_error ? { is_error: true } : {}),
+      };
     }),
   );
 }
@@ -44,6 +48,11 @@ export function appendAssistant(
   const cut = content.findLastIndex(hasSummary);
   // Continuing the on-demand block's own message keeps it at the chain's start.
   const onDemand = continuing && headNode.onDemand === true && cut === 0;
-  if (cut >= 0) return { prev: null, message: { role: 'assistant', content: content.slice(cut) }, ...(onDemand ? { onDemand: true as const } : {}) };
+  if (cut >= 0)
+    return {
+      prev: null,
+      message: { role: 'assistant', content: content.slice(cut) },
+      ...(onDemand ? { onDemand: true as const } : {}),
+    };
   return { prev: continuing ? headNode.prev : headRef, message: { role: 'assistant', content } };
 }

@@ -34,7 +34,11 @@ const UNATTENDED = { escalation: { onCap: 'stop' as const } };
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-async function startNaive(h: Harness, taskQueue: string, files: number): Promise<WorkflowHandleWithFirstExecutionRunId> {
+async function startNaive(
+  h: Harness,
+  taskQueue: string,
+  files: number,
+): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const workspace = join(h.dir, 'naive');
   await writeAuditWorkspace(workspace, files);
   // The naive run gets longhaul's defaults, so both send the model the same prompt.
@@ -58,7 +62,10 @@ async function startNaive(h: Harness, taskQueue: string, files: number): Promise
 /** Starts the three runs at once and waits for all of them, with both workers polling meanwhile. */
 async function runAll(h: Harness, plan: Plan) {
   // The report gives the payload sizes; past 512 KiB the SDK would also print a warning every turn.
-  const naiveConnection = await NativeConnection.connect({ address: h.env.address, payloadLimits: { payloadsWarnSize: 0 } });
+  const naiveConnection = await NativeConnection.connect({
+    address: h.env.address,
+    payloadLimits: { payloadsWarnSize: 0 },
+  });
   try {
     const naiveQueue = `${h.taskQueue}-naive`;
     const naiveWorker = await createNaiveWorker({
@@ -69,7 +76,9 @@ async function runAll(h: Harness, plan: Plan) {
     });
     const longhaulWorker = await h.startWorker();
 
-    log(`starting: naive and longhaul audits of ${plan.growthFiles} files without compaction, and a ${plan.longFiles}-file longhaul audit`);
+    log(
+      `starting: naive and longhaul audits of ${plan.growthFiles} files without compaction, and a ${plan.longFiles}-file longhaul audit`,
+    );
     const naive = await startNaive(h, naiveQueue, plan.growthFiles);
     const { handle: longhaul } = await startAudit(h, 'longhaul-growth', plan.growthFiles, {
       model: MODEL,
@@ -82,10 +91,12 @@ async function runAll(h: Harness, plan: Plan) {
       compaction: { enabled: true, trigger: plan.longTrigger },
       ...UNATTENDED,
     });
-    const announce = <R>(name: string) => (s: Settled<R>) => {
-      log(`${name}: ${s.outcome} after ${s.seconds} s`);
-      return s;
-    };
+    const announce =
+      <R>(name: string) =>
+      (s: Settled<R>) => {
+        log(`${name}: ${s.outcome} after ${s.seconds} s`);
+        return s;
+      };
     const [naiveSettled, longhaulSettled, longSettled] = await naiveWorker.runUntil(
       longhaulWorker.runUntil(
         Promise.all([
@@ -118,9 +129,26 @@ async function main(): Promise<void> {
     const client = await connectHistoryReader(h.env.address);
     const chainOf = ({ handle }: { handle: WorkflowHandleWithFirstExecutionRunId }) =>
       fetchRunChain(client, handle.workflowId, handle.firstExecutionRunId);
-    const naive = summarizeGrowth('naive', await chainOf(runs.naive), NAIVE_MODEL_ACTIVITY, plan.targets, runs.naive.settled);
-    const longhaul = summarizeGrowth('longhaul', await chainOf(runs.longhaul), LONGHAUL_MODEL_ACTIVITY, plan.targets, runs.longhaul.settled);
-    const longRun = summarizeLongRun(runs.long.handle.workflowId, await chainOf(runs.long), LONGHAUL_MODEL_ACTIVITY, runs.long.settled);
+    const naive = summarizeGrowth(
+      'naive',
+      await chainOf(runs.naive),
+      NAIVE_MODEL_ACTIVITY,
+      plan.targets,
+      runs.naive.settled,
+    );
+    const longhaul = summarizeGrowth(
+      'longhaul',
+      await chainOf(runs.longhaul),
+      LONGHAUL_MODEL_ACTIVITY,
+      plan.targets,
+      runs.longhaul.settled,
+    );
+    const longRun = summarizeLongRun(
+      runs.long.handle.workflowId,
+      await chainOf(runs.long),
+      LONGHAUL_MODEL_ACTIVITY,
+      runs.long.settled,
+    );
     await client.connection.close();
 
     const data = {

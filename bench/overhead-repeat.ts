@@ -17,7 +17,8 @@ import { log } from './perf/runs.js';
 import { describeMachine, machineLine } from './report/machine.js';
 
 const runs = Number(process.argv[2] ?? 5);
-if (!Number.isInteger(runs) || runs < 1) throw new Error(`RUNS must be a positive whole number, got ${process.argv[2]}`);
+if (!Number.isInteger(runs) || runs < 1)
+  throw new Error(`RUNS must be a positive whole number, got ${process.argv[2]}`);
 process.env.TEMPORAL_CLI = ensureTemporalCli(log);
 process.env.LONGHAUL_WORKFLOW_BUNDLE = await writeWorkflowBundle();
 const h = await startHarness({ dynamicConfig: { 'system.enableActivityEagerExecution': true } });
@@ -48,5 +49,8 @@ process.stdout.write(
 );
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 await mkdir(dir, { recursive: true });
-await writeFile(join(dir, 'overhead-repeat.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: describeMachine(), results }, null, 2)}\n`);
+await writeFile(
+  join(dir, 'overhead-repeat.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), machine: describeMachine(), results }, null, 2)}\n`,
+);
 process.exit(0);

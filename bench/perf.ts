@@ -48,7 +48,11 @@ async function shippedServer(plan: PerfPlan) {
   try {
     const server = await serverVersion(h);
     const overhead = await measureOverhead(harnessLane(h), plan, 'shipped');
-    const recovery = await measureRecovery(h, plan, overhead.longhaul.firstCompactionTurn ?? plan.fallbackCompactionTurn);
+    const recovery = await measureRecovery(
+      h,
+      plan,
+      overhead.longhaul.firstCompactionTurn ?? plan.fallbackCompactionTurn,
+    );
     const slow = await startLane(h, 'latency', { latencyMs: plan.throughputLatencyMs });
     lanes.push(slow);
     const throughput = await measureThroughput(slow, plan, 'shipped');
@@ -92,8 +96,14 @@ function report(r: {
 }): string {
   const SHIPPED_LABEL = 'as shipped (eager activities)';
   const DEFAULT = 'default config';
-  const overheads = [{ label: SHIPPED_LABEL, r: r.overhead }, ...(r.defaultConfig ? [{ label: DEFAULT, r: r.defaultConfig.overhead }] : [])];
-  const throughputs = [{ label: SHIPPED_LABEL, r: r.throughput }, ...(r.defaultConfig ? [{ label: DEFAULT, r: r.defaultConfig.throughput }] : [])];
+  const overheads = [
+    { label: SHIPPED_LABEL, r: r.overhead },
+    ...(r.defaultConfig ? [{ label: DEFAULT, r: r.defaultConfig.overhead }] : []),
+  ];
+  const throughputs = [
+    { label: SHIPPED_LABEL, r: r.throughput },
+    ...(r.defaultConfig ? [{ label: DEFAULT, r: r.defaultConfig.throughput }] : []),
+  ];
   return [
     machineLine(r.machine),
     `dev server: Temporal CLI ${TEMPORAL_CLI_VERSION}, server ${r.server}; date: ${r.date}, mode: ${r.plan.mode}, runtime: ${r.seconds} s`,
@@ -149,7 +159,10 @@ async function main(): Promise<void> {
       seconds: Math.round((Date.now() - started) / 1000),
       machine: describeMachine(),
       /** The machine's 1/5/15-minute load averages: other processes share the 2 cores. */
-      load: { start: loadAtStart.map((l) => Math.round(l * 100) / 100), end: loadavg().map((l) => Math.round(l * 100) / 100) },
+      load: {
+        start: loadAtStart.map((l) => Math.round(l * 100) / 100),
+        end: loadavg().map((l) => Math.round(l * 100) / 100),
+      },
       plan,
       ...main,
       ...(defaultConfig ? { defaultConfig } : {}),

@@ -45,7 +45,6 @@ const MODEL_ACTIVITY = 'callModel';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-
 type FaultKind = '429' | '500' | '503' | '529' | 'drop';
 const FAULT_MIX: [FaultKind, number][] = [
   ['429', 0.25],
@@ -167,7 +166,12 @@ function quietRetryableModelFailures(): () => number {
   let quieted = 0;
   logger.log = (level, message, meta) => {
     const error = meta?.error as { type?: string; nonRetryable?: boolean } | undefined;
-    if (message === 'Activity failed' && meta?.activityType === MODEL_ACTIVITY && error?.type?.startsWith('Model') && error.nonRetryable === false) {
+    if (
+      message === 'Activity failed' &&
+      meta?.activityType === MODEL_ACTIVITY &&
+      error?.type?.startsWith('Model') &&
+      error.nonRetryable === false
+    ) {
       quieted += 1;
       return;
     }
@@ -181,7 +185,9 @@ async function main(): Promise<void> {
   const random = mulberry32(SEED);
   const expected = auditReport(plan.files, auditGroundTruth(plan.files));
   process.env.TEMPORAL_CLI = ensureTemporalCli(log);
-  log(`soak (${plan.mode}): ${plan.runs} runs x ${plan.files + 1} turns, fault rate ${plan.faultRate}, seed 0x${SEED.toString(16)}`);
+  log(
+    `soak (${plan.mode}): ${plan.runs} runs x ${plan.files + 1} turns, fault rate ${plan.faultRate}, seed 0x${SEED.toString(16)}`,
+  );
 
   const h = await startHarness();
   const quieted = quietRetryableModelFailures();
@@ -199,13 +205,21 @@ async function main(): Promise<void> {
       for (let i = 0; i < plan.runs; i++) {
         const { handle } = await startAudit(h, `soak-${String(i).padStart(2, '0')}`, plan.files);
         handles.push(handle);
-        outcomes.set(handle.workflowId, { workflowId: handle.workflowId, status: 'open', correct: false, turns: 0, runsInChain: 0 });
+        outcomes.set(handle.workflowId, {
+          workflowId: handle.workflowId,
+          status: 'open',
+          correct: false,
+          turns: 0,
+          runsInChain: 0,
+        });
       }
       log(`started ${handles.length} runs`);
       const progressLog = setInterval(() => {
         const done = [...outcomes.values()].filter((o) => o.status !== 'open').length;
         const s = h.simulator.stats();
-        log(`  ${((Date.now() - started) / 1000).toFixed(0)} s: ${done}/${plan.runs} closed, ${s.messages} model replies, ${s.faultsServed} faults`);
+        log(
+          `  ${((Date.now() - started) / 1000).toFixed(0)} s: ${done}/${plan.runs} closed, ${s.messages} model replies, ${s.faultsServed} faults`,
+        );
       }, 15_000);
       const all = Promise.all(
         handles.map((handle) =>
@@ -221,7 +235,11 @@ async function main(): Promise<void> {
               });
             },
             (err: unknown) => {
-              outcomes.set(handle.workflowId, { ...outcomes.get(handle.workflowId)!, status: 'error', error: String(err) });
+              outcomes.set(handle.workflowId, {
+                ...outcomes.get(handle.workflowId)!,
+                status: 'error',
+                error: String(err),
+              });
             },
           ),
         ),
@@ -241,7 +259,9 @@ async function main(): Promise<void> {
           .withDeadline(Date.now() + 10_000, () => handle.query(progressQuery))
           .catch(() => undefined);
         outcome.turns = progress?.counters.turn ?? 0;
-        outcome.error = progress ? `open: ${progress.status} at turn ${progress.counters.turn}${progress.escalation ? `, escalation ${progress.escalation.kind}` : ''}` : 'open: no answer to the progress query';
+        outcome.error = progress
+          ? `open: ${progress.status} at turn ${progress.counters.turn}${progress.escalation ? `, escalation ${progress.escalation.kind}` : ''}`
+          : 'open: no answer to the progress query';
       }
     });
 
@@ -294,16 +314,31 @@ async function main(): Promise<void> {
       ['turns', String(turns)],
       ['wall time', `${data.wallSeconds} s`],
       ['turns/s', String(data.turnsPerSecond)],
-      ['faults served / requests', `${stats.faultsServed} / ${stats.requests} (${(data.faults.rateOfRequests * 100).toFixed(1)}%)`],
-      ['faults served / model requests', `${stats.faultsServed} / ${modelRequests} (${(data.faults.rateOfModelRequests * 100).toFixed(1)}%)`],
-      ['faults by kind (injected)', Object.entries(data.faults.injectedByKind ?? {}).map(([k, v]) => `${k}: ${v}`).join(', ')],
+      [
+        'faults served / requests',
+        `${stats.faultsServed} / ${stats.requests} (${(data.faults.rateOfRequests * 100).toFixed(1)}%)`,
+      ],
+      [
+        'faults served / model requests',
+        `${stats.faultsServed} / ${modelRequests} (${(data.faults.rateOfModelRequests * 100).toFixed(1)}%)`,
+      ],
+      [
+        'faults by kind (injected)',
+        Object.entries(data.faults.injectedByKind ?? {})
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', '),
+      ],
       ['model calls (activities)', String(retries.calls)],
-      ['model calls retried', `${retries.retried} (${retries.failedAttempts} failed attempts, max attempt ${retries.maxAttempt})`],
+      [
+        'model calls retried',
+        `${retries.retried} (${retries.failedAttempts} failed attempts, max attempt ${retries.maxAttempt})`,
+      ],
       ['worker peak RSS', `${data.workerPeakRssMiB} MiB (the one process: worker, simulator, client)`],
     ];
     const width = Math.max(...rows.map(([k]) => k.length)) + 2;
     const out = [`soak (${plan.mode}), ${machineLine(data.machine)}`, ...rows.map(([k, v]) => `${pad(k, width)}${v}`)];
-    for (const o of data.notOk) out.push(`NOT OK ${o.workflowId}: ${o.status}, turn ${o.turns}${o.error ? `, ${o.error}` : ''}`);
+    for (const o of data.notOk)
+      out.push(`NOT OK ${o.workflowId}: ${o.status}, turn ${o.turns}${o.error ? `, ${o.error}` : ''}`);
     process.stdout.write(`${out.join('\n')}\n`);
 
     const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));

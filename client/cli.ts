@@ -71,7 +71,6 @@ example:
 
 const POLL_MS = 500;
 
-
 async function printResult(handle: WorkflowHandle<AgentRunWorkflow>): Promise<number> {
   const result = await awaitResult(handle);
   // Totals over every Temporal run of the chain (continue-as-new), and the largest single run.
@@ -113,7 +112,12 @@ async function follow(handle: WorkflowHandle<AgentRunWorkflow>, json = false): P
       last = line;
       if (tty) process.stderr.write(`\r\x1b[2K${line}`);
       else if (json) process.stdout.write(`${JSON.stringify({ progress: p })}\n`);
-      else if (!lastPrinted || p.counters.turn - lastPrinted.counters.turn >= 25 || p.status !== lastPrinted.status || p.counters.compactions !== lastPrinted.counters.compactions) {
+      else if (
+        !lastPrinted ||
+        p.counters.turn - lastPrinted.counters.turn >= 25 ||
+        p.status !== lastPrinted.status ||
+        p.counters.compactions !== lastPrinted.counters.compactions
+      ) {
         process.stderr.write(`${line}\n`);
         lastPrinted = p;
       }
@@ -142,7 +146,12 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
   }
   switch (command) {
     case 'worker': {
-      const { values } = parseArgs({ args: rest, options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+      const { values } = parseArgs({
+        args: rest,
+        options: { help: { type: 'boolean', short: 'h' } },
+        strict: true,
+        allowPositionals: false,
+      });
       if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       await runWorker();
       return 0;
@@ -150,7 +159,12 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
     case 'codec-server': {
       const { values } = parseArgs({
         args: rest,
-        options: { port: { type: 'string' }, host: { type: 'string' }, 'cors-origin': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+        options: {
+          port: { type: 'string' },
+          host: { type: 'string' },
+          'cors-origin': { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
         strict: true,
         allowPositionals: false,
       });
@@ -158,7 +172,10 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
       const port = wholeNumber('port', values.port);
       if (port !== undefined && port > 65535) throw new UsageError(`--port: expected 0..65535, got ${port}`);
       const keyring = loadKeyring(readEnv());
-      if (!keyring) throw new ConfigError('codec-server needs the keys: set LONGHAUL_ENCRYPTION_KEYS or LONGHAUL_ENCRYPTION_KEY_FILE');
+      if (!keyring)
+        throw new ConfigError(
+          'codec-server needs the keys: set LONGHAUL_ENCRYPTION_KEYS or LONGHAUL_ENCRYPTION_KEY_FILE',
+        );
       const { serveCodec } = await import('./codec-server.js');
       await serveCodec(keyring, {
         ...(port !== undefined ? { port } : {}),
@@ -169,12 +186,19 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
     }
     case 'run':
     case 'submit': {
-      const { values } = parseArgs({ args: rest, options: { ...runFlagSpec, help: { type: 'boolean', short: 'h' } }, strict: true });
+      const { values } = parseArgs({
+        args: rest,
+        options: { ...runFlagSpec, help: { type: 'boolean', short: 'h' } },
+        strict: true,
+      });
       if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       const options = runOptionsFromFlags(values);
       const { client, connection, env } = await connectClient();
       try {
-        const handle = await startRun(client, options, { taskQueue: env.LONGHAUL_TASK_QUEUE, ...(values.id ? { workflowId: values.id } : {}) });
+        const handle = await startRun(client, options, {
+          taskQueue: env.LONGHAUL_TASK_QUEUE,
+          ...(values.id ? { workflowId: values.id } : {}),
+        });
         process.stdout.write(`${handle.workflowId}\n`);
         return command === 'run' ? await follow(handle) : 0;
       } finally {
@@ -232,7 +256,8 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
       if (values.help) return (process.stdout.write(`${EXPORT_USAGE}\n`), 0);
       if (positionals.length !== 1) throw new UsageError('export takes exactly one run id');
       const format = values.format ?? (values.json ? 'json' : 'markdown');
-      if (format !== 'markdown' && format !== 'json') throw new UsageError(`--format: expected markdown or json, got ${JSON.stringify(format)}`);
+      if (format !== 'markdown' && format !== 'json')
+        throw new UsageError(`--format: expected markdown or json, got ${JSON.stringify(format)}`);
       if (values.json && format !== 'json') throw new UsageError('--json is --format json; give one or the other');
       const runId = positionals[0]!;
       const { client, connection, env, keyring } = await connectClient();
@@ -242,9 +267,13 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
         if (values.history !== undefined) {
           const history = await chainHistoryJSON(client, runId);
           await writeFile(values.history, history.json);
-          process.stderr.write(`history: ${history.events} events over ${history.runs} run${history.runs === 1 ? '' : 's'} written to ${values.history}\n`);
+          process.stderr.write(
+            `history: ${history.events} events over ${history.runs} run${history.runs === 1 ? '' : 's'} written to ${values.history}\n`,
+          );
         }
-        const where = env.LONGHAUL_STORE_URL ? 'the PostgreSQL store (LONGHAUL_STORE_URL)' : `the store at ${env.LONGHAUL_STORE_DIR} (LONGHAUL_STORE_DIR)`;
+        const where = env.LONGHAUL_STORE_URL
+          ? 'the PostgreSQL store (LONGHAUL_STORE_URL)'
+          : `the store at ${env.LONGHAUL_STORE_DIR} (LONGHAUL_STORE_DIR)`;
         let doc: RunExport;
         try {
           const store = await openStore(env, keyring);
@@ -254,7 +283,10 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
             await store.close();
           }
         } catch (err) {
-          throw new Error(`cannot read the transcript of ${runId} from ${where}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+          throw new Error(
+            `cannot read the transcript of ${runId} from ${where}: ${(err as Error).message.split('\n')[0]}`,
+            { cause: err },
+          );
         }
         const text = format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : exportMarkdown(doc, run.progress);
         if (values.out === undefined) process.stdout.write(text);
@@ -288,7 +320,11 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
       }
     }
     case 'pending': {
-      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+      const { values } = parseArgs({
+        args: rest,
+        options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+        strict: true,
+      });
       if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       const { client, connection } = await connectClient();
       try {
@@ -319,13 +355,17 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
       if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       const [runId, text, ...extra] = positionals;
       if (!runId) throw new UsageError(`${command} needs a run id`);
-      if (extra.length || (text !== undefined && command !== 'reply')) throw new UsageError(`${command}: unexpected argument ${JSON.stringify(extra[0] ?? text)}`);
-      const message = command === 'reply' ? text ?? values.message : values.message;
-      if (command === 'reply' && message === undefined) throw new UsageError('reply needs the text: longhaul reply RUN_ID "your answer"');
-      if (command === 'deny' && message === undefined) throw new UsageError('deny needs --message: the model is told why');
+      if (extra.length || (text !== undefined && command !== 'reply'))
+        throw new UsageError(`${command}: unexpected argument ${JSON.stringify(extra[0] ?? text)}`);
+      const message = command === 'reply' ? (text ?? values.message) : values.message;
+      if (command === 'reply' && message === undefined)
+        throw new UsageError('reply needs the text: longhaul reply RUN_ID "your answer"');
+      if (command === 'deny' && message === undefined)
+        throw new UsageError('deny needs --message: the model is told why');
       const turns = wholeNumber('turns', values.turns);
       const tokens = wholeNumber('tokens', values.tokens);
-      if (command === 'extend' && !turns && !tokens) throw new UsageError('extend needs --turns N and/or --tokens N (N > 0)');
+      if (command === 'extend' && !turns && !tokens)
+        throw new UsageError('extend needs --turns N and/or --tokens N (N > 0)');
       const { client, connection } = await connectClient();
       try {
         const sent = await answer(client, runId, command, {
@@ -349,7 +389,10 @@ export async function runCli(argv: string[], worker: WorkerCommand): Promise<voi
   try {
     process.exitCode = await main(argv, worker);
   } catch (err) {
-    const usage = err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const usage =
+      err instanceof UsageError ||
+      err instanceof ConfigError ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`longhaul: ${(err as Error).message.split('\n')[0]}\n`);
     process.exitCode = usage ? 2 : 1;
   }

@@ -95,7 +95,8 @@ export function startCodecServer(opts: CodecServerOptions): Promise<CodecServer>
     // A browser page from another origin gets nothing (CORS would hide the answer anyway, but
     // the codec should not even run for it).
     const from = req.headers.origin;
-    if (from !== undefined && origin !== '*' && from !== origin) return send(403, { error: `origin ${from} is not allowed` });
+    if (from !== undefined && origin !== '*' && from !== origin)
+      return send(403, { error: `origin ${from} is not allowed` });
     const path = new URL(req.url ?? '/', 'http://codec').pathname.replace(/\/+$/, '');
     if (req.method === 'OPTIONS') return send(204);
     if (path !== '/encode' && path !== '/decode') return send(404, { error: 'POST /encode or /decode' });
@@ -140,7 +141,9 @@ export function startCodecServer(opts: CodecServerOptions): Promise<CodecServer>
 export async function serveCodec(keyring: Keyring, opts: Omit<CodecServerOptions, 'codec'>): Promise<void> {
   const server = await startCodecServer({ ...opts, codec: createEncryptionCodec(keyring) });
   const origin = opts.corsOrigin ?? DEFAULT_CORS_ORIGIN;
-  process.stderr.write(`longhaul codec server on ${server.url} (CORS origin ${origin}, keys ${keyring.ids.join(', ')}; current ${keyring.current.id})\n`);
+  process.stderr.write(
+    `longhaul codec server on ${server.url} (CORS origin ${origin}, keys ${keyring.ids.join(', ')}; current ${keyring.current.id})\n`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -14,7 +14,12 @@ export async function connectClient(
   const keyring = loadKeyring(env);
   const connection = await Connection.connect(temporalConnectionOptions(env));
   const dataConverter = keyring ? { dataConverter: encryptionDataConverter(keyring) } : {};
-  return { client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, ...dataConverter }), connection, env, keyring };
+  return {
+    client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, ...dataConverter }),
+    connection,
+    env,
+    keyring,
+  };
 }
 
 /** Options refused before anything is submitted; the message names every bad field on one line. */

@@ -14,8 +14,13 @@ export interface PendingRun {
 /** Runs waiting on a person, found through the search attribute, with their open escalation. */
 export async function listPending(client: Client): Promise<PendingRun[]> {
   const pending: PendingRun[] = [];
-  for await (const run of client.workflow.list({ query: `LonghaulStatus = 'awaiting_human' AND ExecutionStatus = 'Running'` })) {
-    const escalation = await client.workflow.getHandle(run.workflowId).query(escalationQuery).catch(() => null);
+  for await (const run of client.workflow.list({
+    query: `LonghaulStatus = 'awaiting_human' AND ExecutionStatus = 'Running'`,
+  })) {
+    const escalation = await client.workflow
+      .getHandle(run.workflowId)
+      .query(escalationQuery)
+      .catch(() => null);
     if (escalation) pending.push({ runId: run.workflowId, escalation });
   }
   return pending;
@@ -30,7 +35,13 @@ function table(head: string[], rows: string[][]): string {
 
 export function pendingTable(pending: PendingRun[]): string {
   if (pending.length === 0) return 'no run is waiting on a person';
-  const rows = pending.map(({ runId, escalation: e }) => [runId, e.id, e.kind, e.deadline.slice(0, 19).replace('T', ' '), e.question]);
+  const rows = pending.map(({ runId, escalation: e }) => [
+    runId,
+    e.id,
+    e.kind,
+    e.deadline.slice(0, 19).replace('T', ' '),
+    e.question,
+  ]);
   return table(['RUN', 'ESCALATION', 'KIND', 'DEADLINE (UTC)', 'QUESTION'], rows);
 }
 
@@ -62,7 +73,10 @@ export async function listRuns(client: Client, status?: string): Promise<RunRow[
 
 export function runsTable(rows: RunRow[]): string {
   if (rows.length === 0) return 'no runs';
-  return table(['RUN', 'STATUS', 'STARTED (UTC)', 'TEMPORAL'], rows.map((r) => [r.runId, r.status, r.startedAt.slice(0, 19).replace('T', ' '), r.temporalStatus]));
+  return table(
+    ['RUN', 'STATUS', 'STARTED (UTC)', 'TEMPORAL'],
+    rows.map((r) => [r.runId, r.status, r.startedAt.slice(0, 19).replace('T', ' '), r.temporalStatus]),
+  );
 }
 
 /**

@@ -55,16 +55,25 @@ export async function readRun(client: Client, runId: string): Promise<{ progress
     const { status } = await handle.describe();
     if (status.name === 'COMPLETED' || status.name === 'FAILED') {
       const result = await awaitResult(handle);
-      if (result.head !== undefined && result.maxTurns !== undefined) return { progress: buildProgress({ ...result, maxTurns: result.maxTurns }, result.status, result.reason), state: result.state };
+      if (result.head !== undefined && result.maxTurns !== undefined)
+        return {
+          progress: buildProgress({ ...result, maxTurns: result.maxTurns }, result.status, result.reason),
+          state: result.state,
+        };
     }
     return { progress: await handle.query(progressQuery), state: await handle.query(stateQuery) };
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new Error(`no run with id ${JSON.stringify(runId)}`, { cause: err });
+    if (err instanceof WorkflowNotFoundError)
+      throw new Error(`no run with id ${JSON.stringify(runId)}`, { cause: err });
     throw err;
   }
 }
 
-export async function readExport(runId: string, run: { progress: Progress; state: AgentState }, store: BlobStore): Promise<RunExport> {
+export async function readExport(
+  runId: string,
+  run: { progress: Progress; state: AgentState },
+  store: BlobStore,
+): Promise<RunExport> {
   const p = run.progress;
   return {
     id: runId,
@@ -76,7 +85,9 @@ export async function readExport(runId: string, run: { progress: Progress; state
     compactions: p.compactions,
     chain: p.chain,
     state: run.state,
-    instructions: p.instructionsRef ? (JSON.parse(await store.get(p.instructionsRef)) as RunExport['instructions']) : null,
+    instructions: p.instructionsRef
+      ? (JSON.parse(await store.get(p.instructionsRef)) as RunExport['instructions'])
+      : null,
     messages: await loadMessages(store, p.head),
   };
 }
@@ -99,7 +110,9 @@ function fenced(text: string, lang = ''): string {
 function resultText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
-  return content.map((b: { type: string; text?: string }) => (b.type === 'text' ? b.text ?? '' : `[${b.type} block]`)).join('\n');
+  return content
+    .map((b: { type: string; text?: string }) => (b.type === 'text' ? (b.text ?? '') : `[${b.type} block]`))
+    .join('\n');
 }
 
 function blockMarkdown(block: ContentBlockParam): string {
@@ -136,7 +149,7 @@ export function exportMarkdown(e: RunExport, progress: Progress): string {
     // Each turn's reply is one assistant message; numbers are known only from the start of the run.
     const heading = message.role !== 'assistant' ? message.role : cut ? 'assistant' : `assistant, turn ${++turn}`;
     const content = message.content ?? '';
-    const blocks = typeof content === 'string' ? [content] : (content).map(blockMarkdown);
+    const blocks = typeof content === 'string' ? [content] : content.map(blockMarkdown);
     out.push('', `### ${heading}`, '', blocks.join('\n\n'));
   }
   if (e.report !== undefined) out.push('', '## Report', '', e.report);
@@ -149,11 +162,14 @@ export function exportMarkdown(e: RunExport, progress: Progress): string {
  * in the form `temporal workflow show --output json` writes and `historyFromJSON` reads, payloads
  * as the server holds them (encrypted when encryption is on).
  */
-export async function chainHistoryJSON(client: Client, runId: string): Promise<{ json: string; runs: number; events: number }> {
+export async function chainHistoryJSON(
+  client: Client,
+  runId: string,
+): Promise<{ json: string; runs: number; events: number }> {
   const latest = await client.workflow.getHandle(runId).describe();
   const runs: { runId: string; history: unknown }[] = [];
   let events = 0;
-  for (let id: string | undefined = latest.runId; id; ) {
+  for (let id: string | undefined = latest.runId; id;) {
     const history = await client.workflow.getHandle(runId, id).fetchHistory();
     events += history.events?.length ?? 0;
     runs.unshift({ runId: id, history: JSON.parse(historyToJSON(history)) });

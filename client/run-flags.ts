@@ -51,7 +51,8 @@ export class UsageError extends Error {}
 
 export function wholeNumber(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value.replace(/_/g, ''))) throw new UsageError(`--${flag}: expected a whole number, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value.replace(/_/g, '')))
+    throw new UsageError(`--${flag}: expected a whole number, got ${JSON.stringify(value)}`);
   return Number(value.replace(/_/g, ''));
 }
 
@@ -70,26 +71,32 @@ function toolPolicies(values: string[] | undefined): Record<string, string> | un
   );
 }
 
-const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+const defined = <T extends object>(o: T) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 /**
  * Turns flags into run options, checked but without defaults filled in (an agent's defaults apply
  * to what is unset), or throws a one-line UsageError naming what is wrong.
  */
 export function runOptionsFromFlags(flags: RunFlags, cwd = process.cwd()): RunOptionsInput {
-  if (flags.task !== undefined && flags['task-file'] !== undefined) throw new UsageError('give --task or --task-file, not both');
+  if (flags.task !== undefined && flags['task-file'] !== undefined)
+    throw new UsageError('give --task or --task-file, not both');
   let task = flags.task;
   if (flags['task-file'] !== undefined) {
     try {
       task = readFileSync(resolve(cwd, flags['task-file']), 'utf8');
     } catch (err) {
-      throw new UsageError(`--task-file: cannot read ${flags['task-file']}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new UsageError(
+        `--task-file: cannot read ${flags['task-file']}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   }
   if (task === undefined) throw new UsageError('a task is required: --task "…" or --task-file PATH');
   const compaction = {
     ...(flags['no-compaction'] ? { enabled: false } : {}),
-    ...(flags['compaction-trigger'] !== undefined ? { trigger: wholeNumber('compaction-trigger', flags['compaction-trigger']) } : {}),
+    ...(flags['compaction-trigger'] !== undefined
+      ? { trigger: wholeNumber('compaction-trigger', flags['compaction-trigger']) }
+      : {}),
     ...(flags['compaction-instructions'] !== undefined ? { instructions: flags['compaction-instructions'] } : {}),
     ...(flags['pause-after-compaction'] ? { pauseAfterCompaction: true } : {}),
   };
@@ -99,10 +106,15 @@ export function runOptionsFromFlags(flags: RunFlags, cwd = process.cwd()): RunOp
     ...(flags.agent !== undefined ? { agent: flags.agent } : {}),
     ...(flags.model !== undefined ? { model: flags.model } : {}),
     ...(flags['max-turns'] !== undefined ? { maxTurns: wholeNumber('max-turns', flags['max-turns']) } : {}),
-    ...(flags['max-output-tokens'] !== undefined ? { maxOutputTokens: wholeNumber('max-output-tokens', flags['max-output-tokens']) } : {}),
+    ...(flags['max-output-tokens'] !== undefined
+      ? { maxOutputTokens: wholeNumber('max-output-tokens', flags['max-output-tokens']) }
+      : {}),
     ...(flags['system-prompt'] !== undefined ? { systemPrompt: flags['system-prompt'] } : {}),
     ...(flags['no-state'] ? { injectState: false } : {}),
-    ...defined({ tokenBudget: wholeNumber('token-budget', flags['token-budget']), toolPolicies: toolPolicies(flags['tool-policy']) }),
+    ...defined({
+      tokenBudget: wholeNumber('token-budget', flags['token-budget']),
+      toolPolicies: toolPolicies(flags['tool-policy']),
+    }),
     compaction,
     escalation: defined({
       onCap: flags['on-cap'],
@@ -116,7 +128,10 @@ export function runOptionsFromFlags(flags: RunFlags, cwd = process.cwd()): RunOp
   if (!parsed.ok) {
     // Name the flag the user typed: `toolPolicies.write_file` is `--tool-policy`.
     throw new UsageError(
-      parsed.error.replace(/^([\w.]+):/, (_, path: string) => `${FLAG_OF_PATH[path] ?? FLAG_OF_PATH[path.split('.')[0]!] ?? path}:`),
+      parsed.error.replace(
+        /^([\w.]+):/,
+        (_, path: string) => `${FLAG_OF_PATH[path] ?? FLAG_OF_PATH[path.split('.')[0]!] ?? path}:`,
+      ),
     );
   }
   // Checked above: the flags' strings are the option values the schema accepts.

@@ -3,7 +3,14 @@ import type { ToolCall } from './contracts.js';
 import { describeZodError } from './options.js';
 
 /** Why a run stopped to ask a person. */
-export const EscalationKind = z.enum(['model_request', 'tool_approval', 'turn_cap', 'token_budget', 'failures', 'refusal']);
+export const EscalationKind = z.enum([
+  'model_request',
+  'tool_approval',
+  'turn_cap',
+  'token_budget',
+  'failures',
+  'refusal',
+]);
 export type EscalationKind = z.infer<typeof EscalationKind>;
 
 export const Decision = z.enum(['approve', 'deny', 'reply', 'extend', 'stop']);
@@ -77,7 +84,10 @@ export function checkResponse(
   }
   if (alreadyAnswered) return { ok: false, error: `escalation ${r.escalationId} has already been answered` };
   if (!ALLOWED[open.kind].includes(r.decision)) {
-    return { ok: false, error: `${r.decision} does not answer a ${open.kind} escalation; use ${ALLOWED[open.kind].join(', ')}` };
+    return {
+      ok: false,
+      error: `${r.decision} does not answer a ${open.kind} escalation; use ${ALLOWED[open.kind].join(', ')}`,
+    };
   }
   if (r.decision === 'reply' && !r.message) return { ok: false, error: 'reply needs a message' };
   if (r.decision === 'deny' && !r.message) {
@@ -85,7 +95,8 @@ export function checkResponse(
   }
   if (r.decision === 'extend') {
     if (open.kind === 'turn_cap' && !r.turns) return { ok: false, error: 'extend of a turn cap needs turns > 0' };
-    if (open.kind === 'token_budget' && !r.tokens) return { ok: false, error: 'extend of a token budget needs tokens > 0' };
+    if (open.kind === 'token_budget' && !r.tokens)
+      return { ok: false, error: 'extend of a token budget needs tokens > 0' };
   }
   return { ok: true, response: r };
 }

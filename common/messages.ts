@@ -77,7 +77,9 @@ export const escalationQuery = query<Escalation | null>('escalation');
 /** For the Temporal CLI and Web UI: a bad payload is recorded and ignored, never a failure. */
 export const humanResponseSignal = signal<[unknown]>('humanResponse');
 /** For the longhaul CLI: the validator refuses a bad answer with its reason, before history. */
-export const respondUpdate = update<{ escalationId: string; decision: HumanResponse['decision'] }, [HumanResponse]>('respond');
+export const respondUpdate = update<{ escalationId: string; decision: HumanResponse['decision'] }, [HumanResponse]>(
+  'respond',
+);
 
 /** The workflow's input: the options, and the memory a previous run of the chain handed on. */
 export interface AgentRunInput {

@@ -33,7 +33,12 @@ export const EscalationOptions = z
     /** Consecutive failures (tool errors, non-retryable model errors) before asking a person. */
     maxConsecutiveFailures: z.number().int().min(1).max(1_000).default(5),
     /** How long an escalation waits for an answer, on a durable timer. */
-    timeoutSeconds: z.number().int().min(1).max(365 * 24 * 3600).default(24 * 3600),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(365 * 24 * 3600)
+      .default(24 * 3600),
     /** What applies when nobody answers in time: deny the request where that makes sense, else stop. */
     onTimeout: z.enum(['deny', 'stop']).default('deny'),
     /** Receives an HTTP POST of the escalation as JSON when one opens. */
@@ -43,11 +48,18 @@ export const EscalationOptions = z
 
 export const RunOptions = z
   .object({
-    task: z.string().trim().min(1, 'task is empty').max(MAX_TASK_CHARS, `task is longer than ${MAX_TASK_CHARS} characters`),
+    task: z
+      .string()
+      .trim()
+      .min(1, 'task is empty')
+      .max(MAX_TASK_CHARS, `task is longer than ${MAX_TASK_CHARS} characters`),
     model: z.string().min(1).default('claude-sonnet-5-5'),
     maxTurns: z.number().int().positive().max(100_000).default(500),
     maxOutputTokens: z.number().int().positive().max(64_000).default(4_096),
-    systemPrompt: z.string().max(MAX_TASK_CHARS).default('You are a careful agent working through a long task with tools.'),
+    systemPrompt: z
+      .string()
+      .max(MAX_TASK_CHARS)
+      .default('You are a careful agent working through a long task with tools.'),
     /** Directory the workspace tools are confined to (on the worker's machine). */
     workspace: z.string().min(1, 'workspace is empty'),
     compaction: CompactionOptions.default(() => CompactionOptions.parse({})),
@@ -69,10 +81,7 @@ export const RunOptions = z
      * An agent profile the workers serve (`defineAgent`): its tools, and defaults for every option
      * above that the run does not set. Absent: the built-in workspace agent.
      */
-    agent: z
-      .string()
-      .regex(AGENT_NAME, 'agent must be letters, digits, - or _ (at most 64)')
-      .optional(),
+    agent: z.string().regex(AGENT_NAME, 'agent must be letters, digits, - or _ (at most 64)').optional(),
   })
   .strict();
 
@@ -107,6 +116,8 @@ export function withAgentDefaults(defaults: AgentDefaults, run: RunOptionsInput)
     ...run,
     ...(defaults.compaction || run.compaction ? { compaction: { ...defaults.compaction, ...run.compaction } } : {}),
     ...(defaults.escalation || run.escalation ? { escalation: { ...defaults.escalation, ...run.escalation } } : {}),
-    ...(defaults.toolPolicies || run.toolPolicies ? { toolPolicies: { ...defaults.toolPolicies, ...run.toolPolicies } } : {}),
+    ...(defaults.toolPolicies || run.toolPolicies
+      ? { toolPolicies: { ...defaults.toolPolicies, ...run.toolPolicies } }
+      : {}),
   };
 }

@@ -31,15 +31,13 @@ export const BASE_UPDATE_FIELDS = {
   add_decisions: z.array(z.string().min(1).max(2_000)).max(50).optional(),
   add_errors: z.array(z.string().min(1).max(2_000)).max(50).optional(),
 };
-const hasSomeUpdate = (u: Record<string, unknown[] | undefined>) => Object.values(u).some((v) => v !== undefined && v.length > 0);
+const hasSomeUpdate = (u: Record<string, unknown[] | undefined>) =>
+  Object.values(u).some((v) => v !== undefined && v.length > 0);
 
 /** Input of the `update_state` tool: additive operations, so a repeated call cannot undo work. */
-export const StateUpdate = z
-  .object(BASE_UPDATE_FIELDS)
-  .strict()
-  .refine(hasSomeUpdate, {
-    message: 'update_state needs at least one non-empty field: mark_done, add_findings, add_decisions or add_errors',
-  });
+export const StateUpdate = z.object(BASE_UPDATE_FIELDS).strict().refine(hasSomeUpdate, {
+  message: 'update_state needs at least one non-empty field: mark_done, add_findings, add_decisions or add_errors',
+});
 export type StateUpdate = z.infer<typeof StateUpdate> & {
   /** Items for the agent's own lists, already checked against their schemas by the model activity. */
   lists?: Record<string, unknown[]>;

@@ -36,7 +36,9 @@ export interface EncryptionKey {
 /** A ciphertext names a key this keyring does not hold (add the key back to read it). */
 export class UnknownKeyError extends Error {
   constructor(readonly keyId: string) {
-    super(`encrypted with key "${keyId}", which is not in the keyring (LONGHAUL_ENCRYPTION_KEYS / LONGHAUL_ENCRYPTION_KEY_FILE)`);
+    super(
+      `encrypted with key "${keyId}", which is not in the keyring (LONGHAUL_ENCRYPTION_KEYS / LONGHAUL_ENCRYPTION_KEY_FILE)`,
+    );
     this.name = 'UnknownKeyError';
   }
 }
@@ -59,7 +61,8 @@ export class Keyring {
     const byId = new Map<string, Buffer>();
     for (const { id, key } of keys) {
       if (!KEY_ID.test(id)) throw new Error(`key id ${JSON.stringify(id)} must match [A-Za-z0-9_-]+`);
-      if (key.length !== KEY_BYTES) throw new Error(`key "${id}" is ${key.length} bytes; AES-256 needs exactly ${KEY_BYTES}`);
+      if (key.length !== KEY_BYTES)
+        throw new Error(`key "${id}" is ${key.length} bytes; AES-256 needs exactly ${KEY_BYTES}`);
       if (byId.has(id)) throw new Error(`key id "${id}" appears twice`);
       byId.set(id, Buffer.from(key));
     }
@@ -104,7 +107,8 @@ export function parseKeyring(text: string, variable: string): Keyring {
     seen.add(id);
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) fail(`key "${id}" is not base64`);
     const key = Buffer.from(b64, 'base64');
-    if (key.length !== KEY_BYTES) fail(`key "${id}" is ${key.length} bytes after base64 decoding; AES-256 needs exactly ${KEY_BYTES}`);
+    if (key.length !== KEY_BYTES)
+      fail(`key "${id}" is ${key.length} bytes after base64 decoding; AES-256 needs exactly ${KEY_BYTES}`);
     keys.push({ id, key });
   });
   return new Keyring(keys);
@@ -115,17 +119,23 @@ export function parseKeyring(text: string, variable: string): Keyring {
  * `LONGHAUL_ENCRYPTION_KEYS` or the file named by `LONGHAUL_ENCRYPTION_KEY_FILE` (same format);
  * throws `ConfigError` (one line, naming the variable) on a bad value.
  */
-export function loadKeyring(env: { LONGHAUL_ENCRYPTION_KEYS?: string | undefined; LONGHAUL_ENCRYPTION_KEY_FILE?: string | undefined }): Keyring | undefined {
+export function loadKeyring(env: {
+  LONGHAUL_ENCRYPTION_KEYS?: string | undefined;
+  LONGHAUL_ENCRYPTION_KEY_FILE?: string | undefined;
+}): Keyring | undefined {
   const inline = env.LONGHAUL_ENCRYPTION_KEYS || undefined;
   const file = env.LONGHAUL_ENCRYPTION_KEY_FILE || undefined;
-  if (inline && file) throw new ConfigError('LONGHAUL_ENCRYPTION_KEYS and LONGHAUL_ENCRYPTION_KEY_FILE are both set; set one');
+  if (inline && file)
+    throw new ConfigError('LONGHAUL_ENCRYPTION_KEYS and LONGHAUL_ENCRYPTION_KEY_FILE are both set; set one');
   if (inline) return parseKeyring(inline, 'LONGHAUL_ENCRYPTION_KEYS');
   if (!file) return undefined;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`LONGHAUL_ENCRYPTION_KEY_FILE=${JSON.stringify(file)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new ConfigError(
+      `LONGHAUL_ENCRYPTION_KEY_FILE=${JSON.stringify(file)}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   return parseKeyring(text, `LONGHAUL_ENCRYPTION_KEY_FILE=${JSON.stringify(file)}`);
 }
@@ -154,7 +164,9 @@ function open(key: Buffer, sealed: Uint8Array, aad: string, keyId: string): Buff
   try {
     return Buffer.concat([decipher.update(buf.subarray(IV_BYTES, buf.length - TAG_BYTES)), decipher.final()]);
   } catch {
-    throw new DecryptionError(`ciphertext under key "${keyId}" failed authentication: the data was altered, or the key with that id is not the one it was made with`);
+    throw new DecryptionError(
+      `ciphertext under key "${keyId}" failed authentication: the data was altered, or the key with that id is not the one it was made with`,
+    );
   }
 }
 
@@ -183,7 +195,8 @@ export function decryptString(keyring: Keyring, text: string, context = ''): str
 // The Temporal payload codec.
 
 const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
-const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8') : undefined);
+const text = (b: Uint8Array | null | undefined) =>
+  b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8') : undefined;
 
 class EncryptionCodec implements PayloadCodec {
   constructor(private readonly keyring: Keyring) {}

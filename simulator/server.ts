@@ -87,7 +87,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     held.clear();
   };
 
-  async function serveApi(req: IncomingMessage, res: ServerResponse, path: string, body: string, rid: string): Promise<void> {
+  async function serveApi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    body: string,
+    rid: string,
+  ): Promise<void> {
     stats.requests += 1;
     const headers = { 'request-id': rid };
     const route = routeOf(path);
@@ -126,7 +132,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   }
 
   /** Admin routes, so a simulator in another process can be steered and watched. */
-  async function serveAdmin(req: IncomingMessage, res: ServerResponse, path: string, body: string, rid: string): Promise<void> {
+  async function serveAdmin(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    body: string,
+    rid: string,
+  ): Promise<void> {
     const headers = { 'request-id': rid };
     if (req.method === 'GET' && path === '/__sim/stats') return sendJson(res, 200, stats, headers);
     if (req.method === 'POST' && path === '/__sim/release') {

@@ -33,12 +33,16 @@ function blockEvents(block: OutputBlock, index: number): SseEvent[] {
       break;
     case 'tool_use':
       start = { type: 'tool_use', id: block.id, name: block.name, input: {} };
-      deltas = pieces(JSON.stringify(block.input)).map((json) => delta({ type: 'input_json_delta', partial_json: json }));
+      deltas = pieces(JSON.stringify(block.input)).map((json) =>
+        delta({ type: 'input_json_delta', partial_json: json }),
+      );
       break;
     case 'compaction':
       // The SDK takes the signature from the start event only and assigns (not appends) the delta.
       start = { type: 'compaction', content: null, encrypted_content: null, signature: block.signature };
-      deltas = [delta({ type: 'compaction_delta', content: block.content, encrypted_content: block.encrypted_content })];
+      deltas = [
+        delta({ type: 'compaction_delta', content: block.content, encrypted_content: block.encrypted_content }),
+      ];
       break;
   }
   return [

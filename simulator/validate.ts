@@ -7,13 +7,7 @@ import {
   MIN_COMPACTION_TRIGGER,
   SUMMARIZE_BETA,
 } from '../common/messages-api.js';
-import {
-  blocksOf,
-  type CompactionEdit,
-  type InputBlock,
-  type InputMessage,
-  type MessagesRequest,
-} from './protocol.js';
+import { blocksOf, type CompactionEdit, type InputBlock, type InputMessage, type MessagesRequest } from './protocol.js';
 
 /**
  * Request validation, as strict as the real API where a client bug would otherwise go unnoticed:
@@ -21,7 +15,14 @@ import {
  * Every failure throws a 400 SimError.
  */
 
-const COMPACTION_BLOCK_KEYS = new Set(['type', 'content', 'encrypted_content', 'signature', 'tool_changes', 'cache_control']);
+const COMPACTION_BLOCK_KEYS = new Set([
+  'type',
+  'content',
+  'encrypted_content',
+  'signature',
+  'tool_changes',
+  'cache_control',
+]);
 const COMPACTION_EDIT_KEYS = new Set(['type', 'trigger', 'instructions', 'pause_after_compaction']);
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -30,7 +31,12 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 /** `anthropic-beta` is a comma-separated list (the SDK joins `betas` that way). */
 export function parseBetas(header: string | string[] | undefined): Set<string> {
   const joined = Array.isArray(header) ? header.join(',') : (header ?? '');
-  return new Set(joined.split(',').map((b) => b.trim()).filter(Boolean));
+  return new Set(
+    joined
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+  );
 }
 
 export function validateRequest(
@@ -54,7 +60,9 @@ export function validateRequest(
   const compaction = validateContextManagement(body.context_management, betas);
   if (compaction && messages.some((m) => blocksOf(m).some((b) => isOnDemandBlock(b, secret)))) {
     // The API runs no threshold compaction (compact_20260112) on a request that carries a signed on-demand block.
-    throw invalidRequest('context_management: threshold compaction (compact_20260112) cannot run on a request that carries an on-demand compaction block');
+    throw invalidRequest(
+      'context_management: threshold compaction (compact_20260112) cannot run on a request that carries an on-demand compaction block',
+    );
   }
   return {
     model,
@@ -73,9 +81,12 @@ export function validateRequest(
 function validateSummarize(body: Record<string, unknown>, betas: Set<string>): boolean {
   const { compaction } = body;
   if (compaction === undefined) return false;
-  if (!isRecord(compaction) || compaction.type !== 'summarize') throw invalidRequest('compaction.type: must be "summarize"');
-  if (!betas.has(SUMMARIZE_BETA)) throw invalidRequest(`compaction: requires the anthropic-beta header "${SUMMARIZE_BETA}"`);
-  if (body.context_management !== undefined) throw invalidRequest('compaction: cannot be combined with context_management');
+  if (!isRecord(compaction) || compaction.type !== 'summarize')
+    throw invalidRequest('compaction.type: must be "summarize"');
+  if (!betas.has(SUMMARIZE_BETA))
+    throw invalidRequest(`compaction: requires the anthropic-beta header "${SUMMARIZE_BETA}"`);
+  if (body.context_management !== undefined)
+    throw invalidRequest('compaction: cannot be combined with context_management');
   const extra = Object.keys(compaction).find((key) => key !== 'type' && key !== 'instructions');
   if (extra) throw invalidRequest(`compaction.${extra}: Extra inputs are not permitted`);
   return true;
@@ -83,7 +94,8 @@ function validateSummarize(body: Record<string, unknown>, betas: Set<string>): b
 
 function validateSystem(system: unknown): void {
   if (system === undefined || typeof system === 'string') return;
-  const textBlocks = Array.isArray(system) && system.every((b) => isRecord(b) && b.type === 'text' && typeof b.text === 'string');
+  const textBlocks =
+    Array.isArray(system) && system.every((b) => isRecord(b) && b.type === 'text' && typeof b.text === 'string');
   if (!textBlocks) throw invalidRequest('system: must be a string or an array of text blocks');
 }
 
@@ -136,7 +148,8 @@ function checkSignedContent(block: InputBlock, where: string, secret: string): v
   if (content === null || content === undefined) return; // a failed compaction: a no-op, nothing to verify
   if (typeof content !== 'string') throw invalidRequest(`${where}.content: must be a string or null`);
   if (content === '') throw invalidRequest(`${where}.content: empty string is not allowed`);
-  const verifies = signature === signSummary(secret, content) || signature === signSummary(secret, content, 'on-demand');
+  const verifies =
+    signature === signSummary(secret, content) || signature === signSummary(secret, content, 'on-demand');
   if (typeof signature !== 'string' || !verifies) {
     throw invalidRequest(
       `${where}: the compaction block's signature does not verify; send the block back unchanged`,

@@ -26,7 +26,8 @@ export class EncryptedStore implements BlobStore {
   async get(ref: BlobRef): Promise<string> {
     const stored = await this.inner.get(ref);
     if (!isEncryptedString(stored)) {
-      if (refFor(stored) !== ref) throw unreadable(`transcript store blob ${ref} is neither encrypted nor its ref's content`);
+      if (refFor(stored) !== ref)
+        throw unreadable(`transcript store blob ${ref} is neither encrypted nor its ref's content`);
       return stored;
     }
     return this.decrypt(stored, ref, `blob ${ref}`);

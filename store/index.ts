@@ -11,7 +11,10 @@ export type { BlobRef, BlobStore } from './blob-store.js';
  * workers on several machines share one store), else a directory on this machine; encrypted when
  * a keyring is given.
  */
-export async function openStore(config: { LONGHAUL_STORE_URL?: string | undefined; LONGHAUL_STORE_DIR: string }, keyring?: Keyring): Promise<BlobStore> {
+export async function openStore(
+  config: { LONGHAUL_STORE_URL?: string | undefined; LONGHAUL_STORE_DIR: string },
+  keyring?: Keyring,
+): Promise<BlobStore> {
   // config/env.ts accepts only postgres URLs here, so a typo fails at start rather than
   // silently giving each worker a private directory.
   const url = config.LONGHAUL_STORE_URL;

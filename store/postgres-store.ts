@@ -74,14 +74,18 @@ export class PostgresStore implements BlobStore {
   }
 
   async get(ref: BlobRef): Promise<string> {
-    const { rows } = await this.pool.query<{ content: Buffer }>('SELECT content FROM longhaul_blobs WHERE ref = $1', [ref]);
+    const { rows } = await this.pool.query<{ content: Buffer }>('SELECT content FROM longhaul_blobs WHERE ref = $1', [
+      ref,
+    ]);
     const row = rows[0];
     if (!row) throw blobMissing(ref);
     return row.content.toString('utf8');
   }
 
   async getRecord(key: string): Promise<string | undefined> {
-    const { rows } = await this.pool.query<{ value: string }>('SELECT value FROM longhaul_ledger WHERE key = $1', [key]);
+    const { rows } = await this.pool.query<{ value: string }>('SELECT value FROM longhaul_ledger WHERE key = $1', [
+      key,
+    ]);
     return rows[0]?.value;
   }
 

@@ -76,7 +76,7 @@ export async function loadTranscript(
 ): Promise<{ messages: MessageParam[]; onDemand: boolean }> {
   const messages: MessageParam[] = [];
   let onDemand = false;
-  for (let ref = head; ref; ) {
+  for (let ref = head; ref;) {
     const node = await readNode(store, ref, cache);
     messages.push(node.message);
     onDemand = node.onDemand === true;

@@ -1,5 +1,11 @@
 import type { z } from 'zod';
-import { BASE_UPDATE_FIELDS, STATE_LIST_NAME, stateUpdateSchema, type StateLists, type StateUpdate } from '../common/state.js';
+import {
+  BASE_UPDATE_FIELDS,
+  STATE_LIST_NAME,
+  stateUpdateSchema,
+  type StateLists,
+  type StateUpdate,
+} from '../common/state.js';
 import { isStateTool, stateTools } from '../common/state-tools.js';
 import { toToolSchema, type ToolDefinition, type ToolSchema } from './define.js';
 
@@ -23,9 +29,13 @@ export function checkToolset(owner: string, tools: readonly ToolDefinition[], li
     seen.add(tool.name);
   }
   for (const name of Object.keys(lists)) {
-    if (!STATE_LIST_NAME.test(name)) throw new Error(`${owner}: state list ${JSON.stringify(name)}: use lower-case letters, digits and _ (at most 40)`);
+    if (!STATE_LIST_NAME.test(name))
+      throw new Error(
+        `${owner}: state list ${JSON.stringify(name)}: use lower-case letters, digits and _ (at most 40)`,
+      );
     // add_findings, add_decisions and add_errors already mean the built-in parts of the state.
-    if (Object.hasOwn(BASE_UPDATE_FIELDS, `add_${name}`)) throw new Error(`${owner}: state list ${name} is a built-in part of the state`);
+    if (Object.hasOwn(BASE_UPDATE_FIELDS, `add_${name}`))
+      throw new Error(`${owner}: state list ${name} is a built-in part of the state`);
   }
 }
 

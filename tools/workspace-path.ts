@@ -27,7 +27,9 @@ async function realpathOfExisting(path: string): Promise<string> {
 export async function resolveInWorkspace(workspace: string, requested: string): Promise<string> {
   if (requested.includes('\0')) throw new WorkspaceEscapeError(`path ${JSON.stringify(requested)} contains a NUL byte`);
   if (isAbsolute(requested)) {
-    throw new WorkspaceEscapeError(`path ${JSON.stringify(requested)} is absolute; use a path relative to the workspace`);
+    throw new WorkspaceEscapeError(
+      `path ${JSON.stringify(requested)} is absolute; use a path relative to the workspace`,
+    );
   }
   if (normalize(requested).split(/[\\/]/).includes('..')) {
     throw new WorkspaceEscapeError(`path ${JSON.stringify(requested)} leaves the workspace ('..' is not allowed)`);
@@ -36,7 +38,9 @@ export async function resolveInWorkspace(workspace: string, requested: string): 
   const target = join(root, requested);
   const real = await realpathOfExisting(target);
   if (!inside(root, real)) {
-    throw new WorkspaceEscapeError(`path ${JSON.stringify(requested)} resolves outside the workspace through a symlink`);
+    throw new WorkspaceEscapeError(
+      `path ${JSON.stringify(requested)} resolves outside the workspace through a symlink`,
+    );
   }
   // A dangling symlink at the target could be created later to point anywhere: refuse it too.
   const stat = await lstat(target).catch(() => undefined);

@@ -65,7 +65,9 @@ export const readFileTool = defineTool({
     }
     const part = text.slice(offset, offset + READ_CHUNK_CHARS);
     const rest = text.length - offset - part.length;
-    return { content: rest > 0 ? `${part}\n[${rest} more characters: read_file with offset ${offset + part.length}]` : part };
+    return {
+      content: rest > 0 ? `${part}\n[${rest} more characters: read_file with offset ${offset + part.length}]` : part,
+    };
   },
 });
 
@@ -75,7 +77,10 @@ export const writeFileTool = defineTool({
   input: z
     .object({
       path: z.string().min(1).describe('file path relative to the workspace'),
-      content: z.string().max(1024 * 1024).describe('the full new content of the file'),
+      content: z
+        .string()
+        .max(1024 * 1024)
+        .describe('the full new content of the file'),
     })
     .strict(),
   sideEffectFree: false,

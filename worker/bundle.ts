@@ -23,8 +23,16 @@ export const encodedFailuresBundlePath = (path: string) => path.replace(/(\.js)?
 export async function writeWorkflowBundle(path = defaultBundlePath): Promise<string> {
   const logger = { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error };
   await mkdir(dirname(path), { recursive: true });
-  for (const [target, failureConverterPath] of [[path, undefined], [encodedFailuresBundlePath(path), encodedFailureConverterPath]] as const) {
-    const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger, ...(failureConverterPath ? { failureConverterPath } : {}) });
+  for (const [target, failureConverterPath] of [
+    [path, undefined],
+    [encodedFailuresBundlePath(path), encodedFailureConverterPath],
+  ] as const) {
+    const { code } = await bundleWorkflowCode({
+      workflowsPath,
+      workflowInterceptorModules,
+      logger,
+      ...(failureConverterPath ? { failureConverterPath } : {}),
+    });
     await writeFile(target, code);
   }
   return path;

@@ -22,7 +22,10 @@ export interface LonghaulWorkerOptions extends LonghaulPluginOptions {
  * workflow input, an activity input or Temporal's history. Temporal retries model calls, so the
  * SDK's own retries are off (two retry layers would multiply waits and hide failures).
  */
-export function createAnthropic(env: { ANTHROPIC_API_KEY?: string | undefined; ANTHROPIC_BASE_URL?: string | undefined }): Anthropic {
+export function createAnthropic(env: {
+  ANTHROPIC_API_KEY?: string | undefined;
+  ANTHROPIC_BASE_URL?: string | undefined;
+}): Anthropic {
   if (!env.ANTHROPIC_API_KEY && !env.ANTHROPIC_BASE_URL) {
     throw new Error('set ANTHROPIC_API_KEY to use Claude, or ANTHROPIC_BASE_URL to use the simulator');
   }
@@ -47,7 +50,10 @@ export async function createLonghaulWorker({
 }: LonghaulWorkerOptions): Promise<Worker> {
   // With encryption the workflow code must carry the encoded-failures converter too; without a
   // pre-built bundle of that kind the sources are bundled, and Worker.create adds the converter.
-  const wanted = workflowBundlePath && plugin.dataConverter?.failureConverterPath ? encodedFailuresBundlePath(workflowBundlePath) : workflowBundlePath;
+  const wanted =
+    workflowBundlePath && plugin.dataConverter?.failureConverterPath
+      ? encodedFailuresBundlePath(workflowBundlePath)
+      : workflowBundlePath;
   const bundle = wanted && existsSync(wanted) ? wanted : undefined;
   return Worker.create({
     connection,

@@ -37,7 +37,9 @@ export interface LonghaulWorker extends FromEnvironment {
 }
 
 /** What the plugin takes, from the environment; `close` releases what was opened. */
-async function pluginOptionsFromEnv(opts: CreateWorkerOptions): Promise<FromEnvironment & { options: LonghaulPluginOptions; close: () => Promise<void> }> {
+async function pluginOptionsFromEnv(
+  opts: CreateWorkerOptions,
+): Promise<FromEnvironment & { options: LonghaulPluginOptions; close: () => Promise<void> }> {
   const config = readEnv(opts.env);
   const keyring = loadKeyring(config);
   const anthropic = createAnthropic(config);

@@ -12,6 +12,8 @@ export async function runWorker(): Promise<void> {
   const { config, encryptionKeyId, tracing, run } = await createWorker();
   const encryption = encryptionKeyId ? `, encryption key ${encryptionKeyId}` : '';
   const traced = tracing ? `, tracing to ${config.OTEL_EXPORTER_OTLP_ENDPOINT}` : '';
-  logger.info(`longhaul worker polling ${config.LONGHAUL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (${config.TEMPORAL_NAMESPACE}${encryption}${traced})`);
+  logger.info(
+    `longhaul worker polling ${config.LONGHAUL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS} (${config.TEMPORAL_NAMESPACE}${encryption}${traced})`,
+  );
   await run();
 }

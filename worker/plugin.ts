@@ -5,7 +5,13 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { DataConverter } from '@temporalio/common';
 import { SimplePlugin } from '@temporalio/plugin';
-import { Runtime, type BundleOptions, type ReplayWorkerOptions, type Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  Runtime,
+  type BundleOptions,
+  type ReplayWorkerOptions,
+  type Worker,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities/index.js';
@@ -49,7 +55,9 @@ function aliasUserWorkflows(userPath: string, hook: BundleOptions['webpackConfig
       ...c,
       resolve: {
         ...c.resolve,
-        alias: Array.isArray(alias) ? [...alias, { name: USER_WORKFLOWS, alias: target, onlyModule: true }] : { ...alias, [`${USER_WORKFLOWS}$`]: target },
+        alias: Array.isArray(alias)
+          ? [...alias, { name: USER_WORKFLOWS, alias: target, onlyModule: true }]
+          : { ...alias, [`${USER_WORKFLOWS}$`]: target },
       },
     };
   };
@@ -87,7 +95,10 @@ export class LonghaulPlugin extends SimplePlugin {
       activities,
       ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
       // The workflow interceptors are always part of the workflow code, traced or not (worker/bundle.ts).
-      workerInterceptors: { workflowModules: workflowInterceptorModules, activity: opts.telemetry?.activityInterceptors ?? [] },
+      workerInterceptors: {
+        workflowModules: workflowInterceptorModules,
+        activity: opts.telemetry?.activityInterceptors ?? [],
+      },
     });
     this.activities = activities;
     this.telemetry = opts.telemetry;
@@ -124,7 +135,13 @@ export class LonghaulPlugin extends SimplePlugin {
   /** For `bundleWorkflowCode({ workflowsPath, plugins: [plugin] })`, and for the worker's own bundling. */
   override configureBundler(options: BundleOptions): BundleOptions {
     const { workflowsPath: path, webpackConfigHook } = options;
-    const merged = isLonghauls(path) ? options : { ...options, workflowsPath: withUserWorkflowsPath, webpackConfigHook: aliasUserWorkflows(path, webpackConfigHook) };
+    const merged = isLonghauls(path)
+      ? options
+      : {
+          ...options,
+          workflowsPath: withUserWorkflowsPath,
+          webpackConfigHook: aliasUserWorkflows(path, webpackConfigHook),
+        };
     // With encryption the workflow code carries the encoded-failures converter (config/codec.ts).
     const failureConverterPath = options.failureConverterPath ?? this.failureConverterPath;
     return super.configureBundler({ ...merged, ...(failureConverterPath ? { failureConverterPath } : {}) });

@@ -46,7 +46,11 @@ export function processExists(pid: number): boolean {
  * process's workers, and its process no longer exists or this process now has its pid (a restarted
  * container's pid 1). Identities of other hosts or of another form are never judged gone.
  */
-export function workerGone(identity: string, self: WorkerSelf, exists: (pid: number) => boolean = processExists): boolean {
+export function workerGone(
+  identity: string,
+  self: WorkerSelf,
+  exists: (pid: number) => boolean = processExists,
+): boolean {
   const match = /^(\d+)@(\S+)/.exec(identity);
   if (!match || match[2] !== self.host || self.here.has(identity)) return false;
   const pid = Number(match[1]);
@@ -69,7 +73,8 @@ const LONGHAUL_WORKFLOW_TYPE = 'agentRun';
 const LIST_PAGE = 500;
 const STARTED = proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
 const STICKY = proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY;
-const RESET_STICKY = proto.temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE;
+const RESET_STICKY =
+  proto.temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE;
 const DESCRIBE_AT_ONCE = 16;
 /** Enough of the newest events to reach the last completed workflow task. */
 const RECENT_EVENTS = 20;
@@ -81,7 +86,9 @@ const DRAIN_POLL_MS = 10_000;
  * completed its last workflow task), and the sticky queue a workflow task waits on, unstarted.
  */
 export function stickyState(newestFirst: HistoryEvent[]): { holder: string | null; waitingOn: string | null } {
-  const holder = newestFirst.find((e) => e.workflowTaskCompletedEventAttributes)?.workflowTaskCompletedEventAttributes?.identity ?? null;
+  const holder =
+    newestFirst.find((e) => e.workflowTaskCompletedEventAttributes)?.workflowTaskCompletedEventAttributes?.identity ??
+    null;
   const last = newestFirst.find((e) => e.workflowTaskScheduledEventAttributes || e.workflowTaskStartedEventAttributes);
   const queue = last?.workflowTaskScheduledEventAttributes?.taskQueue;
   return { holder, waitingOn: queue?.kind === STICKY && queue.name ? queue.name : null };
@@ -110,7 +117,12 @@ async function runningRuns(service: WorkflowService, namespace: string, taskQueu
  * on a gone worker's sticky queue and fails them with RESET_STICKY_TASK_QUEUE, which the server
  * reschedules on the normal queue at once (else they wait out the sticky schedule-to-start timeout).
  */
-export async function reclaimOrphans(connection: NativeConnection, namespace: string, taskQueue: string, self: WorkerSelf): Promise<Reclaimed> {
+export async function reclaimOrphans(
+  connection: NativeConnection,
+  namespace: string,
+  taskQueue: string,
+  self: WorkerSelf,
+): Promise<Reclaimed> {
   const service = connection.workflowService;
   const executions = await runningRuns(service, namespace, taskQueue);
   const activities: Reclaimed['activities'] = [];
@@ -120,13 +132,20 @@ export async function reclaimOrphans(connection: NativeConnection, namespace: st
     await Promise.all(
       executions.slice(i, i + DESCRIBE_AT_ONCE).map(async (execution) => {
         const described = await service.describeWorkflowExecution({ namespace, execution });
-        const orphans = (described.pendingActivities ?? []).filter((a) => a.state === STARTED && workerGone(a.lastWorkerIdentity ?? '', self));
-        const recent = await service.getWorkflowExecutionHistoryReverse({ namespace, execution, maximumPageSize: RECENT_EVENTS });
+        const orphans = (described.pendingActivities ?? []).filter(
+          (a) => a.state === STARTED && workerGone(a.lastWorkerIdentity ?? '', self),
+        );
+        const recent = await service.getWorkflowExecutionHistoryReverse({
+          namespace,
+          execution,
+          maximumPageSize: RECENT_EVENTS,
+        });
         const { holder, waitingOn } = stickyState(recent.history?.events ?? []);
         const held = holder !== null && workerGone(holder, self);
         if (!orphans.length && !held) return;
         // A task already waiting on the dead sticky queue stays there through a reset: take it first.
-        if (held && waitingOn && (await returnStickyTask(connection, namespace, taskQueue, waitingOn, self))) tasksReturned += 1;
+        if (held && waitingOn && (await returnStickyTask(connection, namespace, taskQueue, waitingOn, self)))
+          tasksReturned += 1;
         // Then the sticky queue: the next workflow task goes where a live worker polls.
         await service.resetStickyTaskQueue({ namespace, execution });
         if (held) stickyResets += 1;
@@ -143,7 +162,11 @@ export async function reclaimOrphans(connection: NativeConnection, namespace: st
               applicationFailureInfo: { type: 'WorkerGone', nonRetryable: false },
             },
           });
-          activities.push({ workflowId: execution.workflowId!, activityType: a.activityType?.name ?? '?', worker: a.lastWorkerIdentity ?? '' });
+          activities.push({
+            workflowId: execution.workflowId!,
+            activityType: a.activityType?.name ?? '?',
+            worker: a.lastWorkerIdentity ?? '',
+          });
         }
       }),
     );
@@ -156,11 +179,21 @@ export async function reclaimOrphans(connection: NativeConnection, namespace: st
  * the same worker: each is orphaned, and a user's workflow's task taken here only reaches the
  * normal queue sooner) and hands it back; false if none came before the deadline.
  */
-async function returnStickyTask(connection: NativeConnection, namespace: string, taskQueue: string, name: string, self: WorkerSelf): Promise<boolean> {
+async function returnStickyTask(
+  connection: NativeConnection,
+  namespace: string,
+  taskQueue: string,
+  name: string,
+  self: WorkerSelf,
+): Promise<boolean> {
   const service = connection.workflowService;
   const task = await connection
     .withDeadline(Date.now() + DRAIN_POLL_MS, () =>
-      service.pollWorkflowTaskQueue({ namespace, taskQueue: { name, kind: STICKY, normalName: taskQueue }, identity: self.identity }),
+      service.pollWorkflowTaskQueue({
+        namespace,
+        taskQueue: { name, kind: STICKY, normalName: taskQueue },
+        identity: self.identity,
+      }),
     )
     .catch(() => null); // the deadline: the task timed out to the normal queue meanwhile
   if (!task?.taskToken?.length) return false;
@@ -169,7 +202,10 @@ async function returnStickyTask(connection: NativeConnection, namespace: string,
     taskToken: task.taskToken,
     cause: RESET_STICKY,
     identity: self.identity,
-    failure: { message: `the worker of sticky queue ${name} is gone (task returned by ${self.identity})`, source: 'longhaul' },
+    failure: {
+      message: `the worker of sticky queue ${name} is gone (task returned by ${self.identity})`,
+      source: 'longhaul',
+    },
   });
   return true;
 }

@@ -23,10 +23,15 @@ export async function ensureSearchAttributes(connection: NativeConnection, names
   try {
     await connection.operatorService.addSearchAttributes({
       namespace,
-      searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_TYPE[key.type as keyof typeof INDEXED_TYPE]])),
+      searchAttributes: Object.fromEntries(
+        missing.map((key) => [key.name, INDEXED_TYPE[key.type as keyof typeof INDEXED_TYPE]]),
+      ),
     });
   } catch (err) {
     const wanted = missing.map((k) => `${k.name}=${k.type}`).join(', ');
-    throw new Error(`cannot register search attributes ${wanted} in namespace ${namespace} (${(err as Error).message}); add them as an operator`, { cause: err });
+    throw new Error(
+      `cannot register search attributes ${wanted} in namespace ${namespace} (${(err as Error).message}); add them as an operator`,
+      { cause: err },
+    );
   }
 }

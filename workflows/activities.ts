@@ -9,10 +9,20 @@ import type { LonghaulActivities } from '../common/contracts.js';
 export const { callModel, compactTranscript } = proxyActivities<LonghaulActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '5 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12 },
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 12,
+  },
 });
 
-const toolRetry: RetryPolicy = { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8 };
+const toolRetry: RetryPolicy = {
+  initialInterval: '500 milliseconds',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  maximumAttempts: 8,
+};
 export const { runTool } = proxyActivities<LonghaulActivities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '5 seconds',

@@ -37,7 +37,8 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
   }
 }
 
-const invalidOptions = (why: string) => ApplicationFailure.nonRetryable(`invalid run options: ${why}`, 'InvalidRunOptions');
+const invalidOptions = (why: string) =>
+  ApplicationFailure.nonRetryable(`invalid run options: ${why}`, 'InvalidRunOptions');
 
 /**
  * The run's options over its agent's defaults, read from the worker when the run starts. A

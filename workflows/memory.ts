@@ -75,7 +75,15 @@ export function fromCarried(carried: CarriedMemory): RunMemory {
 
 /** The memory as recorded runs carry it: the same fields under their recorded names. */
 export function toCarried(memory: RunMemory): CarriedMemory {
-  const { openEscalation, nextUserMessage, awaitingReply, toolCallsToRun, toolResults, replyStoppedAtMaxTokens, ...same } = memory;
+  const {
+    openEscalation,
+    nextUserMessage,
+    awaitingReply,
+    toolCallsToRun,
+    toolResults,
+    replyStoppedAtMaxTokens,
+    ...same
+  } = memory;
   return {
     ...same,
     open: openEscalation,
@@ -92,6 +100,10 @@ export function memoryForNextRun(memory: RunMemory): CarriedMemory {
   const { counters } = memory;
   return toCarried({
     ...memory,
-    chain: { runNumber: memory.chain.runNumber + 1, turnsAtStart: counters.turn, compactionsAtStart: counters.compactions },
+    chain: {
+      runNumber: memory.chain.runNumber + 1,
+      turnsAtStart: counters.turn,
+      compactionsAtStart: counters.compactions,
+    },
   });
 }

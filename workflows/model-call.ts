@@ -14,7 +14,9 @@ export function modelCallInput(memory: RunMemory, options: RunOptions, workflowI
     turn: memory.counters.turn,
     model: options.model,
     maxOutputTokens: options.maxOutputTokens,
-    instructions: memory.instructionsRef ? { ref: memory.instructionsRef } : { systemPrompt: options.systemPrompt, task: options.task },
+    instructions: memory.instructionsRef
+      ? { ref: memory.instructionsRef }
+      : { systemPrompt: options.systemPrompt, task: options.task },
     state: options.injectState ? { ref: memory.stateRef, updates: memory.stateUpdates } : null,
     compaction: options.compaction,
     head: memory.head,
@@ -41,7 +43,11 @@ export function bookModelCall(memory: RunMemory, reply: ModelCallResult): RunMem
 
 /** A model call that failed for good (Temporal already retried what could be): one more failure in a row. */
 export function countModelFailure(memory: RunMemory, message: string): RunMemory {
-  return { ...memory, lastFailure: `model call: ${message}`, counters: { ...memory.counters, failuresInRow: memory.counters.failuresInRow + 1 } };
+  return {
+    ...memory,
+    lastFailure: `model call: ${message}`,
+    counters: { ...memory.counters, failuresInRow: memory.counters.failuresInRow + 1 },
+  };
 }
 
 /** Seconds to wait before the turn's model call is tried again; none once a person is to be asked. */
@@ -68,7 +74,11 @@ async function callOnce(run: Run, activity: typeof callModel): Promise<ModelCall
  */
 export async function callModelForTurn(run: Run): Promise<ModelCallResult> {
   let reply = await callOnce(run, callModel);
-  for (let n = 0; (reply.stopReason === 'compaction' || reply.stopReason === 'pause_turn') && n < MAX_CONTINUATIONS; n++) {
+  for (
+    let n = 0;
+    (reply.stopReason === 'compaction' || reply.stopReason === 'pause_turn') && n < MAX_CONTINUATIONS;
+    n++
+  ) {
     reply = await callOnce(run, callModel);
   }
   if (reply.stopReason === 'model_context_window_exceeded' && patched('on-demand-compaction')) {

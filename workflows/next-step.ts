@@ -27,7 +27,8 @@ export interface ServerHints {
 export function nextStep(memory: RunMemory, options: RunOptions, hints: ServerHints): Step {
   if (dueForContinueAsNew(memory, options, hints)) return { kind: 'continue-as-new' };
   if (memory.counters.failuresInRow >= options.escalation.maxConsecutiveFailures) return { kind: 'ask-about-failures' };
-  if (memory.openEscalation?.kind === 'refusal') return { kind: 'await-refusal-guidance', escalation: memory.openEscalation };
+  if (memory.openEscalation?.kind === 'refusal')
+    return { kind: 'await-refusal-guidance', escalation: memory.openEscalation };
   const call = memory.toolCallsToRun[0];
   if (call) return { kind: 'run-tool-call', call };
   return memory.awaitingReply ? { kind: 'call-model' } : { kind: 'start-turn' };
@@ -43,7 +44,8 @@ export function dueForContinueAsNew(memory: RunMemory, options: RunOptions, hint
   const { counters, chain } = memory;
   return (
     memory.toolCallsToRun.length === 0 &&
-    (counters.compactions > chain.compactionsAtStart || counters.turn - chain.turnsAtStart >= options.continueAsNewEvery)
+    (counters.compactions > chain.compactionsAtStart ||
+      counters.turn - chain.turnsAtStart >= options.continueAsNewEvery)
   );
 }
 
@@ -54,7 +56,8 @@ export interface CapReached {
 
 /** The turn cap, then the token budget, as the memory holds them (with what people granted). */
 export function capReached(memory: RunMemory): CapReached | null {
-  if (memory.counters.turn >= memory.maxTurns) return { kind: 'turn_cap', text: `turn cap of ${memory.maxTurns} reached` };
+  if (memory.counters.turn >= memory.maxTurns)
+    return { kind: 'turn_cap', text: `turn cap of ${memory.maxTurns} reached` };
   const used = tokensUsed(memory.counters);
   if (memory.tokenBudget !== undefined && used >= memory.tokenBudget) {
     return { kind: 'token_budget', text: `token budget of ${memory.tokenBudget} reached (${used} used)` };

@@ -1,6 +1,12 @@
 import { condition, log, workflowInfo } from '@temporalio/workflow';
 import type { ToolCall } from '../common/contracts.js';
-import { timeoutOutcome, type Escalation, type EscalationKind, type HumanResponse, type Outcome } from '../common/escalation.js';
+import {
+  timeoutOutcome,
+  type Escalation,
+  type EscalationKind,
+  type HumanResponse,
+  type Outcome,
+} from '../common/escalation.js';
 import type { RunOptions } from '../common/options.js';
 import { notifyEscalation } from './activities.js';
 import { HISTORY_LIMIT, type RunMemory } from './memory.js';
@@ -44,12 +50,18 @@ export function answeredOutcome(answer: HumanResponse, at: string): Outcome {
 
 /** The escalation closed with its outcome, kept in the newest HISTORY_LIMIT. */
 export function closeEscalation(memory: RunMemory, escalation: Escalation, outcome: Outcome): RunMemory {
-  return { ...memory, escalations: [...memory.escalations, { ...escalation, outcome }].slice(-HISTORY_LIMIT), openEscalation: null };
+  return {
+    ...memory,
+    escalations: [...memory.escalations, { ...escalation, outcome }].slice(-HISTORY_LIMIT),
+    openEscalation: null,
+  };
 }
 
 /** Why a run stopped on an outcome, for its reason. */
 export const stoppedBy = (outcome: Outcome): string =>
-  outcome.by === 'timeout' ? (outcome.message ?? 'no answer in time') : `stopped by ${outcome.by}${outcome.message ? `: ${outcome.message}` : ''}`;
+  outcome.by === 'timeout'
+    ? (outcome.message ?? 'no answer in time')
+    : `stopped by ${outcome.by}${outcome.message ? `: ${outcome.message}` : ''}`;
 
 /** Opens an escalation (and sends the webhook, if the run has one); waiting for it is `askPerson`'s part. */
 export function openEscalation(run: Run, ask: Question): Escalation {
@@ -84,7 +96,9 @@ export async function askPerson(run: Run, ask: Question): Promise<Outcome> {
   if (!answer && workflowInfo().continueAsNewSuggested && deadline > Date.now()) await continueAsNextRun(run);
   const at = new Date().toISOString();
   const { onTimeout, timeoutSeconds } = run.options.escalation;
-  const outcome = answer ? answeredOutcome(answer, at) : timeoutOutcome(escalation.kind, onTimeout, at, `${timeoutSeconds} s`);
+  const outcome = answer
+    ? answeredOutcome(answer, at)
+    : timeoutOutcome(escalation.kind, onTimeout, at, `${timeoutSeconds} s`);
   run.memory = closeEscalation(run.memory, escalation, outcome);
   run.answer = null;
   setStatus(run, 'running');

@@ -43,14 +43,20 @@ async function askAboutFailures(run: Run): Promise<StepDone> {
   if (outcome.decision === 'stop') return { status: 'stopped', reason: stoppedBy(outcome) };
   const memory = { ...run.memory, counters: { ...run.memory.counters, failuresInRow: 0 } };
   const guided = outcome.decision === 'reply' && outcome.message;
-  run.memory = guided ? { ...memory, nextUserMessage: withPersonSays(memory.nextUserMessage, outcome.message!) } : memory;
+  run.memory = guided
+    ? { ...memory, nextUserMessage: withPersonSays(memory.nextUserMessage, outcome.message!) }
+    : memory;
   return null;
 }
 
 async function awaitRefusalGuidance(run: Run, refusal: Escalation): Promise<StepDone> {
   const outcome = await askPerson(run, refusal);
   if (outcome.decision !== 'reply') return { status: 'stopped', reason: `the model refused; ${stoppedBy(outcome)}` };
-  run.memory = { ...run.memory, nextUserMessage: withPersonSays(run.memory.toolResults, outcome.message!), toolResults: [] };
+  run.memory = {
+    ...run.memory,
+    nextUserMessage: withPersonSays(run.memory.toolResults, outcome.message!),
+    toolResults: [],
+  };
   return null;
 }
 
@@ -67,7 +73,11 @@ async function beginTurn(run: Run): Promise<StepDone | 'call-model'> {
   if (start.kind === 'end') return start.end;
   if (start.kind === 'ask-to-extend') {
     const { cap } = start;
-    const outcome = await askPerson(run, { kind: cap.kind, reason: cap.text, question: 'Extend the run (turns and/or tokens) or stop it?' });
+    const outcome = await askPerson(run, {
+      kind: cap.kind,
+      reason: cap.text,
+      question: 'Extend the run (turns and/or tokens) or stop it?',
+    });
     if (outcome.decision !== 'extend') return { status: 'stopped', reason: `${cap.text}; ${stoppedBy(outcome)}` };
     run.memory = extendCaps(run.memory, outcome);
     return null;
@@ -94,7 +104,11 @@ async function callModelAndApply(run: Run): Promise<StepDone> {
   if (effect.next === 'end') return effect.end;
   if (effect.next === 'ask-about-refusal') {
     // The wait is the next step's: opening it here lets a continued run resume it.
-    openEscalation(run, { kind: 'refusal', reason: 'the model refused to continue', question: 'Reply with guidance for the model, or stop the run.' });
+    openEscalation(run, {
+      kind: 'refusal',
+      reason: 'the model refused to continue',
+      question: 'Reply with guidance for the model, or stop the run.',
+    });
   }
   return null;
 }

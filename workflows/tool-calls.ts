@@ -39,18 +39,22 @@ function checkStateUpdate(input: unknown): NonNullable<ToolCall['stateUpdate']> 
 /** finish: the report ends the run once the reply's other calls have their results. */
 export function applyFinishCall(memory: RunMemory, call: ToolCall): { memory: RunMemory; result: PendingBlock } {
   const finish = stateTools.finish.input.safeParse(call.input);
-  if (!finish.success) return { memory, result: toolResult(call, `invalid finish input: ${describeZodError(finish.error)}`, true) };
+  if (!finish.success)
+    return { memory, result: toolResult(call, `invalid finish input: ${describeZodError(finish.error)}`, true) };
   return { memory: { ...memory, report: finish.data.report }, result: toolResult(call, 'run finished') };
 }
 
 /** What the model is told of a declined request: by a person, or by the timeout's default when nobody answered. */
 const declined = (outcome: Outcome, what: string) =>
-  outcome.by === 'timeout' ? `Nobody answered ${what} in time: ${outcome.message}` : `A person declined${what === 'your request' ? '' : ` ${what}`}: ${outcome.message ?? 'no reason given'}`;
+  outcome.by === 'timeout'
+    ? `Nobody answered ${what} in time: ${outcome.message}`
+    : `A person declined${what === 'your request' ? '' : ` ${what}`}: ${outcome.message ?? 'no reason given'}`;
 
 /** What the model is told of a person's answer to its escalate_to_human. */
 export function answerToModel(call: ToolCall, outcome: Outcome): PendingBlock {
   if (outcome.decision === 'deny') return toolResult(call, declined(outcome, 'your request'), true);
-  if (outcome.decision === 'approve') return toolResult(call, `A person approved${outcome.message ? `: ${outcome.message}` : '.'}`);
+  if (outcome.decision === 'approve')
+    return toolResult(call, `A person approved${outcome.message ? `: ${outcome.message}` : '.'}`);
   return toolResult(call, `A person replied: ${outcome.message}`);
 }
 
@@ -61,7 +65,9 @@ export function answerToModel(call: ToolCall, outcome: Outcome): PendingBlock {
 export function recordToolResult(memory: RunMemory, call: ToolCall, result: PendingBlock): RunMemory {
   const toolResults = [...memory.toolResults, result];
   const toolCallsToRun = memory.toolCallsToRun.slice(1);
-  const lastFailure = isErrorResult(result) ? `${call.name}: ${'content' in result ? result.content : 'see the transcript'}` : memory.lastFailure;
+  const lastFailure = isErrorResult(result)
+    ? `${call.name}: ${'content' in result ? result.content : 'see the transcript'}`
+    : memory.lastFailure;
   if (toolCallsToRun.length) return { ...memory, toolResults, toolCallsToRun, lastFailure };
   return {
     ...memory,
@@ -80,7 +86,12 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
   if (policy === 'deny') return toolResult(call, `${call.name} is not allowed in this run`, true);
   if (policy === 'approve') {
     const question = `Approve ${call.name} ${preview(call.input)}?`;
-    const outcome = await askPerson(run, { kind: 'tool_approval', reason: `the model wants to run ${call.name}`, question, heldToolCall: call });
+    const outcome = await askPerson(run, {
+      kind: 'tool_approval',
+      reason: `the model wants to run ${call.name}`,
+      question,
+      heldToolCall: call,
+    });
     if (outcome.decision === 'stop') return outcome;
     if (outcome.decision !== 'approve') return toolResult(call, declined(outcome, `this ${call.name} call`), true);
   }
@@ -93,7 +104,8 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
     }
     case 'escalate_to_human': {
       const request = stateTools.escalate_to_human.input.safeParse(call.input);
-      if (!request.success) return toolResult(call, `invalid escalate_to_human input: ${describeZodError(request.error)}`, true);
+      if (!request.success)
+        return toolResult(call, `invalid escalate_to_human input: ${describeZodError(request.error)}`, true);
       const outcome = await askPerson(run, { kind: 'model_request', ...request.data });
       return outcome.decision === 'stop' ? outcome : answerToModel(call, outcome);
     }
@@ -102,7 +114,13 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
       const activity = call.sideEffectFree ? runToolLocally : runTool;
       const { workflowId, options } = run;
       return activity.executeWithOptions({ summary: `${call.name} ${preview(call.input, 80)}` }, [
-        { workflowId, turn: run.memory.counters.turn, workspace: options.workspace, call, ...(options.agent !== undefined ? { agent: options.agent } : {}) },
+        {
+          workflowId,
+          turn: run.memory.counters.turn,
+          workspace: options.workspace,
+          call,
+          ...(options.agent !== undefined ? { agent: options.agent } : {}),
+        },
       ]);
     }
   }

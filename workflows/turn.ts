@@ -19,12 +19,16 @@ export function startTurn(memory: RunMemory, options: RunOptions): TurnStart {
   const cap = capReached(memory);
   let next = memory;
   if (cap) {
-    if (memory.wrappingUp) return { kind: 'end', end: { status: 'stopped', reason: `${cap.text}; the wrap-up turn ended without finish` } };
+    if (memory.wrappingUp)
+      return { kind: 'end', end: { status: 'stopped', reason: `${cap.text}; the wrap-up turn ended without finish` } };
     if (options.escalation.onCap === 'stop') return { kind: 'end', end: { status: 'stopped', reason: cap.text } };
     if (options.escalation.onCap === 'escalate') return { kind: 'ask-to-extend', cap };
     next = { ...memory, wrappingUp: true, nextUserMessage: withText(memory.nextUserMessage, WRAP_UP) };
   }
-  return { kind: 'open', memory: { ...next, counters: { ...next.counters, turn: next.counters.turn + 1 }, awaitingReply: true } };
+  return {
+    kind: 'open',
+    memory: { ...next, counters: { ...next.counters, turn: next.counters.turn + 1 }, awaitingReply: true },
+  };
 }
 
 /** The caps after a person's `extend`: the turns and tokens granted are added. */
@@ -51,7 +55,11 @@ export type ReplyEffect =
 /** What a turn's final reply (after continuations) means for the run. */
 export function applyReply(memory: RunMemory, reply: ModelCallResult, options: RunOptions): ReplyEffect {
   const answered = { ...memory, awaitingReply: false };
-  const end = (status: RunEnd['status'], reason: string, at = answered): ReplyEffect => ({ memory: at, next: 'end', end: { status, reason } });
+  const end = (status: RunEnd['status'], reason: string, at = answered): ReplyEffect => ({
+    memory: at,
+    next: 'end',
+    end: { status, reason },
+  });
   if (reply.stopReason === 'refusal') {
     if (options.escalation.onRefusal === 'stop') return end('stopped', 'the model refused to continue');
     const toolResults = reply.toolCalls.map((call) => toolResult(call, 'not run: the reply was a refusal', true));
@@ -61,19 +69,29 @@ export function applyReply(memory: RunMemory, reply: ModelCallResult, options: R
     return end('failed', 'the context window was exceeded even after compaction; lower the compaction trigger');
   }
   if (reply.stopReason === 'pause_turn' || reply.stopReason === 'compaction') {
-    return end('failed', `the turn was still paused (stop reason "${reply.stopReason}") after ${MAX_CONTINUATIONS} continuations`);
+    return end(
+      'failed',
+      `the turn was still paused (stop reason "${reply.stopReason}") after ${MAX_CONTINUATIONS} continuations`,
+    );
   }
-  if (reply.stopReason === null || !ANSWERED.has(reply.stopReason)) return end('failed', `unexpected stop reason ${JSON.stringify(reply.stopReason)}`);
+  if (reply.stopReason === null || !ANSWERED.has(reply.stopReason))
+    return end('failed', `unexpected stop reason ${JSON.stringify(reply.stopReason)}`);
 
   const cutOff = reply.stopReason === 'max_tokens';
   if (reply.toolCalls.length === 0) {
     const idleReplies = answered.counters.idleReplies + 1;
     const idle = { ...answered, counters: { ...answered.counters, idleReplies } };
-    if (idleReplies >= options.maxIdleReplies) return end('stopped', `the model replied ${idleReplies} times in a row without using a tool`, idle);
+    if (idleReplies >= options.maxIdleReplies)
+      return end('stopped', `the model replied ${idleReplies} times in a row without using a tool`, idle);
     return { memory: { ...idle, nextUserMessage: [textBlock(cutOff ? CUT_OFF : NUDGE)] }, next: 'continue' };
   }
   return {
-    memory: { ...answered, counters: { ...answered.counters, idleReplies: 0 }, toolCallsToRun: reply.toolCalls, replyStoppedAtMaxTokens: cutOff },
+    memory: {
+      ...answered,
+      counters: { ...answered.counters, idleReplies: 0 },
+      toolCallsToRun: reply.toolCalls,
+      replyStoppedAtMaxTokens: cutOff,
+    },
     next: 'continue',
   };
 }

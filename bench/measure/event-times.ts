@@ -13,7 +13,8 @@ export function completionTimes(events: HistoryEvent[], activityType: string): n
   const times: number[] = [];
   for (const event of events) {
     if (event.workflowExecutionStartedEventAttributes) scheduled.clear();
-    if (event.activityTaskScheduledEventAttributes?.activityType?.name === activityType) scheduled.add(String(event.eventId));
+    if (event.activityTaskScheduledEventAttributes?.activityType?.name === activityType)
+      scheduled.add(String(event.eventId));
     const completed = event.activityTaskCompletedEventAttributes;
     if (completed && scheduled.has(String(completed.scheduledEventId))) times.push(eventMs(event));
   }
@@ -67,7 +68,11 @@ export function stepLatencies(events: HistoryEvent[]): StepLatencies {
     }
     const completed = event.activityTaskCompletedEventAttributes;
     if (completed) {
-      push(out.activityStartToComplete, typeOf.get(String(completed.scheduledEventId)) ?? '?', ms - at.get(String(completed.startedEventId))!);
+      push(
+        out.activityStartToComplete,
+        typeOf.get(String(completed.scheduledEventId)) ?? '?',
+        ms - at.get(String(completed.startedEventId))!,
+      );
     }
   }
   return out;
@@ -80,8 +85,10 @@ export function mergeLatencies(all: StepLatencies[]): StepLatencies {
     merged.workflowTaskScheduleToStart.push(...l.workflowTaskScheduleToStart);
     merged.workflowTaskStartToComplete.push(...l.workflowTaskStartToComplete);
     merged.workflowTaskTimedOut += l.workflowTaskTimedOut;
-    for (const [k, v] of Object.entries(l.activityScheduleToStart)) (merged.activityScheduleToStart[k] ??= []).push(...v);
-    for (const [k, v] of Object.entries(l.activityStartToComplete)) (merged.activityStartToComplete[k] ??= []).push(...v);
+    for (const [k, v] of Object.entries(l.activityScheduleToStart))
+      (merged.activityScheduleToStart[k] ??= []).push(...v);
+    for (const [k, v] of Object.entries(l.activityStartToComplete))
+      (merged.activityStartToComplete[k] ??= []).push(...v);
   }
   return merged;
 }

@@ -19,7 +19,10 @@ export interface RunHistory {
  * page of a naive history is larger than that.
  */
 export async function connectHistoryReader(address: string): Promise<Client> {
-  const connection = await Connection.connect({ address, channelArgs: { 'grpc.max_receive_message_length': 256 * 2 ** 20 } });
+  const connection = await Connection.connect({
+    address,
+    channelArgs: { 'grpc.max_receive_message_length': 256 * 2 ** 20 },
+  });
   return new Client({ connection });
 }
 
@@ -43,7 +46,7 @@ function closedAs(last: HistoryEvent | undefined): string {
  */
 export async function fetchRunChain(client: Client, workflowId: string, firstRunId: string): Promise<RunHistory[]> {
   const runs: RunHistory[] = [];
-  for (let runId: string | undefined = firstRunId; runId; ) {
+  for (let runId: string | undefined = firstRunId; runId;) {
     const handle = client.workflow.getHandle(workflowId, runId);
     const [history, description] = await Promise.all([handle.fetchHistory(), handle.describe()]);
     const events: HistoryEvent[] = history.events ?? [];

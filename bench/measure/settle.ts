@@ -26,7 +26,11 @@ export async function settle<R extends { status: string; reason?: string }>(
       await handle.terminate('history benchmark: deadline reached');
       return { outcome: `terminated by the benchmark after ${deadlineMs / 60_000} min`, seconds: seconds() };
     }
-    return { outcome: result.reason ? `${result.status}: ${result.reason}` : result.status, seconds: seconds(), result };
+    return {
+      outcome: result.reason ? `${result.status}: ${result.reason}` : result.status,
+      seconds: seconds(),
+      result,
+    };
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
     return { outcome: `${err.cause?.name ?? 'failed'}: ${err.cause?.message ?? err.message}`, seconds: seconds() };

@@ -31,7 +31,10 @@ export function summarizeGrowth(
   targets: number[],
   settled: { outcome: string; seconds: number },
 ): GrowthSummary {
-  const perTurn = splitIntoTurns(chain.flatMap((r) => r.events), modelActivity);
+  const perTurn = splitIntoTurns(
+    chain.flatMap((r) => r.events),
+    modelActivity,
+  );
   return {
     design,
     outcome: settled.outcome,
@@ -80,7 +83,11 @@ export function summarizeLongRun(
   workflowId: string,
   chain: RunHistory[],
   modelActivity: string,
-  settled: { outcome: string; seconds: number; result?: { counters: { turn: number; compactions: number }; state: unknown } },
+  settled: {
+    outcome: string;
+    seconds: number;
+    result?: { counters: { turn: number; compactions: number }; state: unknown };
+  },
 ): LongRunSummary {
   const runs = chain.map((r): RunRow => ({
     runId: r.runId,
@@ -92,8 +99,12 @@ export function summarizeLongRun(
     serverEvents: r.serverEvents,
   }));
   // The last call is left out: it also carries the run's result, as in `statsAround`.
-  const calls = splitIntoTurns(chain.flatMap((r) => r.events), modelActivity).slice(0, -1);
-  const meanBytes = (records: TurnRecord[]) => Math.round(sum(records.map((t) => t.bytes)) / Math.max(1, records.length));
+  const calls = splitIntoTurns(
+    chain.flatMap((r) => r.events),
+    modelActivity,
+  ).slice(0, -1);
+  const meanBytes = (records: TurnRecord[]) =>
+    Math.round(sum(records.map((t) => t.bytes)) / Math.max(1, records.length));
   // A short (quick) run gets two halves rather than two overlapping hundreds.
   const edgeCalls = Math.min(EDGE_CALLS, Math.floor(calls.length / 2));
   return {

@@ -63,7 +63,12 @@ export async function naiveAuditRun(input: NaiveRunInput): Promise<NaiveRunResul
         return result('run finished');
       }
       default: {
-        const out = await runToolInline({ workflowId, turn, workspace: input.workspace, call: { id: call.id, name: call.name, input: call.input } });
+        const out = await runToolInline({
+          workflowId,
+          turn,
+          workspace: input.workspace,
+          call: { id: call.id, name: call.name, input: call.input },
+        });
         return result(out.content, out.isError);
       }
     }

@@ -44,7 +44,10 @@ export async function runDirectLoop(opts: {
 }): Promise<DirectLoopResult> {
   const { options, workflowId } = opts;
   const activities = createActivities({ anthropic: opts.anthropic, store: opts.store });
-  const env = new MockActivityEnvironment({ activityType: 'callModel', workflowExecution: { workflowId, runId: 'direct' } });
+  const env = new MockActivityEnvironment({
+    activityType: 'callModel',
+    workflowExecution: { workflowId, runId: 'direct' },
+  });
   const started = performance.now();
   const completions: number[] = [];
 
@@ -63,7 +66,9 @@ export async function runDirectLoop(opts: {
       turn: counters.turn,
       model: options.model,
       maxOutputTokens: options.maxOutputTokens,
-      instructions: instructionsRef ? { ref: instructionsRef } : { systemPrompt: options.systemPrompt, task: options.task },
+      instructions: instructionsRef
+        ? { ref: instructionsRef }
+        : { systemPrompt: options.systemPrompt, task: options.task },
       state: options.injectState ? { ref: stateRef, updates: stateUpdates } : null,
       compaction: options.compaction,
       head,
@@ -84,7 +89,8 @@ export async function runDirectLoop(opts: {
     switch (call.name) {
       case 'update_state': {
         const update = stateTools.update_state.input.safeParse(call.input);
-        if (!update.success) return toolResult(call, `invalid update_state input: ${describeZodError(update.error)}`, true);
+        if (!update.success)
+          return toolResult(call, `invalid update_state input: ${describeZodError(update.error)}`, true);
         state = applyStateUpdate(state, update.data);
         stateUpdates = [...stateUpdates, update.data];
         return toolResult(call, `state updated: ${summarizeState(state)}`);
@@ -96,21 +102,39 @@ export async function runDirectLoop(opts: {
         return toolResult(call, 'run finished');
       }
       default:
-        return env.run<[ToolRunInput], PendingBlock, typeof activities.runTool>(activities.runTool, { workflowId, turn: counters.turn, workspace: options.workspace, call });
+        return env.run<[ToolRunInput], PendingBlock, typeof activities.runTool>(activities.runTool, {
+          workflowId,
+          turn: counters.turn,
+          workspace: options.workspace,
+          call,
+        });
     }
   };
 
   while (report === undefined && counters.turn < options.maxTurns) {
     counters = { ...counters, turn: counters.turn + 1 };
     let reply = await ask();
-    for (let n = 0; (reply.stopReason === 'compaction' || reply.stopReason === 'pause_turn') && n < MAX_CONTINUATIONS; n++) reply = await ask();
+    for (
+      let n = 0;
+      (reply.stopReason === 'compaction' || reply.stopReason === 'pause_turn') && n < MAX_CONTINUATIONS;
+      n++
+    )
+      reply = await ask();
     if (reply.stopReason === 'model_context_window_exceeded') throw new Error('direct loop: context window exceeded');
     if (reply.toolCalls.length === 0) throw new Error(`direct loop: turn ${counters.turn} called no tool`);
     const results: PendingBlock[] = [];
     for (const call of reply.toolCalls) {
-      results.push(report !== undefined ? toolResult(call, 'not run: the run had finished', true) : await runCall(call));
+      results.push(
+        report !== undefined ? toolResult(call, 'not run: the run had finished', true) : await runCall(call),
+      );
     }
     append = results;
   }
-  return { turns: counters.turn, counters, report, modelCallCompletions: completions, seconds: (performance.now() - started) / 1000 };
+  return {
+    turns: counters.turn,
+    counters,
+    report,
+    modelCallCompletions: completions,
+    seconds: (performance.now() - started) / 1000,
+  };
 }

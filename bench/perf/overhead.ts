@@ -27,7 +27,12 @@ export interface LoopFigures {
 export interface OverheadResult {
   files: number;
   direct: LoopFigures;
-  longhaul: LoopFigures & { runsInChain: number; compactions: number; firstCompactionTurn: number | undefined; steps: StepLatencies };
+  longhaul: LoopFigures & {
+    runsInChain: number;
+    compactions: number;
+    firstCompactionTurn: number | undefined;
+    steps: StepLatencies;
+  };
   overheadMedianMs: number;
   overheadMeanMs: number;
   ratioMedian: number;
@@ -64,7 +69,10 @@ export async function measureOverhead(lane: Lane, plan: PerfPlan, tag: string): 
 
   log(`overhead (${tag}): longhaul run, audit of ${n} files`);
   const worker = await lane.worker();
-  const { handle } = await startAudit(h, `overhead-longhaul-${tag}`, n, { compaction: { trigger: plan.trigger }, ...UNATTENDED });
+  const { handle } = await startAudit(h, `overhead-longhaul-${tag}`, n, {
+    compaction: { trigger: plan.trigger },
+    ...UNATTENDED,
+  });
   const settled = await worker.runUntil(settle<RunResult>(handle, plan.deadlineMs));
   if (!settled.result) throw new Error(`overhead: the longhaul run ended ${settled.outcome}`);
   const [events] = await chainEvents(h, [handle]);

@@ -40,10 +40,12 @@ export interface RecoveryCase {
 
 const describeEvent = (e: HistoryEvent, names: Map<string, string>): string | null => {
   const name = (id: unknown) => names.get(String(id)) ?? '?';
-  if (e.workflowTaskScheduledEventAttributes) return `WorkflowTaskScheduled (${e.workflowTaskScheduledEventAttributes.taskQueue?.kind === proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY ? 'sticky queue' : 'normal queue'})`;
+  if (e.workflowTaskScheduledEventAttributes)
+    return `WorkflowTaskScheduled (${e.workflowTaskScheduledEventAttributes.taskQueue?.kind === proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY ? 'sticky queue' : 'normal queue'})`;
   if (e.workflowTaskStartedEventAttributes) return 'WorkflowTaskStarted';
   if (e.workflowTaskCompletedEventAttributes) return 'WorkflowTaskCompleted';
-  if (e.workflowTaskTimedOutEventAttributes) return `WorkflowTaskTimedOut (${timeoutName(e.workflowTaskTimedOutEventAttributes.timeoutType)})`;
+  if (e.workflowTaskTimedOutEventAttributes)
+    return `WorkflowTaskTimedOut (${timeoutName(e.workflowTaskTimedOutEventAttributes.timeoutType)})`;
   if (e.workflowTaskFailedEventAttributes) return 'WorkflowTaskFailed';
   if (e.workflowExecutionSignaledEventAttributes) return 'WorkflowExecutionSignaled';
   const s = e.activityTaskScheduledEventAttributes;
@@ -55,15 +57,23 @@ const describeEvent = (e: HistoryEvent, names: Map<string, string>): string | nu
   }
   const c = e.activityTaskCompletedEventAttributes;
   if (c) return `ActivityTaskCompleted ${name(c.scheduledEventId)}`;
-  if (e.activityTaskTimedOutEventAttributes) return `ActivityTaskTimedOut ${name(e.activityTaskTimedOutEventAttributes.scheduledEventId)}`;
+  if (e.activityTaskTimedOutEventAttributes)
+    return `ActivityTaskTimedOut ${name(e.activityTaskTimedOutEventAttributes.scheduledEventId)}`;
   if (e.workflowExecutionTerminatedEventAttributes) return 'WorkflowExecutionTerminated';
   return null;
 };
 
 // temporal.api.enums.v1.TimeoutType
-const timeoutName = (t: unknown) => ({ 1: 'START_TO_CLOSE', 2: 'SCHEDULE_TO_START', 3: 'SCHEDULE_TO_CLOSE', 4: 'HEARTBEAT' })[Number(t) as 1] ?? String(t);
+const timeoutName = (t: unknown) =>
+  ({ 1: 'START_TO_CLOSE', 2: 'SCHEDULE_TO_START', 3: 'SCHEDULE_TO_CLOSE', 4: 'HEARTBEAT' })[Number(t) as 1] ??
+  String(t);
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 50): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -74,7 +84,10 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
 }
 
 /** Model-call completion times after `afterMs`, the first two. */
-async function nextTwoCompletions(handle: AuditHandle, afterMs: number): Promise<{ times: [number, number]; events: HistoryEvent[] }> {
+async function nextTwoCompletions(
+  handle: AuditHandle,
+  afterMs: number,
+): Promise<{ times: [number, number]; events: HistoryEvent[] }> {
   return waitFor(
     'two model calls after the kill',
     async () => {
@@ -82,7 +95,8 @@ async function nextTwoCompletions(handle: AuditHandle, afterMs: number): Promise
       const models = new Set<string>();
       const times: number[] = [];
       for (const e of events) {
-        if (e.activityTaskScheduledEventAttributes?.activityType?.name === MODEL_ACTIVITY) models.add(String(e.eventId));
+        if (e.activityTaskScheduledEventAttributes?.activityType?.name === MODEL_ACTIVITY)
+          models.add(String(e.eventId));
         const c = e.activityTaskCompletedEventAttributes;
         if (c && models.has(String(c.scheduledEventId)) && eventMs(e) > afterMs) times.push(eventMs(e));
       }
@@ -109,10 +123,15 @@ async function killOnce(
   turn: number,
   plan: PerfPlan,
 ): Promise<{ result: RecoveryCase; next: ChildProcess }> {
-  const { handle } = await startAudit({ ...h, taskQueue: queue }, `recovery-${point}-${during.replace(/ /g, '-')}`, plan.recoveryFiles, {
-    maxTurns: turn,
-    compaction: { trigger: plan.trigger },
-  });
+  const { handle } = await startAudit(
+    { ...h, taskQueue: queue },
+    `recovery-${point}-${during.replace(/ /g, '-')}`,
+    plan.recoveryFiles,
+    {
+      maxTurns: turn,
+      compaction: { trigger: plan.trigger },
+    },
+  );
   const waiting = await waitFor<Progress>(
     `turn ${turn}`,
     async () => {
@@ -130,10 +149,16 @@ async function killOnce(
     // Long enough to outlast the kill; short, because the simulator's timer keeps this process alive.
     h.simulator.injectFaults([{ delayMs: plan.killAfterMs + 5_000, match: 'messages' }]);
     await handle.signal(humanResponseSignal, answer);
-    await waitFor('the model request to arrive', () => (h.simulator.stats().faultsServed > served ? true : undefined), 30_000, 2);
+    await waitFor(
+      'the model request to arrive',
+      () => (h.simulator.stats().faultsServed > served ? true : undefined),
+      30_000,
+      2,
+    );
     await sleep(plan.killAfterMs);
     const pending = (await handle.describe()).raw.pendingActivities?.[0];
-    if (pending?.lastHeartbeatTime) lastHeartbeatBeforeKillMs = Date.now() - eventMs({ eventTime: pending.lastHeartbeatTime });
+    if (pending?.lastHeartbeatTime)
+      lastHeartbeatBeforeKillMs = Date.now() - eventMs({ eventTime: pending.lastHeartbeatTime });
   }
   const historyEvents = (await handle.fetchHistory()).events?.length ?? 0;
 
@@ -145,7 +170,9 @@ async function killOnce(
   const spawnedAt = Date.now();
   const next = await h.spawnWorker(queue);
   const pollingAt = Date.now();
-  log(`recovery: ${point}, killed during ${during} at turn ${turn}; new worker polling after ${pollingAt - spawnedAt} ms`);
+  log(
+    `recovery: ${point}, killed during ${during} at turn ${turn}; new worker polling after ${pollingAt - spawnedAt} ms`,
+  );
 
   const { times, events } = await nextTwoCompletions(handle, killedAt);
   await handle.terminate('perf benchmark: recovery measured');
@@ -181,7 +208,11 @@ async function killOnce(
  * Recovery after SIGKILL of a child-process worker (`longhaul worker`), for each kill point and
  * each kind of moment. The workers poll a task queue of their own, so no in-process worker helps.
  */
-export async function measureRecovery(h: Harness, plan: PerfPlan, firstCompactionTurn: number): Promise<RecoveryCase[]> {
+export async function measureRecovery(
+  h: Harness,
+  plan: PerfPlan,
+  firstCompactionTurn: number,
+): Promise<RecoveryCase[]> {
   const queue = `${h.taskQueue}-recovery`;
   const turnAt: Record<KillPoint, number> = { early: 3, 'near-continue-as-new': firstCompactionTurn - 3 };
   let worker = await h.spawnWorker(queue);
@@ -192,7 +223,9 @@ export async function measureRecovery(h: Harness, plan: PerfPlan, firstCompactio
         const { result, next } = await killOnce(h, queue, worker, point, during, turnAt[point], plan);
         worker = next;
         cases.push(result);
-        log(`  next model call ${round(result.pollingToNextModelCallMs / 1000, 2)} s after polling, ${round(result.killToNextModelCallMs / 1000, 2)} s after the kill`);
+        log(
+          `  next model call ${round(result.pollingToNextModelCallMs / 1000, 2)} s after polling, ${round(result.killToNextModelCallMs / 1000, 2)} s after the kill`,
+        );
       }
     }
   } finally {

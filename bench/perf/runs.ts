@@ -11,7 +11,8 @@ export const MODEL_ACTIVITY = 'callModel';
 export const UNATTENDED = { escalation: { onCap: 'stop' as const } };
 
 const started = Date.now();
-export const log = (line: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+export const log = (line: string) =>
+  process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 
 /** The events of every run of each handle's chain, in order, one array per handle. */
 export async function chainEvents(h: Harness, handles: AuditHandle[]): Promise<HistoryEvent[][]> {

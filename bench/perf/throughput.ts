@@ -38,9 +38,10 @@ export async function measureThroughput(lane: Lane, plan: PerfPlan, tag: string)
   const worker = await lane.worker();
   const handles = await Promise.all(
     Array.from({ length: runs }, (_, i) =>
-      startAudit(lane.harness, `throughput-${tag}-${String(i).padStart(3, '0')}`, files, { compaction: { trigger: plan.trigger }, ...UNATTENDED }).then(
-        (r) => r.handle,
-      ),
+      startAudit(lane.harness, `throughput-${tag}-${String(i).padStart(3, '0')}`, files, {
+        compaction: { trigger: plan.trigger },
+        ...UNATTENDED,
+      }).then((r) => r.handle),
     ),
   );
   log(`throughput (${tag}): ${runs} runs of ${files + 1} turns, model latency ${plan.throughputLatencyMs} ms`);
@@ -49,7 +50,11 @@ export async function measureThroughput(lane: Lane, plan: PerfPlan, tag: string)
   const started = performance.now();
   const ends: number[] = [];
   const settled = await worker.runUntil(
-    Promise.all(handles.map((handle) => settle<RunResult>(handle, plan.deadlineMs).then((s) => (ends.push(performance.now() - started), s)))),
+    Promise.all(
+      handles.map((handle) =>
+        settle<RunResult>(handle, plan.deadlineMs).then((s) => (ends.push(performance.now() - started), s)),
+      ),
+    ),
   );
   const wallSeconds = Math.max(...ends) / 1000;
   const processCpuCores = cpu.stop();

@@ -56,7 +56,12 @@ export async function measureTokens(defaultLane: Lane, largeWindowLane: Lane, pl
       contextWindow: 200_000,
       options: { compaction: { trigger } },
     })),
-    { variant: 'compaction off (200K window)', lane: defaultLane, contextWindow: 200_000, options: { compaction: { enabled: false } } },
+    {
+      variant: 'compaction off (200K window)',
+      lane: defaultLane,
+      contextWindow: 200_000,
+      options: { compaction: { enabled: false } },
+    },
     {
       variant: `compaction off (${plan.largeContextWindow / 1000}K window)`,
       lane: largeWindowLane,
@@ -66,7 +71,9 @@ export async function measureTokens(defaultLane: Lane, largeWindowLane: Lane, pl
   ];
   log(`tokens: ${variants.length} audits of ${n} files at once`);
   const started = await Promise.all(
-    variants.map((v, i) => startAudit(v.lane.harness, `tokens-${i}`, n, { ...v.options, maxTurns: n + 50, ...UNATTENDED })),
+    variants.map((v, i) =>
+      startAudit(v.lane.harness, `tokens-${i}`, n, { ...v.options, maxTurns: n + 50, ...UNATTENDED }),
+    ),
   );
   const [defaultWorker, largeWorker] = await Promise.all([defaultLane.worker(), largeWindowLane.worker()]);
   const settled = await defaultWorker.runUntil(

@@ -5,7 +5,8 @@ import { machineLine, type Machine } from './machine.js';
 import { bytes, integer, markdownTable } from './markdown.js';
 
 const tokens = (n: number) => `${integer(n / 1000)}K`;
-const turnsOf = (w: WindowStats) => (w.reached ? `${w.fromTurn}–${w.toTurn} (${integer(w.meanContextTokens!)} tok)` : 'not reached');
+const turnsOf = (w: WindowStats) =>
+  w.reached ? `${w.fromTurn}–${w.toTurn} (${integer(w.meanContextTokens!)} tok)` : 'not reached';
 
 /** Per-turn cost at each target context size, both designs side by side. */
 function perTurnTable(naive: GrowthSummary, longhaul: GrowthSummary): string {
@@ -24,7 +25,16 @@ function perTurnTable(naive: GrowthSummary, longhaul: GrowthSummary): string {
     ];
   });
   return markdownTable(
-    ['context', 'naive: turns (mean context)', 'naive bytes/turn', 'naive events/turn', 'longhaul: turns (mean context)', 'longhaul bytes/turn', 'longhaul events/turn', 'bytes naive/longhaul'],
+    [
+      'context',
+      'naive: turns (mean context)',
+      'naive bytes/turn',
+      'naive events/turn',
+      'longhaul: turns (mean context)',
+      'longhaul bytes/turn',
+      'longhaul events/turn',
+      'bytes naive/longhaul',
+    ],
     rows,
   );
 }
@@ -32,7 +42,16 @@ function perTurnTable(naive: GrowthSummary, longhaul: GrowthSummary): string {
 /** The whole growth runs: how each ended and what its history came to. */
 function growthRunsTable(runs: GrowthSummary[]): string {
   return markdownTable(
-    ['design', 'outcome', 'turns', 'max context (tokens)', 'events', 'history bytes (sum of events)', 'history bytes (server)', 'largest event'],
+    [
+      'design',
+      'outcome',
+      'turns',
+      'max context (tokens)',
+      'events',
+      'history bytes (sum of events)',
+      'history bytes (server)',
+      'largest event',
+    ],
     runs.map((r) => [
       r.design,
       r.outcome,
@@ -52,8 +71,24 @@ function longRunTable(long: LongRunSummary): string {
   return markdownTable(
     ['run', 'run id', 'closed as', 'model calls', 'events', 'bytes (sum of events)', 'bytes (server)'],
     [
-      ...long.runs.map((r, i) => [i + 1, r.runId, r.closedAs, r.modelCalls, integer(r.events), bytes(r.bytes), server(r.serverBytes)]),
-      ['total', `${long.runs.length} run(s)`, long.outcome, long.total.modelCalls, integer(long.total.events), bytes(long.total.bytes), server(long.total.serverBytes)],
+      ...long.runs.map((r, i) => [
+        i + 1,
+        r.runId,
+        r.closedAs,
+        r.modelCalls,
+        integer(r.events),
+        bytes(r.bytes),
+        server(r.serverBytes),
+      ]),
+      [
+        'total',
+        `${long.runs.length} run(s)`,
+        long.outcome,
+        long.total.modelCalls,
+        integer(long.total.events),
+        bytes(long.total.bytes),
+        server(long.total.serverBytes),
+      ],
     ],
   );
 }

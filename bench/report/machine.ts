@@ -17,4 +17,5 @@ export function describeMachine(): Machine {
   };
 }
 
-export const machineLine = (m: Machine): string => `machine: node ${m.node}, ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB`;
+export const machineLine = (m: Machine): string =>
+  `machine: node ${m.node}, ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB`;

@@ -2,7 +2,9 @@
 export function markdownTable(headers: string[], rows: (string | number)[][]): string {
   const numeric = headers.map((_, c) => rows.length > 0 && rows.every((r) => /^\d/.test(String(r[c]))));
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(headers), line(numeric.map((n) => (n ? '---:' : '---'))), ...rows.map((r) => line(r.map(String)))].join('\n');
+  return [line(headers), line(numeric.map((n) => (n ? '---:' : '---'))), ...rows.map((r) => line(r.map(String)))].join(
+    '\n',
+  );
 }
 
 export const integer = (n: number): string => Math.round(n).toLocaleString('en-US');

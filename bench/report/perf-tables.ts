@@ -16,15 +16,47 @@ export function overheadTable(variants: { label: string; r: OverheadResult }[]):
     (['direct', 'longhaul'] as const).map((design) => {
       const f = r[design];
       const name = design === 'direct' ? 'plain loop (not durable)' : 'longhaul (Temporal)';
-      return [label, name, f.turns, `${f.seconds.toFixed(1)} s`, ms(f.msPerTurnTotal), ms(f.turnMs.median), ms(f.turnMs.mean), ms(f.turnMs.p90), ms(f.turnMs.p99), f.correctReport ? 'yes' : 'NO'];
+      return [
+        label,
+        name,
+        f.turns,
+        `${f.seconds.toFixed(1)} s`,
+        ms(f.msPerTurnTotal),
+        ms(f.turnMs.median),
+        ms(f.turnMs.mean),
+        ms(f.turnMs.p90),
+        ms(f.turnMs.p99),
+        f.correctReport ? 'yes' : 'NO',
+      ];
     }),
   );
-  return markdownTable(['dev server', 'design', 'turns', 'wall time', 'total / turns', 'turn median', 'turn mean', 'turn p90', 'turn p99', 'correct report'], rows);
+  return markdownTable(
+    [
+      'dev server',
+      'design',
+      'turns',
+      'wall time',
+      'total / turns',
+      'turn median',
+      'turn mean',
+      'turn p90',
+      'turn p99',
+      'correct report',
+    ],
+    rows,
+  );
 }
 
 export function overheadSummaryTable(variants: { label: string; r: OverheadResult }[]): string {
   return markdownTable(
-    ['dev server', 'overhead per turn (median)', 'overhead per turn (mean)', 'ratio (median)', 'ratio (mean)', 'target ≤ 30 ms (median)'],
+    [
+      'dev server',
+      'overhead per turn (median)',
+      'overhead per turn (mean)',
+      'ratio (median)',
+      'ratio (mean)',
+      'target ≤ 30 ms (median)',
+    ],
     variants.map(({ label, r }) => [
       label,
       ms(r.overheadMedianMs),
@@ -36,7 +68,8 @@ export function overheadSummaryTable(variants: { label: string; r: OverheadResul
   );
 }
 
-const cell = (d: Distribution | undefined) => (d && d.n ? `${d.median.toFixed(1)} / ${d.p90.toFixed(1)} / ${d.p99.toFixed(1)} (${d.n})` : '—');
+const cell = (d: Distribution | undefined) =>
+  d && d.n ? `${d.median.toFixed(1)} / ${d.p90.toFixed(1)} / ${d.p99.toFixed(1)} (${d.n})` : '—';
 
 /** Where a longhaul turn's time goes, from history timestamps: median / p90 / p99 ms (samples). */
 export function stepsTable(variants: { label: string; steps: StepLatencies }[]): string {
@@ -59,10 +92,23 @@ export function stepsTable(variants: { label: string; steps: StepLatencies }[]):
 
 export function recoveryTable(cases: RecoveryCase[]): string {
   return markdownTable(
-    ['kill point', 'killed during', 'turn', 'history events', 'new worker start', 'polling → next model call', 'kill → next model call', 'polling → the one after', 'kill → the one after', 'target ≤ 2 s (polling → next)'],
+    [
+      'kill point',
+      'killed during',
+      'turn',
+      'history events',
+      'new worker start',
+      'polling → next model call',
+      'kill → next model call',
+      'polling → the one after',
+      'kill → the one after',
+      'target ≤ 2 s (polling → next)',
+    ],
     cases.map((c) => [
       c.point,
-      c.during === 'model call' ? `model call (${c.lastHeartbeatBeforeKillMs !== undefined ? `last heartbeat ${s(c.lastHeartbeatBeforeKillMs)} before` : 'no heartbeat yet'})` : c.during,
+      c.during === 'model call'
+        ? `model call (${c.lastHeartbeatBeforeKillMs !== undefined ? `last heartbeat ${s(c.lastHeartbeatBeforeKillMs)} before` : 'no heartbeat yet'})`
+        : c.during,
       c.turn,
       c.historyEvents,
       s(c.workerStartMs),
@@ -78,13 +124,31 @@ export function recoveryTable(cases: RecoveryCase[]): string {
 /** Each case's history after the kill, as milliseconds after it. */
 export function recoveryTimelines(cases: RecoveryCase[]): string {
   return cases
-    .map((c) => [`${c.point}, killed during ${c.during} (turn ${c.turn}):`, ...c.timeline.map((t) => `  +${t.atMs} ms  ${t.event}`)].join('\n'))
+    .map((c) =>
+      [
+        `${c.point}, killed during ${c.during} (turn ${c.turn}):`,
+        ...c.timeline.map((t) => `  +${t.atMs} ms  ${t.event}`),
+      ].join('\n'),
+    )
     .join('\n\n');
 }
 
 export function throughputTable(variants: { label: string; r: ThroughputResult }[]): string {
   return markdownTable(
-    ['dev server', 'runs × turns', 'model latency', 'wall time', 'turns/s', 'turn p50', 'turn p99', 'run time p50 / max', 'peak RSS (start)', 'process CPU', 'correct reports', 'target ≥ 50 turns/s'],
+    [
+      'dev server',
+      'runs × turns',
+      'model latency',
+      'wall time',
+      'turns/s',
+      'turn p50',
+      'turn p99',
+      'run time p50 / max',
+      'peak RSS (start)',
+      'process CPU',
+      'correct reports',
+      'target ≥ 50 turns/s',
+    ],
     variants.map(({ label, r }) => [
       label,
       `${r.runs} × ${r.files + 1}`,
@@ -105,7 +169,19 @@ export function throughputTable(variants: { label: string; r: ThroughputResult }
 export function tokensTable(variants: TokenVariant[]): string {
   const reference = variants.find((v) => v.compactions === 0 && v.outcome === 'completed');
   return markdownTable(
-    ['variant', 'outcome', 'turns', 'compactions (turn: context before → after)', 'largest context', 'input tokens', 'compaction input', 'billed input', 'vs. no compaction', 'output tokens', 'correct report'],
+    [
+      'variant',
+      'outcome',
+      'turns',
+      'compactions (turn: context before → after)',
+      'largest context',
+      'input tokens',
+      'compaction input',
+      'billed input',
+      'vs. no compaction',
+      'output tokens',
+      'correct report',
+    ],
     variants.map((v) => [
       v.variant,
       v.outcome,

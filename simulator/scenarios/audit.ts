@@ -43,13 +43,39 @@ export function auditTask(n: number, opts: { invalidUpdateOnce?: boolean } = {})
   return opts.invalidUpdateOnce ? `${task} ${INVALID_UPDATE_MARKER}` : task;
 }
 
-
 const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
 const FILLER_WORDS = [
-  'ledger', 'account', 'balance', 'review', 'invoice', 'vendor', 'contract', 'payment', 'quarter', 'approval',
-  'record', 'entry', 'policy', 'control', 'report', 'journal', 'budget', 'forecast', 'transfer', 'receipt',
-  'schedule', 'region', 'office', 'supplier', 'customer', 'margin', 'expense', 'revenue', 'audit', 'sample',
+  'ledger',
+  'account',
+  'balance',
+  'review',
+  'invoice',
+  'vendor',
+  'contract',
+  'payment',
+  'quarter',
+  'approval',
+  'record',
+  'entry',
+  'policy',
+  'control',
+  'report',
+  'journal',
+  'budget',
+  'forecast',
+  'transfer',
+  'receipt',
+  'schedule',
+  'region',
+  'office',
+  'supplier',
+  'customer',
+  'margin',
+  'expense',
+  'revenue',
+  'audit',
+  'sample',
 ];
 const PROBLEMS = [
   'payment approved by its own requester',
@@ -74,7 +100,8 @@ function auditFile(i: number, n: number): AuditFile {
   const roll = random();
   // Roughly 60% none, 20% low, 12% medium, 8% high.
   const risk: Risk = roll < 0.6 ? 'none' : roll < 0.8 ? 'low' : roll < 0.92 ? 'medium' : 'high';
-  const detail = risk === 'none' ? 'nothing to report' : `${pick(random, PROBLEMS)} (entry ${1 + Math.floor(random() * 900)})`;
+  const detail =
+    risk === 'none' ? 'nothing to report' : `${pick(random, PROBLEMS)} (entry ${1 + Math.floor(random() * 900)})`;
   const name = auditItemName(i, n);
   const lines = [`# ${name}`, `Sample record ${i} for the long-haul audit.`, ''];
   let chars = 0;
@@ -115,7 +142,10 @@ export function auditReport(n: number, findings: Finding[]): string {
   }
   const lines = [`Audit report: ${n} files audited, ${byItem.size} findings.`];
   for (const severity of SEVERITY_ORDER) {
-    const items = [...byItem].filter(([, s]) => s === severity).map(([item]) => item).sort();
+    const items = [...byItem]
+      .filter(([, s]) => s === severity)
+      .map(([item]) => item)
+      .sort();
     if (items.length > 0) lines.push(`${severity} (${items.length}): ${items.join(', ')}`);
   }
   lines.push(`no risk: ${n - byItem.size} files`);
@@ -183,7 +213,8 @@ function readProgress(n: number, context: ScenarioContext): Progress {
   for (const read of succeeded.filter((e) => e.name === 'read_file')) {
     const name = field(read.input, 'path');
     const index = indexOf(name);
-    if (index !== null && !done.has(index)) pending.set(index, parseReadResult(index, name as string, read.result!.text));
+    if (index !== null && !done.has(index))
+      pending.set(index, parseReadResult(index, name as string, read.result!.text));
   }
 
   return {
@@ -210,13 +241,17 @@ function act(n: number, invalidUpdateOnce: boolean, context: ScenarioContext): A
     if (sendInvalid) {
       blocks.push(toolUse('update_state', { mark_done: names[0] }));
     } else {
-      blocks.push(toolUse('update_state', { mark_done: names, ...(newFindings.length ? { add_findings: newFindings } : {}) }));
+      blocks.push(
+        toolUse('update_state', { mark_done: names, ...(newFindings.length ? { add_findings: newFindings } : {}) }),
+      );
       for (const p of pending) doneAfter.add(p.index);
     }
   }
   if (Math.floor(doneAfter.size / NOTE_EVERY) > Math.floor(done.size / NOTE_EVERY)) {
     const count = doneAfter.size;
-    blocks.push(toolUse('write_file', { path: `notes/progress-${count}.md`, content: `Audited ${count} of ${n} files.\n` }));
+    blocks.push(
+      toolUse('write_file', { path: `notes/progress-${count}.md`, content: `Audited ${count} of ${n} files.\n` }),
+    );
   }
 
   const inFlight = new Set([...done, ...pending.map((p) => p.index)]);
@@ -232,7 +267,10 @@ function act(n: number, invalidUpdateOnce: boolean, context: ScenarioContext): A
   }
 
   const sentence = said.join('; ');
-  return { blocks: [text(`${sentence.charAt(0).toUpperCase()}${sentence.slice(1)}.`), ...blocks], stopReason: 'tool_use' };
+  return {
+    blocks: [text(`${sentence.charAt(0).toUpperCase()}${sentence.slice(1)}.`), ...blocks],
+    stopReason: 'tool_use',
+  };
 }
 
 /** Lossy by design: only a cursor survives, no tool results and no findings. */

@@ -6,7 +6,10 @@ import { DEFAULT_SUMMARY, text, toolUse, type Scenario } from './scenario.js';
 function finishScenario(task: string): Scenario | null {
   const report = /^\s*Reply with: (.+)$/m.exec(task)?.[1];
   if (report === undefined) return null;
-  return { act: () => ({ blocks: [toolUse('finish', { report })], stopReason: 'tool_use' }), summarize: () => DEFAULT_SUMMARY };
+  return {
+    act: () => ({ blocks: [toolUse('finish', { report })], stopReason: 'tool_use' }),
+    summarize: () => DEFAULT_SUMMARY,
+  };
 }
 
 /** Any other task: the model gives up in plain text, which a client has to notice on its own. */

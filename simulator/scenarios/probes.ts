@@ -1,5 +1,13 @@
 import { blocksOf } from '../protocol.js';
-import { DEFAULT_SUMMARY, text, toolExchanges, toolUse, type Action, type Scenario, type ScenarioContext } from './scenario.js';
+import {
+  DEFAULT_SUMMARY,
+  text,
+  toolExchanges,
+  toolUse,
+  type Action,
+  type Scenario,
+  type ScenarioContext,
+} from './scenario.js';
 
 /**
  * Short scripted runs that probe how a client answers escalations. Each finishes with a report
@@ -14,7 +22,9 @@ function personSays(context: ScenarioContext): string | null {
   const texts = context.messages
     .filter((m) => m.role === 'user')
     .flatMap((m) => blocksOf(m))
-    .flatMap((b) => (b.type === 'text' && typeof b.text === 'string' && b.text.startsWith('A person says: ') ? [b.text] : []));
+    .flatMap((b) =>
+      b.type === 'text' && typeof b.text === 'string' && b.text.startsWith('A person says: ') ? [b.text] : [],
+    );
   return texts.at(-1) ?? null;
 }
 
@@ -32,7 +42,9 @@ const PROBES: Record<string, (context: ScenarioContext, argument: string) => Act
     const result = answered(context, tool);
     if (result) {
       const firstLine = context.instructions.split('\n')[0];
-      return finish(`${tool} ${result.isError ? 'failed' : 'said'}: ${result.text} | offered: ${context.tools.join(', ')} | instructions: ${firstLine}`);
+      return finish(
+        `${tool} ${result.isError ? 'failed' : 'said'}: ${result.text} | offered: ${context.tools.join(', ')} | instructions: ${firstLine}`,
+      );
     }
     try {
       return call(tool, JSON.parse(json));
@@ -43,7 +55,8 @@ const PROBES: Record<string, (context: ScenarioContext, argument: string) => Act
   /** Asks a person through escalate_to_human, then reports the answer it saw. */
   'ask-human': (context) => {
     const result = answered(context, 'escalate_to_human');
-    if (!result) return call('escalate_to_human', { reason: 'a decision is needed', question: 'Proceed with the migration?' });
+    if (!result)
+      return call('escalate_to_human', { reason: 'a decision is needed', question: 'Proceed with the migration?' });
     return finish(`human ${result.isError ? 'declined' : 'answered'}: ${result.text}`);
   },
   /** Writes out.txt (a tool that may need approval), then reports the tool's result. */

@@ -46,7 +46,9 @@ export function systemPromptOf(system: unknown): { task: string; instructions: s
 }
 
 export function toolNames(tools: unknown): string[] {
-  return Array.isArray(tools) ? tools.flatMap((t: { name?: unknown }) => (typeof t?.name === 'string' ? [t.name] : [])) : [];
+  return Array.isArray(tools)
+    ? tools.flatMap((t: { name?: unknown }) => (typeof t?.name === 'string' ? [t.name] : []))
+    : [];
 }
 
 /** A visible tool call and, once the client answered it, its result. */
@@ -77,7 +79,10 @@ function resultText(block: InputBlock): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content
-    .filter((part: InputBlock | null): part is { type: 'text'; text: string } => part?.type === 'text' && typeof part.text === 'string')
+    .filter(
+      (part: InputBlock | null): part is { type: 'text'; text: string } =>
+        part?.type === 'text' && typeof part.text === 'string',
+    )
     .map((part) => part.text)
     .join('\n');
 }
