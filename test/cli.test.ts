@@ -23,7 +23,9 @@ describe('longhaul CLI', () => {
   it('run submits, follows and prints the report with the figures', async () => {
     const out = await longhaul('run', '--task', 'Reply with: all good', '--workspace', workspace, '--id', 'cli-run-1');
     expect(out.code).toBe(0);
-    expect(out.stdout).toMatch(/^cli-run-1\nstatus: completed\nturns: 1 over 1 Temporal run .*\n.*\nhistory: \d+ events, \d+ KiB over 1 run \(largest run \d+ KiB\)\n\nreport:\nall good\n$/);
+    expect(out.stdout).toMatch(
+      /^cli-run-1\nstatus: completed\nturns: 1 over 1 Temporal run .*\n.*\nhistory: \d+ events, \d+ KiB over 1 run \(largest run \d+ KiB\)\n\nreport:\nall good\n$/,
+    );
     const status = await longhaul('status', 'cli-run-1');
     expect(status.stdout).toMatch(/^turn 1\/500 · .* · run 1 of the chain · completed\n$/);
     expect((await longhaul('result', 'cli-run-1')).stdout).toContain('report:\nall good');
@@ -43,63 +45,122 @@ describe('longhaul CLI', () => {
       workflowId: `bad-options-${Date.now()}`,
       args: [{ options: { task: 'x', workspace, maxTurns: 0, compaction: { trigger: 1 } } }],
     });
-    const err = await handle.result().then(() => undefined, (e: Error & { cause?: Error & { type?: string } }) => e.cause);
+    const err = await handle.result().then(
+      () => undefined,
+      (e: Error & { cause?: Error & { type?: string } }) => e.cause,
+    );
     expect(err?.type).toBe('InvalidRunOptions');
-    expect(err?.message).toBe('invalid run options: maxTurns: Too small: expected number to be >0; compaction.trigger: compaction trigger must be at least 50000 input tokens');
+    expect(err?.message).toBe(
+      'invalid run options: maxTurns: Too small: expected number to be >0; compaction.trigger: compaction trigger must be at least 50000 input tokens',
+    );
   });
 
   it('list, status --json, result --json and cancel', async () => {
     const listed = await longhaul('list', '--json');
     expect(listed.code).toBe(0);
-    expect(JSON.parse(listed.stdout)).toContainEqual(expect.objectContaining({ runId: 'cli-run-1', status: 'completed', temporalStatus: 'COMPLETED' }));
-    expect(JSON.parse((await longhaul('list', '--status', 'running', '--json')).stdout)).not.toContainEqual(expect.objectContaining({ runId: 'cli-run-1' }));
+    expect(JSON.parse(listed.stdout)).toContainEqual(
+      expect.objectContaining({ runId: 'cli-run-1', status: 'completed', temporalStatus: 'COMPLETED' }),
+    );
+    expect(JSON.parse((await longhaul('list', '--status', 'running', '--json')).stdout)).not.toContainEqual(
+      expect.objectContaining({ runId: 'cli-run-1' }),
+    );
     expect(await longhaul('list', '--status', 'sleeping')).toMatchObject({
       code: 2,
-      stderr: 'longhaul: --status: expected one of running, awaiting_human, completed, stopped, failed, got "sleeping"\n',
+      stderr:
+        'longhaul: --status: expected one of running, awaiting_human, completed, stopped, failed, got "sleeping"\n',
     });
-    expect(JSON.parse((await longhaul('status', 'cli-run-1', '--json')).stdout)).toMatchObject({ status: 'completed', report: 'all good' });
-    expect(JSON.parse((await longhaul('result', 'cli-run-1', '--json')).stdout)).toMatchObject({ status: 'completed', report: 'all good' });
+    expect(JSON.parse((await longhaul('status', 'cli-run-1', '--json')).stdout)).toMatchObject({
+      status: 'completed',
+      report: 'all good',
+    });
+    expect(JSON.parse((await longhaul('result', 'cli-run-1', '--json')).stdout)).toMatchObject({
+      status: 'completed',
+      report: 'all good',
+    });
 
-    const waiting = await longhaul('submit', '--task', '[sim:ask-human]', '--workspace', workspace, '--id', 'cli-cancel');
+    const waiting = await longhaul(
+      'submit',
+      '--task',
+      '[sim:ask-human]',
+      '--workspace',
+      workspace,
+      '--id',
+      'cli-cancel',
+    );
     expect(waiting.code).toBe(0);
     const handle = h.env.client.workflow.getHandle('cli-cancel');
     while ((await handle.describe()).typedSearchAttributes.get(LONGHAUL_STATUS) !== 'awaiting_human') await sleep(100);
-    expect(await longhaul('cancel', 'cli-cancel')).toMatchObject({ code: 0, stdout: 'cancellation requested for cli-cancel\n' });
+    expect(await longhaul('cancel', 'cli-cancel')).toMatchObject({
+      code: 0,
+      stdout: 'cancellation requested for cli-cancel\n',
+    });
     await handle.result().catch(() => undefined);
     expect((await handle.describe()).status.name).toBe('CANCELLED');
   });
 
-  it.each(['run', 'submit', 'status', 'follow', 'result', 'list', 'cancel', 'export', 'pending', 'approve', 'deny', 'reply', 'extend', 'stop', 'worker', 'codec-server'])(
-    '`%s --help` exits 0 with the usage and an example',
-    async (command) => {
-      const out = await longhaul(command, '--help');
-      expect(out.code).toBe(0);
-      expect(out.stdout).toContain('usage: longhaul');
-      expect(out.stdout).toContain('example:');
-    },
-  );
+  it.each([
+    'run',
+    'submit',
+    'status',
+    'follow',
+    'result',
+    'list',
+    'cancel',
+    'export',
+    'pending',
+    'approve',
+    'deny',
+    'reply',
+    'extend',
+    'stop',
+    'worker',
+    'codec-server',
+  ])('`%s --help` exits 0 with the usage and an example', async (command) => {
+    const out = await longhaul(command, '--help');
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('usage: longhaul');
+    expect(out.stdout).toContain('example:');
+  });
 
   const refusals: [string[], string][] = [
-    [['submit', '--task', 'x', '--compaction-trigger', '10000'], 'longhaul: --compaction-trigger: compaction trigger must be at least 50000 input tokens'],
+    [
+      ['submit', '--task', 'x', '--compaction-trigger', '10000'],
+      'longhaul: --compaction-trigger: compaction trigger must be at least 50000 input tokens',
+    ],
     [['submit', '--task', 'x', '--max-turns', 'many'], 'longhaul: --max-turns: expected a whole number, got "many"'],
     [['submit', '--task', 'x', '--frobnicate'], "longhaul: Unknown option '--frobnicate'"],
     [['submit', '--task', '   '], 'longhaul: --task: task is empty'],
     [['submit'], 'longhaul: a task is required: --task "…" or --task-file PATH'],
-    [['submit', '--task-file', '/nonexistent/task.md'], 'longhaul: --task-file: cannot read /nonexistent/task.md: ENOENT'],
-    [['submit', '--task', 'x', '--tool-policy', 'write_file=maybe'], 'longhaul: --tool-policy: Invalid option: expected one of "allow"|"approve"|"deny"'],
+    [
+      ['submit', '--task-file', '/nonexistent/task.md'],
+      'longhaul: --task-file: cannot read /nonexistent/task.md: ENOENT',
+    ],
+    [
+      ['submit', '--task', 'x', '--tool-policy', 'write_file=maybe'],
+      'longhaul: --tool-policy: Invalid option: expected one of "allow"|"approve"|"deny"',
+    ],
     [['submit', '--task', 'x', '--webhook', 'not a url'], 'longhaul: --webhook: webhookUrl is not a URL'],
-    [['submit', '--task', 'x', '--agent', 'two words'], 'longhaul: --agent: agent must be letters, digits, - or _ (at most 64)'],
+    [
+      ['submit', '--task', 'x', '--agent', 'two words'],
+      'longhaul: --agent: agent must be letters, digits, - or _ (at most 64)',
+    ],
     [['submit', '--task', 'x'.repeat(100_001)], 'longhaul: --task: task is longer than 100000 characters'],
     [['launch'], 'longhaul: unknown command "launch"; see longhaul --help'],
   ];
   it.each(refusals.map(([args, message]) => [message.slice(10, 70), args, message] as const))(
     'refuses bad input with one line, exit 2, and submits nothing: %s',
     async (_, args, message) => {
-    const out = await longhaul(...args, '--id', 'must-not-exist');
-    expect(out).toMatchObject({ code: 2, stdout: '' });
-    expect(out.stderr).toBe(`${message}\n`);
-    const described = await h.env.client.workflow.getHandle('must-not-exist').describe().then(() => 'exists', () => 'absent');
-    expect(described).toBe('absent');
+      const out = await longhaul(...args, '--id', 'must-not-exist');
+      expect(out).toMatchObject({ code: 2, stdout: '' });
+      expect(out.stderr).toBe(`${message}\n`);
+      const described = await h.env.client.workflow
+        .getHandle('must-not-exist')
+        .describe()
+        .then(
+          () => 'exists',
+          () => 'absent',
+        );
+      expect(described).toBe('absent');
     },
   );
 });
@@ -109,7 +170,8 @@ describe('longhaul export', () => {
   let runId: string;
   let report: string;
   /** The CLI reads the transcript from the store the test's worker writes. */
-  const exportCli = (...args: string[]) => cli(h.env.address, h.taskQueue, ['export', ...args], { LONGHAUL_STORE_DIR: h.storeDir });
+  const exportCli = (...args: string[]) =>
+    cli(h.env.address, h.taskQueue, ['export', ...args], { LONGHAUL_STORE_DIR: h.storeDir });
 
   beforeAll(async () => {
     // Continue-as-new every 10 turns: the audit's ~15 turns make a chain of two Temporal runs.
@@ -126,7 +188,9 @@ describe('longhaul export', () => {
     expect(out.stdout).toMatch(new RegExp(`^# longhaul run ${runId}\n\nturn \\d+/62 · .* · completed\n`));
     expect(out.stdout).toContain(`## Task\n\n${auditTask(FILES)}\n`);
     expect(out.stdout).toContain('### user\n\nBegin the task described in the system prompt.');
-    expect(out.stdout).toMatch(/### assistant, turn 1\n[\s\S]*\*\*tool call\*\* `read_file` \(\S+\)\n\n```json\n\{\n  "path": "[^"]+"\n\}\n```/);
+    expect(out.stdout).toMatch(
+      /### assistant, turn 1\n[\s\S]*\*\*tool call\*\* `read_file` \(\S+\)\n\n```json\n\{\n {2}"path": "[^"]+"\n\}\n```/,
+    );
     expect(out.stdout).toMatch(/\*\*tool result\*\* for \S+\n\n```+\n/);
     expect(out.stdout).toContain('**tool call** `finish`');
     expect(out.stdout.endsWith(`## Report\n\n${report}\n`)).toBe(true);
@@ -136,12 +200,25 @@ describe('longhaul export', () => {
     const out = await exportCli(runId, '--format', 'json');
     expect(out.code).toBe(0);
     const doc = JSON.parse(out.stdout);
-    expect(doc).toMatchObject({ id: runId, status: 'completed', report, instructions: { task: auditTask(FILES) }, chain: { runNumber: 2 } });
+    expect(doc).toMatchObject({
+      id: runId,
+      status: 'completed',
+      report,
+      instructions: { task: auditTask(FILES) },
+      chain: { runNumber: 2 },
+    });
     expect(doc.counters.turn).toBeGreaterThan(FILES);
     expect(doc.state).toEqual(await h.env.client.workflow.getHandle(runId).query('state'));
-    expect(doc.messages[0]).toEqual({ role: 'user', content: [{ type: 'text', text: 'Begin the task described in the system prompt.' }] });
-    expect(doc.messages.map((m: { role: string }) => m.role)).toEqual(doc.messages.map((_: unknown, i: number) => (i % 2 ? 'assistant' : 'user')));
-    const toolNames = doc.messages.flatMap((m: { content: { type: string; name?: string }[] }) => m.content.filter((b) => b.type === 'tool_use').map((b) => b.name));
+    expect(doc.messages[0]).toEqual({
+      role: 'user',
+      content: [{ type: 'text', text: 'Begin the task described in the system prompt.' }],
+    });
+    expect(doc.messages.map((m: { role: string }) => m.role)).toEqual(
+      doc.messages.map((_: unknown, i: number) => (i % 2 ? 'assistant' : 'user')),
+    );
+    const toolNames = doc.messages.flatMap((m: { content: { type: string; name?: string }[] }) =>
+      m.content.filter((b) => b.type === 'tool_use').map((b) => b.name),
+    );
     expect(toolNames).toEqual(expect.arrayContaining(['read_file', 'update_state', 'finish']));
     expect((await exportCli(runId, '--json')).stdout).toBe(out.stdout);
   });
@@ -152,7 +229,9 @@ describe('longhaul export', () => {
     const out = await exportCli(runId, '--out', mdFile, '--history', historyFile);
     expect(out.code).toBe(0);
     expect(out.stdout).toBe('');
-    expect(out.stderr).toMatch(/^history: \d+ events over 2 runs written to .*history\.json\ntranscript \(\d+ messages\) written to .*run\.md\n$/);
+    expect(out.stderr).toMatch(
+      /^history: \d+ events over 2 runs written to .*history\.json\ntranscript \(\d+ messages\) written to .*run\.md\n$/,
+    );
     expect(await readFile(mdFile, 'utf8')).toBe((await exportCli(runId)).stdout);
 
     const doc = JSON.parse(await readFile(historyFile, 'utf8'));
@@ -160,38 +239,69 @@ describe('longhaul export', () => {
     expect(doc.runs).toHaveLength(2);
     expect(doc.runs.at(-1).runId).toBe((await h.env.client.workflow.getHandle(runId).describe()).runId);
     for (const run of doc.runs) expect(run.history.events[0].eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_STARTED');
-    expect(doc.runs[1].history.events[0].workflowExecutionStartedEventAttributes.continuedExecutionRunId).toBe(doc.runs[0].runId);
+    expect(doc.runs[1].history.events[0].workflowExecutionStartedEventAttributes.continuedExecutionRunId).toBe(
+      doc.runs[0].runId,
+    );
     // The form `historyFromJSON` reads: each run replays against the workflow code.
     const replays = Worker.runReplayHistories(
       { workflowBundle: { codePath: process.env.LONGHAUL_WORKFLOW_BUNDLE! } },
-      doc.runs.map((r: { runId: string; history: unknown }) => ({ workflowId: runId, history: historyFromJSON(r.history) })),
+      doc.runs.map((r: { runId: string; history: unknown }) => ({
+        workflowId: runId,
+        history: historyFromJSON(r.history),
+      })),
     );
     for await (const replay of replays) expect(replay.error).toBeUndefined();
   });
 
   it('a bad id or an unreadable store is a one-line error, exit 1', async () => {
-    expect(await exportCli('no-such-run')).toEqual({ code: 1, stdout: '', stderr: 'longhaul: no run with id "no-such-run"\n' });
+    expect(await exportCli('no-such-run')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'longhaul: no run with id "no-such-run"\n',
+    });
     const empty = join(workspace, 'no-store');
     const out = await cli(h.env.address, h.taskQueue, ['export', runId], { LONGHAUL_STORE_DIR: empty });
     expect(out).toMatchObject({ code: 1, stdout: '' });
-    expect(out.stderr).toMatch(new RegExp(`^longhaul: cannot read the transcript of ${runId} from the store at ${empty} \\(LONGHAUL_STORE_DIR\\): transcript store has no blob sha256:[0-9a-f]{64}[^\n]*\n$`));
+    expect(out.stderr).toMatch(
+      new RegExp(
+        `^longhaul: cannot read the transcript of ${runId} from the store at ${empty} \\(LONGHAUL_STORE_DIR\\): transcript store has no blob sha256:[0-9a-f]{64}[^\n]*\n$`,
+      ),
+    );
   });
 
   it('reads a closed run from its result, with no worker left to answer queries', async () => {
     const queue = `export-no-worker-${Math.random().toString(36).slice(2, 8)}`;
     const worker = await h.spawnWorker(queue);
-    const { handle } = await startAuditOn({ client: h.env.client, taskQueue: queue, dir: h.dir }, 'cli-export-closed', 3);
+    const { handle } = await startAuditOn(
+      { client: h.env.client, taskQueue: queue, dir: h.dir },
+      'cli-export-closed',
+      3,
+    );
     const result = await handle.result();
     worker.kill('SIGKILL');
     await new Promise((resolve) => worker.once('exit', resolve));
     const out = await exportCli(handle.workflowId, '--format', 'json');
     expect(out).toMatchObject({ code: 0, stderr: '' });
     const doc = JSON.parse(out.stdout);
-    expect(doc).toMatchObject({ status: 'completed', report: result.report, maxTurns: 53, state: result.state, instructions: { task: auditTask(3) } });
-    expect(doc.messages.at(-1).content.some((b: { type: string; name?: string }) => b.type === 'tool_use' && b.name === 'finish')).toBe(true);
+    expect(doc).toMatchObject({
+      status: 'completed',
+      report: result.report,
+      maxTurns: 53,
+      state: result.state,
+      instructions: { task: auditTask(3) },
+    });
+    expect(
+      doc.messages
+        .at(-1)
+        .content.some((b: { type: string; name?: string }) => b.type === 'tool_use' && b.name === 'finish'),
+    ).toBe(true);
   });
 
   it('refuses a bad format', async () => {
-    expect(await exportCli(runId, '--format', 'pdf')).toEqual({ code: 2, stdout: '', stderr: 'longhaul: --format: expected markdown or json, got "pdf"\n' });
+    expect(await exportCli(runId, '--format', 'pdf')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'longhaul: --format: expected markdown or json, got "pdf"\n',
+    });
   });
 });

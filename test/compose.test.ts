@@ -34,7 +34,7 @@ type Env = Record<string, string | undefined>;
  */
 function interpolate(text: string, env: Env, where = '', unset?: Set<string>): string {
   let out = '';
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     const ch = text[i]!;
     if (ch !== '$') {
       out += ch;
@@ -54,7 +54,8 @@ function interpolate(text: string, env: Env, where = '', unset?: Set<string>): s
       i += 1 + bare[0].length;
       continue;
     }
-    if (next !== '{') throw new Error(`${where}: invalid interpolation at "${text.slice(i, i + 12)}" (write $$ for a literal $)`);
+    if (next !== '{')
+      throw new Error(`${where}: invalid interpolation at "${text.slice(i, i + 12)}" (write $$ for a literal $)`);
     const close = text.indexOf('}', i);
     if (close < 0) throw new Error(`${where}: unterminated "\${" in ${JSON.stringify(text)}`);
     const body = text.slice(i + 2, close);
@@ -76,7 +77,8 @@ function interpolate(text: string, env: Env, where = '', unset?: Set<string>): s
         break;
       case ':?':
       case '?':
-        if (op === ':?' ? unsetOrEmpty : value === undefined) throw new Error(`${where}: required variable ${name}: ${arg}`);
+        if (op === ':?' ? unsetOrEmpty : value === undefined)
+          throw new Error(`${where}: required variable ${name}: ${arg}`);
         out += value;
         break;
       case ':+':
@@ -96,7 +98,9 @@ function interpolateAll(node: unknown, env: Env, path = '', unset?: Set<string>)
   if (typeof node === 'string') return interpolate(node, env, path, unset);
   if (Array.isArray(node)) return node.map((v, i) => interpolateAll(v, env, `${path}[${i}]`, unset));
   if (node && typeof node === 'object') {
-    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, interpolateAll(v, env, path ? `${path}.${k}` : k, unset)]));
+    return Object.fromEntries(
+      Object.entries(node).map(([k, v]) => [k, interpolateAll(v, env, path ? `${path}.${k}` : k, unset)]),
+    );
   }
   return node;
 }
@@ -124,10 +128,12 @@ interface ComposeFile {
 function environmentOf(service: Service): Record<string, string> {
   const env = service.environment ?? {};
   if (Array.isArray(env)) {
-    return Object.fromEntries(env.map((line) => {
-      const eq = line.indexOf('=');
-      return eq < 0 ? [line, ''] : [line.slice(0, eq), line.slice(eq + 1)];
-    }));
+    return Object.fromEntries(
+      env.map((line) => {
+        const eq = line.indexOf('=');
+        return eq < 0 ? [line, ''] : [line.slice(0, eq), line.slice(eq + 1)];
+      }),
+    );
   }
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === null ? '' : String(v)]));
 }
@@ -207,12 +213,16 @@ describe('docker-compose.yml', () => {
       const envFile = join(mkdtempSync(join(tmpdir(), 'compose-')), 'empty.env');
       writeFileSync(envFile, '');
       for (const profile of [[], ['--profile', 'encryption']]) {
-        const r = spawnSync(cli[0]!, [...cli.slice(1), '--env-file', envFile, '-f', composePath, ...profile, 'config', '-q'], {
-          cwd: root,
-          encoding: 'utf8',
-          // Nothing from this machine's environment: the defaults are what is checked.
-          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' },
-        });
+        const r = spawnSync(
+          cli[0]!,
+          [...cli.slice(1), '--env-file', envFile, '-f', composePath, ...profile, 'config', '-q'],
+          {
+            cwd: root,
+            encoding: 'utf8',
+            // Nothing from this machine's environment: the defaults are what is checked.
+            env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' },
+          },
+        );
         expect({ status: r.status, stderr: r.stderr.trim() }).toEqual({ status: 0, stderr: '' });
       }
     },
@@ -228,13 +238,15 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it("gives the worker a configuration readEnv accepts, with PostgreSQL as the shared store", () => {
+  it('gives the worker a configuration readEnv accepts, with PostgreSQL as the shared store', () => {
     const env = readEnv(environmentOf(compose.services.worker!));
     expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233');
     expect(env.LONGHAUL_STORE_URL).toMatch(/^postgres:\/\/[^@]+@postgresql:5432\/\w+$/);
     // The API key comes from the host, never from the file.
     expect(environmentOf(source.services.worker!).ANTHROPIC_API_KEY).toBe('${ANTHROPIC_API_KEY:-}');
-    expect(environmentOf(source.services['codec-server']!).LONGHAUL_ENCRYPTION_KEYS).toBe('${LONGHAUL_ENCRYPTION_KEYS:-}');
+    expect(environmentOf(source.services['codec-server']!).LONGHAUL_ENCRYPTION_KEYS).toBe(
+      '${LONGHAUL_ENCRYPTION_KEYS:-}',
+    );
   });
 
   it('lets the worker scale: no container_name, no host ports, built from the Dockerfile', () => {
@@ -242,23 +254,35 @@ describe('docker-compose.yml', () => {
     expect(worker.container_name).toBeUndefined();
     expect(worker.ports ?? []).toEqual([]);
     expect(worker.build).toBeDefined();
-    expect(worker.depends_on).toEqual({ postgresql: { condition: 'service_healthy' }, temporal: { condition: 'service_healthy' } });
+    expect(worker.depends_on).toEqual({
+      postgresql: { condition: 'service_healthy' },
+      temporal: { condition: 'service_healthy' },
+    });
   });
 
   it('runs the codec server from the same image, on all interfaces inside its container', () => {
     const codec = compose.services['codec-server']!;
     expect(codec.image).toBe(compose.services.worker!.image);
-    expect(codec.command).toEqual(expect.arrayContaining(['node', 'bin/longhaul.mjs', 'codec-server', '--host', '0.0.0.0', '--port', '8888']));
+    expect(codec.command).toEqual(
+      expect.arrayContaining(['node', 'bin/longhaul.mjs', 'codec-server', '--host', '0.0.0.0', '--port', '8888']),
+    );
     const ui = environmentOf(compose.services['temporal-ui']!);
     expect(ui.TEMPORAL_ADDRESS).toBe('temporal:7233');
     expect(Object.keys(ui)).toContain('TEMPORAL_CODEC_ENDPOINT');
   });
 
   it('runs the schema job before the Temporal server, and both one-shot jobs from deploy/temporal-setup.sh', () => {
-    const jobs = Object.entries(compose.services).filter(([, s]) => isOneShot(s)).map(([name]) => name);
+    const jobs = Object.entries(compose.services)
+      .filter(([, s]) => isOneShot(s))
+      .map(([name]) => name);
     expect(jobs.sort()).toEqual(['temporal-namespace', 'temporal-schema']);
-    expect(compose.services.temporal!.depends_on).toEqual({ 'temporal-schema': { condition: 'service_completed_successfully' } });
-    for (const [name, step] of [['temporal-schema', 'schema'], ['temporal-namespace', 'namespace']] as const) {
+    expect(compose.services.temporal!.depends_on).toEqual({
+      'temporal-schema': { condition: 'service_completed_successfully' },
+    });
+    for (const [name, step] of [
+      ['temporal-schema', 'schema'],
+      ['temporal-namespace', 'namespace'],
+    ] as const) {
       const job = compose.services[name]!;
       expect(job.command).toEqual(['sh', '/longhaul/temporal-setup.sh', step]);
       expect(job.volumes).toContain('./deploy/temporal-setup.sh:/longhaul/temporal-setup.sh:ro');
@@ -269,7 +293,8 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       for (const volume of service.volumes ?? []) {
         const host = typeof volume === 'string' ? volume.split(':')[0]! : (volume.source ?? '');
-        if (host.startsWith('./') && !host.startsWith('./workspaces')) expect(existsSync(join(root, host)), `${name}: ${host}`).toBe(true);
+        if (host.startsWith('./') && !host.startsWith('./workspaces'))
+          expect(existsSync(join(root, host)), `${name}: ${host}`).toBe(true);
       }
     }
   });

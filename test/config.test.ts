@@ -16,9 +16,15 @@ describe('worker configuration from the environment', () => {
   });
 
   it.each([
-    [{ LONGHAUL_STORE_URL: 'postgre://db/x' }, 'LONGHAUL_STORE_URL="postgre://db/x": must be a postgres:// or postgresql:// URL'],
+    [
+      { LONGHAUL_STORE_URL: 'postgre://db/x' },
+      'LONGHAUL_STORE_URL="postgre://db/x": must be a postgres:// or postgresql:// URL',
+    ],
     [{ ANTHROPIC_BASE_URL: 'localhost' }, 'ANTHROPIC_BASE_URL="localhost": Invalid URL'],
-    [{ LONGHAUL_MAX_CONCURRENT_ACTIVITIES: '-3' }, 'LONGHAUL_MAX_CONCURRENT_ACTIVITIES="-3": Too small: expected number to be >0'],
+    [
+      { LONGHAUL_MAX_CONCURRENT_ACTIVITIES: '-3' },
+      'LONGHAUL_MAX_CONCURRENT_ACTIVITIES="-3": Too small: expected number to be >0',
+    ],
   ])('refuses %j with one line naming the variable', (env, message) => {
     expect(() => readEnv(env)).toThrow(ConfigError);
     expect(() => readEnv(env)).toThrow(message);
@@ -49,9 +55,18 @@ describe('the Temporal connection from the environment', () => {
   });
 
   it.each([
-    [{ TEMPORAL_TLS_CERT: '/x/c.pem' }, 'TEMPORAL_TLS_KEY: needed too, as TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together'],
-    [{ TEMPORAL_TLS_CERT: '/nonexistent/c.pem', TEMPORAL_TLS_KEY: '/nonexistent/k.pem' }, 'TEMPORAL_TLS_CERT="/nonexistent/c.pem": cannot read it (ENOENT)'],
-    [{ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'k' }, 'TEMPORAL_TLS="false": contradicts the TLS certificate or API key also set'],
+    [
+      { TEMPORAL_TLS_CERT: '/x/c.pem' },
+      'TEMPORAL_TLS_KEY: needed too, as TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together',
+    ],
+    [
+      { TEMPORAL_TLS_CERT: '/nonexistent/c.pem', TEMPORAL_TLS_KEY: '/nonexistent/k.pem' },
+      'TEMPORAL_TLS_CERT="/nonexistent/c.pem": cannot read it (ENOENT)',
+    ],
+    [
+      { TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'k' },
+      'TEMPORAL_TLS="false": contradicts the TLS certificate or API key also set',
+    ],
     [{ TEMPORAL_TLS: 'yes' }, 'TEMPORAL_TLS="yes": Invalid option: expected one of "true"|"false"'],
   ])('refuses %j with one line naming the variable', (env, message) => {
     expect(() => connect(env)).toThrow(ConfigError);

@@ -17,12 +17,19 @@ type Handle = WorkflowHandle<AgentRunWorkflow>;
 // while an escalation waits as soon as a few signals arrive.
 const SUGGEST_AFTER_EVENTS = 40;
 
-const h = useHarness({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': SUGGEST_AFTER_EVENTS }, worker: {} });
+const h = useHarness({
+  dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': SUGGEST_AFTER_EVENTS },
+  worker: {},
+});
 
 async function askHuman(name: string): Promise<Handle> {
   const workspace = join(h.dir, name);
   await mkdir(workspace, { recursive: true });
-  return startRun(h.env.client, { task: '[sim:ask-human]', workspace, model: 'sim' }, { taskQueue: h.taskQueue, workflowId: `${name}-${Date.now()}` });
+  return startRun(
+    h.env.client,
+    { task: '[sim:ask-human]', workspace, model: 'sim' },
+    { taskQueue: h.taskQueue, workflowId: `${name}-${Date.now()}` },
+  );
 }
 
 /** Queries the latest run of the chain until the test holds (a query during the switch may fail). */
@@ -53,14 +60,16 @@ describe('continue-as-new', () => {
     // Malformed answers add history until the server suggests continuing as new. How many that
     // takes depends on how many of them a busy worker takes in one workflow task, so keep sending.
     let sent = 0;
-    for (let p: Progress | undefined; !(p && p.chain.runNumber >= 2) && sent < 500; ) {
+    for (let p: Progress | undefined; !(p && p.chain.runNumber >= 2) && sent < 500;) {
       await handle.signal(humanResponseSignal, { junk: sent++ });
       p = await handle.query(progressQuery).catch(() => undefined);
     }
     const carried = await until(handle, (p) => p.chain.runNumber >= 2 && p.ignoredResponses.length === sent);
     expect(carried.escalation).toEqual(first.escalation);
     expect(carried.status).toBe('awaiting_human');
-    await handle.executeUpdate(respondUpdate, { args: [{ escalationId: first.escalation!.id, decision: 'reply', message: 'carried over' }] });
+    await handle.executeUpdate(respondUpdate, {
+      args: [{ escalationId: first.escalation!.id, decision: 'reply', message: 'carried over' }],
+    });
     const result = await handle.result();
     expect(result.report).toBe('human answered: A person replied: carried over');
     expect(result.escalations).toHaveLength(1);
@@ -73,8 +82,13 @@ describe('continue-as-new', () => {
     // reply follows at once, so it lands while the worker switches, just before or just after (both
     // are handled). Sent all at once instead, the reply could come first and end the run unswitched.
     let junk = 0;
-    while ((await handle.describe()).historyLength < SUGGEST_AFTER_EVENTS) await handle.signal(humanResponseSignal, { junk: junk++ });
-    await handle.signal(humanResponseSignal, { escalationId: escalation!.id, decision: 'reply', message: 'mid-switch' });
+    while ((await handle.describe()).historyLength < SUGGEST_AFTER_EVENTS)
+      await handle.signal(humanResponseSignal, { junk: junk++ });
+    await handle.signal(humanResponseSignal, {
+      escalationId: escalation!.id,
+      decision: 'reply',
+      message: 'mid-switch',
+    });
     const result = await handle.result();
     expect(result.report).toBe('human answered: A person replied: mid-switch');
     expect(result.chain.runNumber).toBeGreaterThanOrEqual(2);
@@ -92,7 +106,9 @@ describe('continue-as-new', () => {
     gate.open();
     const stuck = await until(handle, (p) => p.escalation !== null);
     expect(stuck.escalation!.kind).toBe('failures');
-    expect(stuck.escalation!.reason).toMatch(/model call: transcript store has no blob sha256:[0-9a-f]{64}: the store was changed or lost outside longhaul$/);
+    expect(stuck.escalation!.reason).toMatch(
+      /model call: transcript store has no blob sha256:[0-9a-f]{64}: the store was changed or lost outside longhaul$/,
+    );
     await handle.executeUpdate(respondUpdate, { args: [{ escalationId: stuck.escalation!.id, decision: 'stop' }] });
     expect((await handle.result()).status).toBe('stopped');
   });

@@ -27,7 +27,6 @@ import { mulberry32 } from '../simulator/seeded-random.js';
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const log = (line: string) => console.log(`[crash] ${line}`);
 
-
 /** `count` distinct numbers in [lo, hi], ascending. */
 function draw(random: () => number, count: number, lo: number, hi: number): number[] {
   const turns = new Set<number>();
@@ -52,12 +51,16 @@ async function waitForTurn(client: Client, handle: AuditHandle, turn: number, ti
     const progress = await progressOf(client, handle);
     if (progress) {
       if (progress.status === 'awaiting_human' || progress.status === 'failed' || progress.status === 'stopped') {
-        throw new Error(`run ${handle.workflowId} is ${progress.status} at turn ${progress.counters.turn}: ${progress.reason ?? ''}`);
+        throw new Error(
+          `run ${handle.workflowId} is ${progress.status} at turn ${progress.counters.turn}: ${progress.reason ?? ''}`,
+        );
       }
       if (progress.counters.turn >= turn || progress.status === 'completed') return progress;
     }
     if (Date.now() > deadline) {
-      throw new Error(`run ${handle.workflowId} did not reach turn ${turn} within ${timeoutMs} ms (last seen: turn ${progress?.counters.turn ?? '?'})`);
+      throw new Error(
+        `run ${handle.workflowId} did not reach turn ${turn} within ${timeoutMs} ms (last seen: turn ${progress?.counters.turn ?? '?'})`,
+      );
     }
     await sleep(100);
   }
@@ -66,8 +69,10 @@ async function waitForTurn(client: Client, handle: AuditHandle, turn: number, ti
 /** Activity attempts that failed and were retried, over the run's continue-as-new chain, by activity type. */
 async function retriedAttempts(client: Client, handle: AuditHandle): Promise<Record<string, number>> {
   const retried: Record<string, number> = {};
-  for (let runId: string | undefined = handle.firstExecutionRunId; runId; ) {
-    const history: Awaited<ReturnType<AuditHandle['fetchHistory']>> = await client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+  for (let runId: string | undefined = handle.firstExecutionRunId; runId;) {
+    const history: Awaited<ReturnType<AuditHandle['fetchHistory']>> = await client.workflow
+      .getHandle(handle.workflowId, runId)
+      .fetchHistory();
     const events = history.events ?? [];
     const types = new Map<string, string>();
     for (const event of events) {
@@ -82,7 +87,10 @@ async function retriedAttempts(client: Client, handle: AuditHandle): Promise<Rec
       const marker = event.markerRecordedEventAttributes;
       const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
       if (data) {
-        const { attempt, activity_type: type } = JSON.parse(Buffer.from(data).toString('utf8')) as { attempt: number; activity_type: string };
+        const { attempt, activity_type: type } = JSON.parse(Buffer.from(data).toString('utf8')) as {
+          attempt: number;
+          activity_type: string;
+        };
         if (attempt > 1) retried[`local ${type}`] = (retried[`local ${type}`] ?? 0) + attempt - 1;
       }
     }
@@ -112,8 +120,8 @@ function spawnWorkerProcess(env: Record<string, string>): Promise<ChildWorker> {
       output = (output + chunk.toString()).slice(-50_000);
       if (output.includes('longhaul worker polling')) resolve(worker);
     };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
     void exited.then((code) => reject(new Error(`worker exited with ${code} before polling:\n${output}`)));
   });
 }
@@ -137,7 +145,9 @@ describe('crashes in the middle of a long run', () => {
     const worker = await h.startWorker();
     const plain = await startAudit(h, 'uninterrupted', N);
     const reference = await worker.runUntil(plain.handle.result());
-    log(`uninterrupted ${N}-file audit: ${reference.counters.turn} turns in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    log(
+      `uninterrupted ${N}-file audit: ${reference.counters.turn} turns in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
     expect(reference.status).toBe('completed');
     expect(reference.report).toBe(expected);
 
@@ -157,7 +167,9 @@ describe('crashes in the middle of a long run', () => {
       // Somewhere inside the turn: in the model call, a tool call, between them, or held in the next call.
       await sleep(Math.floor(random() * 400));
       child.kill('SIGKILL');
-      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r)));
+      await new Promise((r) =>
+        child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once('exit', r),
+      );
       gate.open();
       expect((await handle.describe()).status.name).toBe('RUNNING');
       log(`killed the worker at model request ${target}, ${((Date.now() - started) / 1000).toFixed(1)} s in`);
@@ -165,7 +177,9 @@ describe('crashes in the middle of a long run', () => {
     const last = await h.spawnWorker();
     const result = await handle.result();
     await stopWorker(last);
-    log(`killed run: ${result.counters.turn} turns in ${((Date.now() - started) / 1000).toFixed(1)} s with ${killAt.length} kills; retried attempts ${JSON.stringify(await retriedAttempts(h.env.client, handle))}`);
+    log(
+      `killed run: ${result.counters.turn} turns in ${((Date.now() - started) / 1000).toFixed(1)} s with ${killAt.length} kills; retried attempts ${JSON.stringify(await retriedAttempts(h.env.client, handle))}`,
+    );
 
     expect(result.status).toBe('completed');
     expect(result.report).toBe(expected);
@@ -232,11 +246,15 @@ describe('crashes in the middle of a long run', () => {
       // The worker has to find the server again by itself: it is not restarted.
       const after = await waitForTurn(client, handle, before.counters.turn + 5, 180_000).catch(async (err: Error) => {
         const alive = worker.proc.exitCode === null && worker.proc.signalCode === null;
-        throw new Error(`${err.message}\nworker ${alive ? 'still running' : `exited (${worker.proc.exitCode ?? worker.proc.signalCode})`}; its output:\n${worker.output()}`);
+        throw new Error(
+          `${err.message}\nworker ${alive ? 'still running' : `exited (${worker.proc.exitCode ?? worker.proc.signalCode})`}; its output:\n${worker.output()}`,
+        );
       });
       log(`after the restart the run went on to turn ${after.counters.turn}`);
       const result = await handle.result();
-      log(`server-kill run: ${result.counters.turn} turns in ${((Date.now() - started) / 1000).toFixed(1)} s; retried attempts ${JSON.stringify(await retriedAttempts(client, handle))}`);
+      log(
+        `server-kill run: ${result.counters.turn} turns in ${((Date.now() - started) / 1000).toFixed(1)} s; retried attempts ${JSON.stringify(await retriedAttempts(client, handle))}`,
+      );
 
       expect(worker.proc.exitCode).toBeNull();
       expect(result.status).toBe('completed');
@@ -288,7 +306,9 @@ describe('crashes in the middle of a long run', () => {
           }),
         ]);
         const retried = await retriedAttempts(h.env.client, handle);
-        log(`pg-outage run: ${result.counters.turn} turns in ${((Date.now() - started) / 1000).toFixed(1)} s; retried attempts ${JSON.stringify(retried)}`);
+        log(
+          `pg-outage run: ${result.counters.turn} turns in ${((Date.now() - started) / 1000).toFixed(1)} s; retried attempts ${JSON.stringify(retried)}`,
+        );
         // The outage reached the run: some activity failed against the stopped store and was retried.
         expect(Object.values(retried).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
         expect(result.status).toBe('completed');
@@ -296,7 +316,9 @@ describe('crashes in the middle of a long run', () => {
 
         const client = new pg.Client({ connectionString: db!.url });
         await client.connect();
-        const { rows } = await client.query<{ line: string }>('SELECT line FROM longhaul_effects WHERE line LIKE $1', [`${handle.workflowId}/%`]);
+        const { rows } = await client.query<{ line: string }>('SELECT line FROM longhaul_effects WHERE line LIKE $1', [
+          `${handle.workflowId}/%`,
+        ]);
         await client.end();
         const keys = rows.map((r) => r.line.split(' ')[0]!);
         expect(new Set(keys).size).toBe(keys.length);

@@ -22,7 +22,11 @@ let seq = 0;
 async function start(task: string, extra: Partial<RunOptionsInput> = {}, taskQueue = h.taskQueue): Promise<Handle> {
   const workspace = join(h.dir, `ws-${++seq}`);
   await mkdir(workspace, { recursive: true });
-  return startRun(h.env.client, { task, workspace, model: 'sim', ...extra }, { taskQueue, workflowId: `esc-test-${seq}-${Date.now()}` });
+  return startRun(
+    h.env.client,
+    { task, workspace, model: 'sim', ...extra },
+    { taskQueue, workflowId: `esc-test-${seq}-${Date.now()}` },
+  );
 }
 
 async function until(handle: Handle, test: (p: Progress) => boolean): Promise<Progress> {
@@ -38,7 +42,8 @@ const respond = (handle: Handle, r: Omit<HumanResponse, 'escalationId'> & { esca
 
 describe('escalation triggers and answers', () => {
   it('every trigger opens an escalation visible by query, search attribute and `longhaul pending`, and each answer acts', async () => {
-    const audit = (name: string, extra: Partial<RunOptionsInput>) => startAudit(h, name, 10, { maxTurns: 200, ...extra }).then((r) => r.handle);
+    const audit = (name: string, extra: Partial<RunOptionsInput>) =>
+      startAudit(h, name, 10, { maxTurns: 200, ...extra }).then((r) => r.handle);
     const runs = {
       model_request: await start('[sim:ask-human]'),
       tool_approval: await start('[sim:write]'),
@@ -48,7 +53,9 @@ describe('escalation triggers and answers', () => {
       refusal: await start('[sim:refuse]'),
     };
     const opened = Object.fromEntries(
-      await Promise.all(Object.entries(runs).map(async ([kind, handle]) => [kind, (await waiting(handle)).escalation!] as const)),
+      await Promise.all(
+        Object.entries(runs).map(async ([kind, handle]) => [kind, (await waiting(handle)).escalation!] as const),
+      ),
     );
     for (const [kind, escalation] of Object.entries(opened)) expect(escalation.kind).toBe(kind);
     expect(opened.tool_approval!.heldToolCall).toMatchObject({ name: 'write_file', input: { path: 'out.txt' } });
@@ -59,8 +66,20 @@ describe('escalation triggers and answers', () => {
       expect(typedSearchAttributes.get(LONGHAUL_STATUS)).toBe('awaiting_human');
       expect(typedSearchAttributes.get(LONGHAUL_ESCALATION)).toBe(kind);
       // The memo tells the Web UI what a run is doing without a query.
-      expect(memo).toMatchObject({ status: 'awaiting_human', runInChain: 1, waitingOnPerson: `${kind} esc-1: ${opened[kind]!.question}` });
-      expect(Object.keys(memo!).sort()).toEqual(['compactions', 'maxTurns', 'runInChain', 'status', 'tokensUsed', 'turn', 'waitingOnPerson']);
+      expect(memo).toMatchObject({
+        status: 'awaiting_human',
+        runInChain: 1,
+        waitingOnPerson: `${kind} esc-1: ${opened[kind]!.question}`,
+      });
+      expect(Object.keys(memo!).sort()).toEqual([
+        'compactions',
+        'maxTurns',
+        'runInChain',
+        'status',
+        'tokensUsed',
+        'turn',
+        'waitingOnPerson',
+      ]);
     }
     const listed = await cli(h.env.address, h.taskQueue, ['pending', '--json']);
     expect(listed.code).toBe(0);
@@ -85,7 +104,10 @@ describe('escalation triggers and answers', () => {
     const capped = await runs.turn_cap.result();
     expect(capped).toMatchObject({ status: 'completed', report: auditReport(10, auditGroundTruth(10)) });
     expect(capped.counters.turn).toBeGreaterThan(4);
-    expect(await runs.token_budget.result()).toMatchObject({ status: 'stopped', reason: expect.stringContaining('stopped by human: too expensive') });
+    expect(await runs.token_budget.result()).toMatchObject({
+      status: 'stopped',
+      reason: expect.stringContaining('stopped by human: too expensive'),
+    });
     expect((await runs.failures.result()).report).toBe('guidance: A person says: read item-001.txt instead');
     expect((await runs.refusal.result()).report).toBe('after refusal: A person says: it is a sanctioned test');
     const finished = await runs.tool_approval.describe();
@@ -115,7 +137,9 @@ describe('escalation triggers and answers', () => {
     const denied = await start('[sim:write]', { escalation: { timeoutSeconds: 1, onTimeout: 'deny' } });
     const stopped = await start('[sim:ask-human]', { escalation: { timeoutSeconds: 1, onTimeout: 'stop' } });
     const d = await denied.result();
-    expect(d.report).toBe('write failed: Nobody answered this write_file call in time: No person answered within 1 s; the request is declined.');
+    expect(d.report).toBe(
+      'write failed: Nobody answered this write_file call in time: No person answered within 1 s; the request is declined.',
+    );
     expect(d.escalations[0]!.outcome).toMatchObject({ decision: 'deny', by: 'timeout' });
     const s = await stopped.result();
     expect(s.status).toBe('stopped');
@@ -129,17 +153,36 @@ describe('escalation triggers and answers', () => {
     const before = await until(run, (p) => p.escalation?.id === 'esc-2');
 
     const refused = async (r: unknown) => {
-      const err = await run.executeUpdate(respondUpdate, { args: [r as HumanResponse] }).then(() => undefined, (e: Error) => e);
+      const err = await run.executeUpdate(respondUpdate, { args: [r as HumanResponse] }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(err).toBeInstanceOf(Error);
       return (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
     };
-    expect(await refused({ escalationId: 'esc-9', decision: 'stop' })).toBe('no open escalation esc-9 (the open one is esc-2)');
+    expect(await refused({ escalationId: 'esc-9', decision: 'stop' })).toBe(
+      'no open escalation esc-9 (the open one is esc-2)',
+    );
     expect(await refused({ escalationId: 'esc-1', decision: 'stop' })).toBe('escalation esc-1 is already closed');
     expect(await refused({ escalationId: 'esc-2', decision: 'launch' })).toMatch(/^decision: /);
-    expect(await refused({ escalationId: 'esc-2', decision: 'extend', turns: -5 })).toBe('turns: turns must be a positive whole number');
-    expect(await refused({ escalationId: 'esc-2', decision: 'approve' })).toBe('approve does not answer a turn_cap escalation; use extend, stop');
-    const cliRefusal = await cli(h.env.address, h.taskQueue, ['extend', run.workflowId, '--escalation', 'esc-7', '--turns', '3']);
-    expect(cliRefusal).toMatchObject({ code: 2, stderr: 'longhaul: refused: no open escalation esc-7 (the open one is esc-2)\n' });
+    expect(await refused({ escalationId: 'esc-2', decision: 'extend', turns: -5 })).toBe(
+      'turns: turns must be a positive whole number',
+    );
+    expect(await refused({ escalationId: 'esc-2', decision: 'approve' })).toBe(
+      'approve does not answer a turn_cap escalation; use extend, stop',
+    );
+    const cliRefusal = await cli(h.env.address, h.taskQueue, [
+      'extend',
+      run.workflowId,
+      '--escalation',
+      'esc-7',
+      '--turns',
+      '3',
+    ]);
+    expect(cliRefusal).toMatchObject({
+      code: 2,
+      stderr: 'longhaul: refused: no open escalation esc-7 (the open one is esc-2)\n',
+    });
 
     for (const junk of [{ foo: 1 }, 'garbage', null, { escalationId: 'esc-2', decision: 'extend' }]) {
       await run.signal(humanResponseSignal, junk);
@@ -154,7 +197,10 @@ describe('escalation triggers and answers', () => {
     // A task that needs its message: deny of a tool call.
     const write = await start('[sim:write]');
     const { escalation } = await waiting(write);
-    const err = await respond(write, { decision: 'deny' }, escalation!.id).then(() => undefined, (e: Error & { cause?: Error }) => e.cause?.message);
+    const err = await respond(write, { decision: 'deny' }, escalation!.id).then(
+      () => undefined,
+      (e: Error & { cause?: Error }) => e.cause?.message,
+    );
     expect(err).toBe('deny needs a message: the model is told why');
     await respond(write, { decision: 'approve' }, escalation!.id);
     await write.result();
@@ -166,10 +212,12 @@ describe('escalation triggers and answers', () => {
     const received: unknown[] = [];
     const server = createServer((req, res) => {
       let body = '';
-      req.on('data', (c) => (body += c)).on('end', () => {
-        received.push(JSON.parse(body));
-        res.writeHead(204).end();
-      });
+      req
+        .on('data', (c) => (body += c))
+        .on('end', () => {
+          received.push(JSON.parse(body));
+          res.writeHead(204).end();
+        });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;

@@ -13,7 +13,11 @@ const h = useHarness({ worker: {} });
 async function probe(task: string) {
   const workspace = join(h.dir, task.replace(/\W/g, ''));
   await mkdir(workspace, { recursive: true });
-  const handle = await startRun(h.env.client, { task, workspace, model: 'sim' }, { taskQueue: h.taskQueue, workflowId: `probe-${Date.now()}-${Math.random()}` });
+  const handle = await startRun(
+    h.env.client,
+    { task, workspace, model: 'sim' },
+    { taskQueue: h.taskQueue, workflowId: `probe-${Date.now()}-${Math.random()}` },
+  );
   return handle.result();
 }
 
@@ -36,7 +40,9 @@ describe('faults from the model side', () => {
 
   it('malformed tool input from the model becomes a tool error it can act on', async () => {
     const result = await probe('[sim:bad-tool-input]');
-    expect(result.report).toBe('error: invalid input for read_file: path: Invalid input: expected string, received undefined; input: Unrecognized key: "file"');
+    expect(result.report).toBe(
+      'error: invalid input for read_file: path: Invalid input: expected string, received undefined; input: Unrecognized key: "file"',
+    );
   });
 
   it('a schema-invalid update_state becomes a tool error, and the run goes on to the correct report', async () => {

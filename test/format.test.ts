@@ -23,19 +23,28 @@ const progress = (over: Partial<Progress> = {}, counters: Partial<Progress['coun
 describe('progressBar', () => {
   it('draws turns against the cap, tokens, compactions and the status', () => {
     const p = progress({}, { turn: 42, inputTokens: 1_150_000, outputTokens: 50_000, compactions: 3 });
-    expect(progressBar(p, 'run-1', { barWidth: 10 })).toBe('turn 42/500 [░░░░░░░░░░] 8% · 1.2M tokens · 3 compactions · running');
+    expect(progressBar(p, 'run-1', { barWidth: 10 })).toBe(
+      'turn 42/500 [░░░░░░░░░░] 8% · 1.2M tokens · 3 compactions · running',
+    );
     const half = progress({ status: 'completed', maxTurns: 40 }, { turn: 20, inputTokens: 999, compactions: 1 });
-    expect(progressBar(half, 'run-1', { barWidth: 10 })).toBe('turn 20/40 [█████░░░░░] 50% · 999 tokens · 1 compaction · completed');
+    expect(progressBar(half, 'run-1', { barWidth: 10 })).toBe(
+      'turn 20/40 [█████░░░░░] 50% · 999 tokens · 1 compaction · completed',
+    );
   });
 
   it('counts compaction tokens, and the bar stays full past the cap', () => {
     const p = progress({ maxTurns: 10 }, { turn: 12, compactionInputTokens: 12_340 });
-    expect(progressBar(p, 'r', { barWidth: 4 })).toBe('turn 12/10 [████] 100% · 12.3K tokens · 0 compactions · running');
+    expect(progressBar(p, 'r', { barWidth: 4 })).toBe(
+      'turn 12/10 [████] 100% · 12.3K tokens · 0 compactions · running',
+    );
   });
 
   it('names who the run waits for and the command that answers', () => {
     const escalation = { id: 'esc-2', reason: 'r', question: 'Approve write_file?', openedAt: '', deadline: '' };
-    const approval = progress({ status: 'awaiting_human', escalation: { ...escalation, kind: 'tool_approval' } }, { turn: 7 });
+    const approval = progress(
+      { status: 'awaiting_human', escalation: { ...escalation, kind: 'tool_approval' } },
+      { turn: 7 },
+    );
     expect(progressBar(approval, 'run-9', { barWidth: 5 })).toBe(
       'turn 7/500 [░░░░░] 1% · 0 tokens · 0 compactions · waiting: tool_approval esc-2 (longhaul approve run-9)',
     );
@@ -48,9 +57,13 @@ describe('progressBar', () => {
     const full = `turn 250/500 [${'█'.repeat(10)}${'░'.repeat(10)}] 50% · 0 tokens · 0 compactions · running`;
     expect(progressBar(p, 'run-1', { columns: 200 })).toBe(full);
     expect(progressBar(p, 'run-1', { columns: full.length + 1 })).toBe(full);
-    expect(progressBar(p, 'run-1', { columns: full.length })).toBe(`turn 250/500 [${'█'.repeat(9)}${'░'.repeat(10)}] 50% · 0 tokens · 0 compactions · running`);
+    expect(progressBar(p, 'run-1', { columns: full.length })).toBe(
+      `turn 250/500 [${'█'.repeat(9)}${'░'.repeat(10)}] 50% · 0 tokens · 0 compactions · running`,
+    );
     const bare = 'turn 250/500 50% · 0 tokens · 0 compactions · running';
-    expect(progressBar(p, 'run-1', { columns: bare.length + 9 })).toBe(`turn 250/500 [██░░░] 50% · 0 tokens · 0 compactions · running`);
+    expect(progressBar(p, 'run-1', { columns: bare.length + 9 })).toBe(
+      `turn 250/500 [██░░░] 50% · 0 tokens · 0 compactions · running`,
+    );
     expect(progressBar(p, 'run-1', { columns: bare.length + 5 })).toBe(bare);
     expect(progressBar(p, 'run-1', { columns: 30 })).toBe(`${bare.slice(0, 28)}…`);
   });
@@ -100,7 +113,9 @@ describe('exportMarkdown', () => {
       progress(),
     );
     expect(md).toContain('## System prompt\n\nBe careful.\n\n## Task\n\nAudit it.\n');
-    expect(md).toContain('### assistant, turn 1\n\n**tool call** `read_file` (tu_1)\n\n```json\n{\n  "path": "a.md"\n}\n```');
+    expect(md).toContain(
+      '### assistant, turn 1\n\n**tool call** `read_file` (tu_1)\n\n```json\n{\n  "path": "a.md"\n}\n```',
+    );
     expect(md).toContain(
       `**tool result** for tu_1 (error)\n\n\`\`\`\n${'x'.repeat(MARKDOWN_LIMIT)}\n[truncated: the first ${MARKDOWN_LIMIT} of ${long.length} characters are shown; --format json has all of it]\n\`\`\``,
     );
@@ -110,13 +125,21 @@ describe('exportMarkdown', () => {
   it('a transcript cut at a compaction starts at the summary, without turn numbers', () => {
     const md = exportMarkdown(
       doc([
-        { role: 'assistant', content: [{ type: 'compaction', content: 'Files 1-40 audited; 3 high risk.' }, { type: 'text', text: 'Going on.' }] },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'compaction', content: 'Files 1-40 audited; 3 high risk.' },
+            { type: 'text', text: 'Going on.' },
+          ],
+        },
         { role: 'user', content: [{ type: 'text', text: 'Continue.' }] },
       ]),
       progress(),
     );
     expect(md).toContain('_Earlier turns were compacted; the transcript starts at the last compaction summary._');
-    expect(md).toContain('### assistant\n\n[compaction summary: Files 1-40 audited; 3 high risk.]\n\nGoing on.\n\n### user\n\nContinue.\n');
+    expect(md).toContain(
+      '### assistant\n\n[compaction summary: Files 1-40 audited; 3 high risk.]\n\nGoing on.\n\n### user\n\nContinue.\n',
+    );
     expect(md).not.toContain('assistant, turn');
   });
 });

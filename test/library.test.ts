@@ -3,28 +3,54 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wordCounter } from '../examples/word-count/agent.js';
-import { createWorker, defineAgent, defineTool, progressQuery, RunOptionsError, startRun, type LonghaulWorker } from 'longhaul';
+import {
+  createWorker,
+  defineAgent,
+  defineTool,
+  progressQuery,
+  RunOptionsError,
+  startRun,
+  type LonghaulWorker,
+} from 'longhaul';
 import { withAgentDefaults } from '../common/options.js';
 import { z } from 'zod';
 import { useHarness } from './helpers/harness.js';
 
 describe('defineAgent', () => {
-  const noop = defineTool({ name: 'noop', description: 'does nothing', input: z.object({}), sideEffectFree: true, run: async () => ({ content: '' }) });
+  const noop = defineTool({
+    name: 'noop',
+    description: 'does nothing',
+    input: z.object({}),
+    sideEffectFree: true,
+    run: async () => ({ content: '' }),
+  });
 
   it('refuses a bad profile where it is written, on one line naming what is wrong', () => {
     const bad = (profile: object) => () => defineAgent({ name: 'a', systemPrompt: 'p', tools: [], ...profile });
     expect(bad({ name: 'no spaces' })).toThrow(/^agent name "no spaces": use letters/);
-    expect(bad({ tools: [{ ...noop, name: 'finish' }] })).toThrow('agent a: tool name finish is reserved for a state tool');
+    expect(bad({ tools: [{ ...noop, name: 'finish' }] })).toThrow(
+      'agent a: tool name finish is reserved for a state tool',
+    );
     expect(bad({ tools: [noop, noop] })).toThrow('agent a: two tools are named noop');
-    expect(bad({ compaction: { trigger: 1_000 } })).toThrow(/^agent a: compaction\.trigger: compaction trigger must be at least 50000/);
+    expect(bad({ compaction: { trigger: 1_000 } })).toThrow(
+      /^agent a: compaction\.trigger: compaction trigger must be at least 50000/,
+    );
     expect(bad({ maxTurns: 0 })).toThrow(/^agent a: maxTurns:/);
-    expect(bad({ state: { 'Open Items': z.string() } })).toThrow('agent a: state list "Open Items": use lower-case letters, digits and _ (at most 40)');
-    expect(bad({ state: { findings: z.string() } })).toThrow('agent a: state list findings is a built-in part of the state');
+    expect(bad({ state: { 'Open Items': z.string() } })).toThrow(
+      'agent a: state list "Open Items": use lower-case letters, digits and _ (at most 40)',
+    );
+    expect(bad({ state: { findings: z.string() } })).toThrow(
+      'agent a: state list findings is a built-in part of the state',
+    );
   });
 
   it("a run's options win over its agent's defaults, and option groups merge field by field", () => {
     const merged = withAgentDefaults(
-      { maxTurns: 40, compaction: { trigger: 60_000, instructions: 'keep names' }, toolPolicies: { write_file: 'deny', x: 'approve' } },
+      {
+        maxTurns: 40,
+        compaction: { trigger: 60_000, instructions: 'keep names' },
+        toolPolicies: { write_file: 'deny', x: 'approve' },
+      },
       { task: 't', workspace: '.', compaction: { trigger: 80_000 }, toolPolicies: { x: 'allow' } },
     );
     expect(merged).toEqual({
@@ -73,7 +99,9 @@ describe('a worker from the library API, with the example agent', () => {
     // The count is the custom handler's: 9 words in notes.txt.
     expect(result.report).toContain('count_words said: notes.txt has 9 words');
     // The model was offered the agent's tools (its own, the built-in ones, the state tools) and its prompt.
-    expect(result.report).toMatch(/offered: list_files, read_file, write_file, count_words, update_state, escalate_to_human, finish \|/);
+    expect(result.report).toMatch(
+      /offered: list_files, read_file, write_file, count_words, update_state, escalate_to_human, finish \|/,
+    );
     expect(result.report).toContain('instructions: You are a word-counting agent.');
     const progress = await handle.query(progressQuery);
     expect(progress.maxTurns).toBe(40);
@@ -110,17 +138,27 @@ describe('a worker from the library API, with the example agent', () => {
   });
 
   it('a run naming an agent no worker serves fails at once, naming the agents there are', async () => {
-    const handle = await startRun(h.env.client, { agent: 'nobody', task: 'count', workspace }, { taskQueue: h.taskQueue });
+    const handle = await startRun(
+      h.env.client,
+      { agent: 'nobody', task: 'count', workspace },
+      { taskQueue: h.taskQueue },
+    );
     const failure = await handle.result().catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(WorkflowFailedError);
-    expect((failure as WorkflowFailedError).cause?.message).toBe('invalid run options: unknown agent "nobody"; this worker serves: word-counter');
+    expect((failure as WorkflowFailedError).cause?.message).toBe(
+      'invalid run options: unknown agent "nobody"; this worker serves: word-counter',
+    );
   });
 
   it('bad options are refused before anything is submitted', async () => {
     const id = `refused-${Date.now()}`;
-    await expect(startRun(h.env.client, { agent: 'word counter', task: 'x', workspace }, { taskQueue: h.taskQueue, workflowId: id })).rejects.toThrow(
-      RunOptionsError,
-    );
+    await expect(
+      startRun(
+        h.env.client,
+        { agent: 'word counter', task: 'x', workspace },
+        { taskQueue: h.taskQueue, workflowId: id },
+      ),
+    ).rejects.toThrow(RunOptionsError);
     await expect(h.env.client.workflow.getHandle(id).describe()).rejects.toThrow(/not found/i);
   });
 });

@@ -41,7 +41,12 @@ describe('the worker log', () => {
     logger.error('odd meta', { cyclic });
 
     const [warned, odd] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(warned).toMatchObject({ level: 'WARN', message: 'tool failed', nanos: '12', error: { name: 'TypeError', message: 'bad path' } });
+    expect(warned).toMatchObject({
+      level: 'WARN',
+      message: 'tool failed',
+      nanos: '12',
+      error: { name: 'TypeError', message: 'bad path' },
+    });
     expect((warned!.error as { stack: string }).stack).toContain('bad path');
     expect(odd).toMatchObject({ level: 'ERROR', message: 'odd meta', metaError: expect.stringContaining('circular') });
   });
@@ -56,7 +61,10 @@ describe('the worker log', () => {
 
   it('is JSON at INFO unless the environment says otherwise, and refuses unknown settings', () => {
     expect(readEnv({})).toMatchObject({ LONGHAUL_LOG_FORMAT: 'json', LONGHAUL_LOG_LEVEL: 'INFO' });
-    expect(readEnv({ LONGHAUL_LOG_FORMAT: 'text', LONGHAUL_LOG_LEVEL: 'DEBUG' })).toMatchObject({ LONGHAUL_LOG_FORMAT: 'text', LONGHAUL_LOG_LEVEL: 'DEBUG' });
+    expect(readEnv({ LONGHAUL_LOG_FORMAT: 'text', LONGHAUL_LOG_LEVEL: 'DEBUG' })).toMatchObject({
+      LONGHAUL_LOG_FORMAT: 'text',
+      LONGHAUL_LOG_LEVEL: 'DEBUG',
+    });
     expect(() => readEnv({ LONGHAUL_LOG_FORMAT: 'yaml' })).toThrow('LONGHAUL_LOG_FORMAT="yaml"');
     expect(() => readEnv({ LONGHAUL_LOG_LEVEL: 'info' })).toThrow('LONGHAUL_LOG_LEVEL="info"');
   });

@@ -28,6 +28,8 @@ describe('a 1,000-turn run under the server defaults', () => {
       expect(run.events).toBeLessThan(WARN_EVENTS);
     }
     const total = runs.reduce((sum, r) => sum + r.bytes, 0);
-    console.log(`1,000-turn chain: ${runs.length} runs, ${total} history bytes in all, largest run ${Math.max(...runs.map((r) => r.bytes))} bytes / ${Math.max(...runs.map((r) => r.events))} events`);
+    console.log(
+      `1,000-turn chain: ${runs.length} runs, ${total} history bytes in all, largest run ${Math.max(...runs.map((r) => r.bytes))} bytes / ${Math.max(...runs.map((r) => r.events))} events`,
+    );
   });
 });

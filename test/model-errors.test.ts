@@ -91,7 +91,7 @@ describe('model errors land on the intended retry side', () => {
   });
 
   it('the call succeeds once faults are gone', async () => {
-    const turn = (await new MockActivityEnvironment().run(callModel, input)) as ModelCallResult;
+    const turn: ModelCallResult = await new MockActivityEnvironment().run(callModel, input);
     expect(turn.toolCalls.map((c) => c.name)).toEqual(['finish']);
   });
 });

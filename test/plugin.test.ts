@@ -41,7 +41,11 @@ describe("LonghaulPlugin in a user's own worker, beside the user's own workflow 
       { task: auditTask(4), workspace, model: 'sim-audit', maxTurns: 30, toolPolicies: { write_file: 'allow' } },
       { taskQueue: h.taskQueue },
     );
-    const greeting = await h.env.client.workflow.start('greet', { taskQueue: h.taskQueue, workflowId: `greet-${Date.now()}`, args: ['plugin'] });
+    const greeting = await h.env.client.workflow.start('greet', {
+      taskQueue: h.taskQueue,
+      workflowId: `greet-${Date.now()}`,
+      args: ['plugin'],
+    });
 
     const [result, greeted] = await Promise.all([run.result(), greeting.result()]);
     expect(result.status).toBe('completed');
@@ -50,22 +54,41 @@ describe("LonghaulPlugin in a user's own worker, beside the user's own workflow 
 
     // Both ran on the one worker: the plugin's identity, which reclaiming tells its own work by.
     const ranOn = async (handle: Pick<typeof greeting, 'fetchHistory'>) =>
-      new Set(((await handle.fetchHistory()).events ?? []).map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter(Boolean));
+      new Set(
+        ((await handle.fetchHistory()).events ?? [])
+          .map((e) => e.workflowTaskCompletedEventAttributes?.identity)
+          .filter(Boolean),
+      );
     expect(worker.options.identity).toMatch(/^\d+@\S+ \w{8}$/);
     expect(await ranOn(run)).toEqual(new Set([worker.options.identity]));
     expect(await ranOn(greeting)).toEqual(new Set([worker.options.identity]));
 
     // A bundle built beforehand with the plugin holds both workflows too: both histories replay on it.
-    const { code } = await bundleWorkflowCode({ workflowsPath: userWorkflowsPath, plugins: [longhaul.plugin], logger: Runtime.instance().logger });
-    const histories = await Promise.all([run, greeting].map(async (handle) => ({ workflowId: handle.workflowId, history: await handle.fetchHistory() })));
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: userWorkflowsPath,
+      plugins: [longhaul.plugin],
+      logger: Runtime.instance().logger,
+    });
+    const histories = await Promise.all(
+      [run, greeting].map(async (handle) => ({ workflowId: handle.workflowId, history: await handle.fetchHistory() })),
+    );
     const replays = [];
-    for await (const replay of Worker.runReplayHistories({ workflowBundle: { code }, plugins: [longhaul.plugin] }, histories)) replays.push(replay);
+    for await (const replay of Worker.runReplayHistories(
+      { workflowBundle: { code }, plugins: [longhaul.plugin] },
+      histories,
+    ))
+      replays.push(replay);
     expect(replays.map((r) => [r.workflowId, r.error])).toEqual(histories.map((x) => [x.workflowId, undefined]));
   });
 
   it("refuses a worker activity named like one of longhaul's, rather than replacing it", async () => {
     await expect(
-      Worker.create({ connection: h.env.nativeConnection, taskQueue: h.taskQueue, activities: { runTool: async () => 'mine' }, plugins: [longhaul.plugin] }),
+      Worker.create({
+        connection: h.env.nativeConnection,
+        taskQueue: h.taskQueue,
+        activities: { runTool: async () => 'mine' },
+        plugins: [longhaul.plugin],
+      }),
     ).rejects.toThrow("longhaul's activities are named runTool: rename the worker's own");
   });
 });

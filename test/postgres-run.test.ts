@@ -27,7 +27,9 @@ describe('the PostgreSQL transcript store', () => {
       // Each progress note and the report were written once: the journal of effects says so.
       const client = new pg.Client({ connectionString: server.url });
       await client.connect();
-      const { rows } = await client.query<{ line: string }>('SELECT line FROM longhaul_effects WHERE line LIKE $1', [`${handle.workflowId}/%`]);
+      const { rows } = await client.query<{ line: string }>('SELECT line FROM longhaul_effects WHERE line LIKE $1', [
+        `${handle.workflowId}/%`,
+      ]);
       await client.end();
       expect(rows).toHaveLength(N / 50 + 1);
     } finally {

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { refFor, type BlobRef } from '../store/blob-store.js';
+import { refFor } from '../store/blob-store.js';
 import { DirectoryStore } from '../store/directory-store.js';
 import { openStore } from '../store/index.js';
 import { PostgresStore } from '../store/postgres-store.js';
@@ -41,7 +41,7 @@ describe('PostgresStore against a real PostgreSQL server', () => {
   });
 
   it('fails a missing ref with a non-retryable BlobMissing naming it', async () => {
-    const ref = refFor('never stored') as BlobRef;
+    const ref = refFor('never stored');
     const err = await store.get(ref).then(
       () => undefined,
       (e: unknown) => e,

@@ -20,9 +20,14 @@ const STARTED = PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
  * to the normal queue itself when no poller was seen there for 10 s (a window fixed in its
  * matching service), and on a busy machine its dispatch can come that late.
  */
-async function waitingOn(h: Pick<Harness, 'env'>, handle: WorkflowHandle, normal: string): Promise<'sticky' | 'normal'> {
+async function waitingOn(
+  h: Pick<Harness, 'env'>,
+  handle: WorkflowHandle,
+  normal: string,
+): Promise<'sticky' | 'normal'> {
   const events = (await handle.fetchHistory()).events ?? [];
-  const sticky = events.findLast((e) => e.workflowTaskScheduledEventAttributes)?.workflowTaskScheduledEventAttributes?.taskQueue;
+  const sticky = events.findLast((e) => e.workflowTaskScheduledEventAttributes)?.workflowTaskScheduledEventAttributes
+    ?.taskQueue;
   expect(sticky?.kind).toBe(TaskQueueKind.TASK_QUEUE_KIND_STICKY);
   const queues = [
     ['sticky', { name: sticky!.name!, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: normal }],
@@ -50,7 +55,9 @@ async function waitingOn(h: Pick<Harness, 'env'>, handle: WorkflowHandle, normal
 async function beatForTheDead(h: Pick<Harness, 'env'>, handle: WorkflowHandle, pid: number): Promise<void> {
   const orphan = async () => {
     const { raw } = await handle.describe();
-    const activity = raw.pendingActivities?.find((a) => a.attempt === 1 && a.state === STARTED && a.lastWorkerIdentity?.startsWith(`${pid}@`));
+    const activity = raw.pendingActivities?.find(
+      (a) => a.attempt === 1 && a.state === STARTED && a.lastWorkerIdentity?.startsWith(`${pid}@`),
+    );
     return activity && { activity, runId: raw.workflowExecutionInfo!.execution!.runId! };
   };
   for (let found = await orphan(); found; found = await orphan()) {
@@ -73,7 +80,12 @@ async function beatForTheDead(h: Pick<Harness, 'env'>, handle: WorkflowHandle, p
 }
 
 describe('which workers count as gone', () => {
-  const self: WorkerSelf = { pid: 100, host: 'box', identity: '100@box aaaa1111', here: new Set(['100@box aaaa1111', '100@box bbbb2222']) };
+  const self: WorkerSelf = {
+    pid: 100,
+    host: 'box',
+    identity: '100@box aaaa1111',
+    here: new Set(['100@box aaaa1111', '100@box bbbb2222']),
+  };
   const exists = (pid: number) => pid === 200;
 
   it('a worker of this host whose process no longer exists, or whose pid this process now has', () => {
@@ -92,12 +104,16 @@ describe('which workers count as gone', () => {
 });
 
 describe("a run's sticky state, from its newest events", () => {
-  const scheduled = (kind: number) => ({ workflowTaskScheduledEventAttributes: { taskQueue: { name: `q-${kind}`, kind } } });
+  const scheduled = (kind: number) => ({
+    workflowTaskScheduledEventAttributes: { taskQueue: { name: `q-${kind}`, kind } },
+  });
   const completed = { workflowTaskCompletedEventAttributes: { identity: '7@box t' } };
   const started = { workflowTaskStartedEventAttributes: {} };
 
   it('the worker that completed the last workflow task, and the sticky queue a task waits on unstarted', () => {
-    expect(stickyState([scheduled(2), { workflowExecutionSignaledEventAttributes: {} }, completed, started, scheduled(2)])).toEqual({ holder: '7@box t', waitingOn: 'q-2' });
+    expect(
+      stickyState([scheduled(2), { workflowExecutionSignaledEventAttributes: {} }, completed, started, scheduled(2)]),
+    ).toEqual({ holder: '7@box t', waitingOn: 'q-2' });
     expect(stickyState([started, scheduled(2), completed])).toEqual({ holder: '7@box t', waitingOn: null });
     expect(stickyState([scheduled(1), completed])).toEqual({ holder: '7@box t', waitingOn: null });
     expect(stickyState([scheduled(1)])).toEqual({ holder: null, waitingOn: null });
@@ -130,7 +146,9 @@ describe('a worker started after a SIGKILL reclaims what its predecessor left', 
       const retried = events.map((e) => e.activityTaskStartedEventAttributes).find((s) => (s?.attempt ?? 1) > 1);
       // Failed by the new worker, not by the heartbeat timeout ("activity Heartbeat timeout").
       expect(retried?.lastFailure?.applicationFailureInfo?.type).toBe('WorkerGone');
-      expect(retried?.lastFailure?.message).toMatch(new RegExp(`^the worker ${victim.pid}@\\S+ \\w+ running this activity is gone \\(reclaimed by \\d+@`));
+      expect(retried?.lastFailure?.message).toMatch(
+        new RegExp(`^the worker ${victim.pid}@\\S+ \\w+ running this activity is gone \\(reclaimed by \\d+@`),
+      );
     } finally {
       successor.kill('SIGTERM');
       await new Promise((resolve) => successor.once('exit', resolve));
@@ -142,7 +160,11 @@ describe('a worker started after a SIGKILL reclaims what its predecessor left', 
     // Its runs' workflow tasks wait 10 minutes on its sticky queue, not 3 s: the one below is still
     // there however long the new worker takes to start, so only reclaiming can move it in time.
     const victim = await h.spawnWorker(queue, {}, { stickyTimeout: '10 minutes' });
-    const handle = await startRun(h.env.client, { task: '[sim:ask-human]', workspace: h.dir, model: 'sim' }, { taskQueue: queue, workflowId: `reclaim-sticky-${Date.now()}` });
+    const handle = await startRun(
+      h.env.client,
+      { task: '[sim:ask-human]', workspace: h.dir, model: 'sim' },
+      { taskQueue: queue, workflowId: `reclaim-sticky-${Date.now()}` },
+    );
     let escalation = await handle.query(escalationQuery);
     for (; !escalation; escalation = await handle.query(escalationQuery)) await sleep(50);
     const exited = new Promise((resolve) => victim.once('exit', resolve));
@@ -164,7 +186,9 @@ describe('a worker started after a SIGKILL reclaims what its predecessor left', 
         return;
       }
       expect(failed?.cause).toBe(13); // WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE
-      expect(failed?.failure?.message).toMatch(new RegExp(`^the worker of sticky queue ${victim.pid}@\\S+ \\w+-\\w+ is gone \\(task returned by \\d+@`));
+      expect(failed?.failure?.message).toMatch(
+        new RegExp(`^the worker of sticky queue ${victim.pid}@\\S+ \\w+-\\w+ is gone \\(task returned by \\d+@`),
+      );
     } finally {
       successor.kill('SIGTERM');
       await new Promise((resolve) => successor.once('exit', resolve));

@@ -44,7 +44,10 @@ const FILE_TEXT = 'Sample record 3 for the long-haul audit';
 const keyOf = (id: string) => ({ id, key: randomBytes(32) });
 const spec = (keys: { id: string; key: Buffer }[]) => keys.map((k) => `${k.id}:${k.key.toString('base64')}`).join(',');
 const utf8 = (s: string) => new Uint8Array(Buffer.from(s));
-const jsonPayload = (value: unknown): Payload => ({ metadata: { encoding: utf8('json/plain') }, data: utf8(JSON.stringify(value)) });
+const jsonPayload = (value: unknown): Payload => ({
+  metadata: { encoding: utf8('json/plain') },
+  data: utf8(JSON.stringify(value)),
+});
 const str = (b: Uint8Array | null | undefined) => Buffer.from(b ?? []).toString('utf8');
 
 /**
@@ -81,10 +84,15 @@ function encryptedPayloadCount(historyJson: string): number {
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
 }
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [bin, ...args], { env: { ...process.env, ...env } }, (err, stdout, stderr) =>
       resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
@@ -104,7 +112,7 @@ const auditOptions = (workspace: string, task = auditTask(N)): RunOptionsInput =
 const h = useHarness();
 
 describe('the API key stays with the worker', () => {
-  it('a key given to the worker\'s model client never appears in workflow history', async () => {
+  it("a key given to the worker's model client never appears in workflow history", async () => {
     const marker = `sk-ant-SECRET-MARKER-${randomUUID()}`;
     const anthropic = createAnthropic({ ANTHROPIC_API_KEY: marker, ANTHROPIC_BASE_URL: h.simulator.url });
     expect(anthropic.apiKey).toBe(marker);
@@ -135,7 +143,19 @@ describe('the API key stays with the worker', () => {
       await writeAuditWorkspace(workspace, N);
       const id = `envkey-${Date.now()}`;
       const run = await runCli(
-        ['run', '--id', id, '--task', auditTask(N), '--workspace', workspace, '--model', 'sim-audit', '--tool-policy', 'write_file=allow'],
+        [
+          'run',
+          '--id',
+          id,
+          '--task',
+          auditTask(N),
+          '--workspace',
+          workspace,
+          '--model',
+          'sim-audit',
+          '--tool-policy',
+          'write_file=allow',
+        ],
         env,
       );
       expect(run.stderr + run.stdout).not.toContain(marker);
@@ -143,7 +163,9 @@ describe('the API key stays with the worker', () => {
       expect(run.stdout).toContain(expectedReport);
 
       const events = (await h.env.client.workflow.getHandle(id).fetchHistory()).events ?? [];
-      const input = events[0]!.workflowExecutionStartedEventAttributes!.input!.payloads!.map((p) => str(p.data)).join('\n');
+      const input = events[0]!
+        .workflowExecutionStartedEventAttributes!.input!.payloads!.map((p) => str(p.data))
+        .join('\n');
       expect(input).toContain('Audit the 5 files');
       expect(input).not.toContain(marker);
       const history = haystack(historyToJSON({ events }));
@@ -169,7 +191,10 @@ describe('encryption on: codec on client and worker, EncryptedStore over a Direc
     const workspace = join(h.dir, 'encrypted');
     await writeAuditWorkspace(workspace, N);
     const workflowId = `encrypted-${Date.now()}`;
-    const handle = await startRun(client, auditOptions(workspace, `${auditTask(N)} Reference: ${marker}.`), { taskQueue: h.taskQueue, workflowId });
+    const handle = await startRun(client, auditOptions(workspace, `${auditTask(N)} Reference: ${marker}.`), {
+      taskQueue: h.taskQueue,
+      workflowId,
+    });
     const result = await worker.runUntil(handle.result());
 
     // Decoded through the client: readable.
@@ -180,11 +205,15 @@ describe('encryption on: codec on client and worker, EncryptedStore over a Direc
     const historyJson = historyToJSON(await handle.fetchHistory());
     const history = haystack(historyJson);
     expect(encryptedPayloadCount(historyJson)).toBeGreaterThan(10);
-    for (const secret of [marker, FINDING, FILE_TEXT, 'Audit the 5 files', 'Audit report:']) expect(history).not.toContain(secret);
+    for (const secret of [marker, FINDING, FILE_TEXT, 'Audit the 5 files', 'Audit report:'])
+      expect(history).not.toContain(secret);
     // The memo (status, turn, the open escalation's question) goes through the codec as well.
     type Memo = { fields?: Record<string, { metadata: Record<string, string> }> } | undefined;
     const events = JSON.parse(historyJson).events as Record<string, Record<string, unknown> | undefined>[];
-    const memos = events.flatMap((e) => [e.workflowExecutionStartedEventAttributes?.memo, e.workflowPropertiesModifiedEventAttributes?.upsertedMemo]) as Memo[];
+    const memos = events.flatMap((e) => [
+      e.workflowExecutionStartedEventAttributes?.memo,
+      e.workflowPropertiesModifiedEventAttributes?.upsertedMemo,
+    ]) as Memo[];
     const memoPayloads = memos.flatMap((memo) => Object.values(memo?.fields ?? {}));
     expect(memoPayloads.length).toBeGreaterThan(0);
     for (const p of memoPayloads) expect(str(Buffer.from(p.metadata.encoding!, 'base64'))).toBe('binary/encrypted');
@@ -205,7 +234,11 @@ describe('encryption on: codec on client and worker, EncryptedStore over a Direc
     // The replayer needs the same codec.
     const replays = [];
     for await (const r of Worker.runReplayHistories(
-      { workflowBundle: { codePath: process.env.LONGHAUL_WORKFLOW_BUNDLE! }, dataConverter, sinks: discardWorkflowSpans },
+      {
+        workflowBundle: { codePath: process.env.LONGHAUL_WORKFLOW_BUNDLE! },
+        dataConverter,
+        sinks: discardWorkflowSpans,
+      },
       [{ workflowId, history: await handle.fetchHistory() }],
     )) {
       replays.push(r);
@@ -224,10 +257,16 @@ describe('encryption on: failures', () => {
     const worker = await h.startWorker({ store, dataConverter });
     // An agent no worker serves: the agentProfile activity fails, then the workflow does.
     const agent = `ZEBRA${randomBytes(4).toString('hex')}`;
-    const handle = await startRun(client, { ...auditOptions(join(h.dir, 'encrypted-failures-ws')), agent }, { taskQueue: h.taskQueue, workflowId: `encrypted-failure-${Date.now()}` });
+    const handle = await startRun(
+      client,
+      { ...auditOptions(join(h.dir, 'encrypted-failures-ws')), agent },
+      { taskQueue: h.taskQueue, workflowId: `encrypted-failure-${Date.now()}` },
+    );
     const failure = await worker.runUntil(handle.result().catch((err: unknown) => err));
     expect(failure).toBeInstanceOf(WorkflowFailedError);
-    expect((failure as WorkflowFailedError).cause?.message).toBe(`invalid run options: unknown agent "${agent}"; this worker serves: none`);
+    expect((failure as WorkflowFailedError).cause?.message).toBe(
+      `invalid run options: unknown agent "${agent}"; this worker serves: none`,
+    );
 
     const historyJson = historyToJSON(await handle.fetchHistory());
     const history = haystack(historyJson);
@@ -364,7 +403,10 @@ describe('longhaul codec-server', () => {
       expect(preflight.status).toBe(204);
       expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:8233');
       expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
-      const allowed = preflight.headers.get('access-control-allow-headers')!.split(',').map((s) => s.trim().toLowerCase());
+      const allowed = preflight.headers
+        .get('access-control-allow-headers')!
+        .split(',')
+        .map((s) => s.trim().toLowerCase());
       expect(allowed).toEqual(expect.arrayContaining(['x-namespace', 'content-type']));
 
       // Another origin, a bad body, an unknown key id.
@@ -373,7 +415,9 @@ describe('longhaul codec-server', () => {
       const foreign = await createEncryptionCodec(new Keyring([keyOf('k9')])).encode([jsonPayload(1)]);
       const unknown = await post('/decode', {
         payloads: foreign.map((p) => ({
-          metadata: Object.fromEntries(Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])),
+          metadata: Object.fromEntries(
+            Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+          ),
           data: Buffer.from(p.data!).toString('base64'),
         })),
       });
@@ -385,23 +429,34 @@ describe('longhaul codec-server', () => {
   });
 
   it('the CLI command serves on the given port and CORS origin and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [bin, 'codec-server', '--port', '0', '--cors-origin', 'http://ui.test:8080'], {
-      env: { ...process.env, LONGHAUL_ENCRYPTION_KEYS: spec([keyOf('k1')]), LONGHAUL_ENCRYPTION_KEY_FILE: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [bin, 'codec-server', '--port', '0', '--cors-origin', 'http://ui.test:8080'],
+      {
+        env: { ...process.env, LONGHAUL_ENCRYPTION_KEYS: spec([keyOf('k1')]), LONGHAUL_ENCRYPTION_KEY_FILE: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = '';
-        child.stderr!.on('data', (c: Buffer) => {
-          out += c;
+        child.stderr.on('data', (c: Buffer) => {
+          out += c.toString();
           const m = /codec server on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
           if (m) resolve(m[1]!);
         });
         void exited.then((code) => reject(new Error(`codec-server exited with ${code}: ${out}`)));
       });
-      const payload = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('"x"').toString('base64') };
-      const enc = await fetch(`${url}/encode`, { method: 'POST', body: JSON.stringify({ payloads: [payload] }), headers: { origin: 'http://ui.test:8080' } });
+      const payload = {
+        metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+        data: Buffer.from('"x"').toString('base64'),
+      };
+      const enc = await fetch(`${url}/encode`, {
+        method: 'POST',
+        body: JSON.stringify({ payloads: [payload] }),
+        headers: { origin: 'http://ui.test:8080' },
+      });
       expect(enc.headers.get('access-control-allow-origin')).toBe('http://ui.test:8080');
       const dec = await fetch(`${url}/decode`, { method: 'POST', body: await enc.text() });
       expect(await dec.json()).toEqual({ payloads: [payload] });
@@ -451,7 +506,9 @@ describe('configuration errors', () => {
       expect(() => loadKeyring({ LONGHAUL_ENCRYPTION_KEYS: value }), value).toThrow(why);
       expect(() => loadKeyring({ LONGHAUL_ENCRYPTION_KEYS: value })).toThrow(/^LONGHAUL_ENCRYPTION_KEYS: /);
     }
-    expect(() => loadKeyring({ LONGHAUL_ENCRYPTION_KEYS: `k1:${good}`, LONGHAUL_ENCRYPTION_KEY_FILE: '/x' })).toThrow(/both set/);
+    expect(() => loadKeyring({ LONGHAUL_ENCRYPTION_KEYS: `k1:${good}`, LONGHAUL_ENCRYPTION_KEY_FILE: '/x' })).toThrow(
+      /both set/,
+    );
     expect(loadKeyring({})).toBeUndefined();
     expect(loadKeyring({ LONGHAUL_ENCRYPTION_KEYS: '' })).toBeUndefined();
 
@@ -464,7 +521,11 @@ describe('configuration errors', () => {
     expect(fromFile.current.id).toBe('k2');
     expect(fromFile.ids).toEqual(['k2', 'k1']);
     await writeFile(file, `k1:${randomBytes(31).toString('base64')}\n`);
-    expect(() => loadKeyring({ LONGHAUL_ENCRYPTION_KEY_FILE: file })).toThrow(/^LONGHAUL_ENCRYPTION_KEY_FILE=.*31 bytes/);
-    expect(() => loadKeyring({ LONGHAUL_ENCRYPTION_KEY_FILE: join(dir, 'missing') })).toThrow(/^LONGHAUL_ENCRYPTION_KEY_FILE=.*ENOENT/);
+    expect(() => loadKeyring({ LONGHAUL_ENCRYPTION_KEY_FILE: file })).toThrow(
+      /^LONGHAUL_ENCRYPTION_KEY_FILE=.*31 bytes/,
+    );
+    expect(() => loadKeyring({ LONGHAUL_ENCRYPTION_KEY_FILE: join(dir, 'missing') })).toThrow(
+      /^LONGHAUL_ENCRYPTION_KEY_FILE=.*ENOENT/,
+    );
   });
 });

@@ -49,7 +49,13 @@ afterAll(async () => {
 const compactionEdit = (trigger: number, pause = false) => ({
   betas: [BETA],
   context_management: {
-    edits: [{ type: 'compact_20260112' as const, trigger: { type: 'input_tokens' as const, value: trigger }, pause_after_compaction: pause }],
+    edits: [
+      {
+        type: 'compact_20260112' as const,
+        trigger: { type: 'input_tokens' as const, value: trigger },
+        pause_after_compaction: pause,
+      },
+    ],
   },
 });
 
@@ -65,7 +71,8 @@ function bigAuditRequest(): MessageCreateParamsNonStreaming {
 }
 
 // The simulator signs the kind with the summary (threshold or on-demand), so it can tell them apart.
-const sign = (content: string) => createHmac('sha256', 'longhaul-simulator').update(`threshold\n${content}`).digest('base64');
+const sign = (content: string) =>
+  createHmac('sha256', 'longhaul-simulator').update(`threshold\n${content}`).digest('base64');
 
 async function apiError(promise: Promise<unknown>): Promise<InstanceType<typeof Anthropic.APIError>> {
   const error = await promise.then(
@@ -90,7 +97,9 @@ describe('messages endpoint', () => {
     const streamed = await client.beta.messages.stream(params).finalMessage();
     expect({ ...streamed, parsed_output: undefined }).toEqual(plain);
     expect(plain.content.map((b) => b.type)).toEqual(['text', 'tool_use']);
-    expect(plain.usage.iterations).toEqual([expect.objectContaining({ type: 'message', input_tokens: plain.usage.input_tokens })]);
+    expect(plain.usage.iterations).toEqual([
+      expect.objectContaining({ type: 'message', input_tokens: plain.usage.input_tokens }),
+    ]);
     // Deterministic: the same request gets the same message.
     expect(await client.beta.messages.create(params)).toEqual(plain);
   });
@@ -113,13 +122,18 @@ describe('messages endpoint', () => {
         max_tokens: 100,
         messages: [
           { role: 'user', content: 'go' },
-          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_orphan', name: 'read_file', input: { path: 'a' } }] },
+          {
+            role: 'assistant',
+            content: [{ type: 'tool_use', id: 'toolu_orphan', name: 'read_file', input: { path: 'a' } }],
+          },
           { role: 'user', content: 'no result here' },
         ],
       }),
     );
     expect(error).toBeInstanceOf(BadRequestError);
-    expect(error.apiMessage).toMatch(/tool_use`? ids were found without `?tool_result`? blocks immediately after: toolu_orphan/);
+    expect(error.apiMessage).toMatch(
+      /tool_use`? ids were found without `?tool_result`? blocks immediately after: toolu_orphan/,
+    );
   });
 
   it('answers unknown routes with not_found_error', async () => {
@@ -183,10 +197,13 @@ describe('threshold compaction', () => {
       const next = await resend(block);
       expect(next.stop_reason).toBe('tool_use');
       expect(next.content.some((b) => b.type === 'compaction')).toBe(false);
-      expect(next.content.at(-1)).toMatchObject({ type: 'tool_use', name: 'read_file', input: { path: 'item-001.txt' } });
+      expect(next.content.at(-1)).toMatchObject({
+        type: 'tool_use',
+        name: 'read_file',
+        input: { path: 'item-001.txt' },
+      });
 
-      const count = (messages: BetaMessageParam[]) =>
-        client.beta.messages.countTokens({ ...request, messages } as Parameters<typeof client.beta.messages.countTokens>[0]);
+      const count = (messages: BetaMessageParam[]) => client.beta.messages.countTokens({ ...request, messages });
       const before = await count(request.messages);
       const after = await count([...request.messages, { role: 'assistant', content: [block] }]);
       expect(before.input_tokens).toBeGreaterThan(50_000);
@@ -209,7 +226,7 @@ describe('threshold compaction', () => {
       expect(extra.apiMessage).toContain('Extra inputs are not permitted');
 
       const misplaced = await apiError(
-        client.beta.messages.create({ ...request, messages: [{ role: 'user', content: [block as BetaContentBlockParam] }] }),
+        client.beta.messages.create({ ...request, messages: [{ role: 'user', content: [block] }] }),
       );
       expect(misplaced.errorCode).toBe('compaction_block_misplaced');
 
@@ -248,14 +265,21 @@ describe('fault injection', () => {
     const stats = (await (await fetch(`${sim.url}/__sim/stats`)).json()) as { faultsServed: number };
     expect(stats.faultsServed).toBe(before + 1);
 
-    const invalid = await fetch(`${sim.url}/__sim/faults`, { method: 'POST', body: JSON.stringify({ faults: [{ times: 0 }] }) });
+    const invalid = await fetch(`${sim.url}/__sim/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ faults: [{ times: 0 }] }),
+    });
     expect(invalid.status).toBe(400);
   });
 
   it('holds a request until released, and release drops the faults still queued', async () => {
     const request = { ...bigAuditRequest(), max_tokens: 10 };
     const before = sim.stats().faultsServed;
-    sim.injectFaults([{ hold: true, match: 'messages' }, { status: 500, match: 'messages' }, { status: 503, match: 'messages' }]);
+    sim.injectFaults([
+      { hold: true, match: 'messages' },
+      { status: 500, match: 'messages' },
+      { status: 503, match: 'messages' },
+    ]);
     let answered = false;
     const held = client.beta.messages.create(request).finally(() => (answered = true));
     while (sim.stats().faultsServed === before) await sleep(10);
@@ -293,7 +317,10 @@ describe('audit scenario', () => {
     const toolErrors: string[] = [];
     let messages: BetaMessageParam[] = [{ role: 'user', content: 'Start the task.' }];
 
-    const runTool = async (name: string, input: Record<string, string>): Promise<{ content: string; isError?: boolean }> => {
+    const runTool = async (
+      name: string,
+      input: Record<string, string>,
+    ): Promise<{ content: string; isError?: boolean }> => {
       switch (name) {
         case 'read_file':
           return readFile(join(workspace, input.path!), 'utf8').then(
@@ -343,7 +370,12 @@ describe('audit scenario', () => {
         if (output.isError) toolErrors.push(output.content);
         // Clients send tool_result content as a string or as text blocks: alternate to cover both.
         const content = turn % 2 === 0 ? output.content : [{ type: 'text' as const, text: output.content }];
-        results.push({ type: 'tool_result', tool_use_id: block.id, content, ...(output.isError !== undefined ? { is_error: output.isError } : {}) });
+        results.push({
+          type: 'tool_result',
+          tool_use_id: block.id,
+          content,
+          ...(output.isError !== undefined ? { is_error: output.isError } : {}),
+        });
       }
       messages.push({ role: 'user', content: results });
     }
@@ -367,7 +399,9 @@ describe('audit scenario', () => {
     expect(share('medium')).toBeCloseTo(0.12, 1);
     expect(share('high')).toBeCloseTo(0.08, 1);
     const firstRisky = truth[0]!;
-    expect(await readFile(join(dir, firstRisky.item), 'utf8')).toContain(`risk: ${firstRisky.severity}\ndetail: ${firstRisky.detail}\n`);
+    expect(await readFile(join(dir, firstRisky.item), 'utf8')).toContain(
+      `risk: ${firstRisky.severity}\ndetail: ${firstRisky.detail}\n`,
+    );
   });
 
   it('formats the canonical report', () => {
@@ -386,7 +420,13 @@ describe('audit scenario', () => {
     const run = await runAudit({ n: 5 });
     expect(run.report).toBe(auditReport(5, auditGroundTruth(5)));
     expect(await readFile(join(run.workspace, 'report.md'), 'utf8')).toBe(run.report);
-    expect(run.state.itemsDone).toEqual(['item-001.txt', 'item-002.txt', 'item-003.txt', 'item-004.txt', 'item-005.txt']);
+    expect(run.state.itemsDone).toEqual([
+      'item-001.txt',
+      'item-002.txt',
+      'item-003.txt',
+      'item-004.txt',
+      'item-005.txt',
+    ]);
     expect(run.toolErrors).toEqual([]);
   });
 
@@ -418,7 +458,9 @@ describe('audit scenario', () => {
 
     it('loses findings from before the last compaction when the state is not injected', async () => {
       const run = await runAudit({ n, injectState: false, compaction: { trigger: 50_000, pause: false } });
-      const reported = Number(new RegExp(`^Audit report: ${n} files audited, (\\d+) findings\\.`).exec(run.report)?.[1]);
+      const reported = Number(
+        new RegExp(`^Audit report: ${n} files audited, (\\d+) findings\\.`).exec(run.report)?.[1],
+      );
       expect(reported).toBeGreaterThan(0);
       expect(reported).toBeLessThan(auditGroundTruth(n).length);
     });

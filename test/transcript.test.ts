@@ -17,7 +17,10 @@ function counting(store: BlobStore): BlobStore & { reads: number } {
   return counted;
 }
 
-const user = (text: string, prev: BlobRef | null): TranscriptNode => ({ prev, message: { role: 'user', content: [{ type: 'text', text }] } });
+const user = (text: string, prev: BlobRef | null): TranscriptNode => ({
+  prev,
+  message: { role: 'user', content: [{ type: 'text', text }] },
+});
 
 describe('the transcript cache', () => {
   it('a chain written through the cache is read back without the store, the same as from the store', async () => {
@@ -52,7 +55,7 @@ describe('the transcript cache', () => {
     await loadTranscript(store, head, cache);
     expect(store.reads).toBe(2);
     // A node larger than the whole bound is never kept.
-    cache.set('sha256:big' as BlobRef, user('x'.repeat(size * 4), null), size * 4);
-    expect(cache.get('sha256:big' as BlobRef)).toBeUndefined();
+    cache.set('sha256:big', user('x'.repeat(size * 4), null), size * 4);
+    expect(cache.get('sha256:big')).toBeUndefined();
   });
 });

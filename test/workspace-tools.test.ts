@@ -52,13 +52,27 @@ describe('workspace tools', () => {
   });
 
   it('turns schema violations, unknown tools and non-UTF-8 files into tool errors', async () => {
-    expect(await call('read_file', { file: 'a' })).toMatchObject({ isError: true, content: expect.stringContaining('invalid input for read_file') });
-    expect(await call('rm_rf', {})).toMatchObject({ isError: true, content: expect.stringContaining('unknown tool "rm_rf"') });
-    expect(await call('read_file', { path: 'latin1.txt' })).toEqual({ content: 'latin1.txt is not valid UTF-8 text', isError: true });
+    expect(await call('read_file', { file: 'a' })).toMatchObject({
+      isError: true,
+      content: expect.stringContaining('invalid input for read_file'),
+    });
+    expect(await call('rm_rf', {})).toMatchObject({
+      isError: true,
+      content: expect.stringContaining('unknown tool "rm_rf"'),
+    });
+    expect(await call('read_file', { path: 'latin1.txt' })).toEqual({
+      content: 'latin1.txt is not valid UTF-8 text',
+      isError: true,
+    });
   });
 
   it('acts once per idempotency key: a retried side-effecting call returns the recorded result', async () => {
-    const input = { workflowId: 'wf', turn: 7, workspace, call: { id: 'toolu_same', name: 'write_file', input: { path: 'once.txt', content: 'first' } } };
+    const input = {
+      workflowId: 'wf',
+      turn: 7,
+      workspace,
+      call: { id: 'toolu_same', name: 'write_file', input: { path: 'once.txt', content: 'first' } },
+    };
     const first = await runToolCall(tools, store, input);
     await writeFile(join(workspace, 'once.txt'), 'changed by someone else');
     const retried = await runToolCall(tools, store, input);

@@ -29,13 +29,20 @@ export async function startAuditOn(target: AuditTarget, name: string, n: number,
     toolPolicies: { write_file: 'allow' },
     ...extra,
   };
-  const handle = await startRun(target.client, options, { taskQueue: target.taskQueue, workflowId: `${name}-${Date.now()}` });
+  const handle = await startRun(target.client, options, {
+    taskQueue: target.taskQueue,
+    workflowId: `${name}-${Date.now()}`,
+  });
   return { handle, workspace };
 }
 
 /** Starts an audit on the harness's dev server and task queue. */
-export const startAudit = (h: Pick<Harness, 'env' | 'taskQueue' | 'dir'>, name: string, n: number, extra: Partial<RunOptionsInput> = {}) =>
-  startAuditOn({ client: h.env.client, taskQueue: h.taskQueue, dir: h.dir }, name, n, extra);
+export const startAudit = (
+  h: Pick<Harness, 'env' | 'taskQueue' | 'dir'>,
+  name: string,
+  n: number,
+  extra: Partial<RunOptionsInput> = {},
+) => startAuditOn({ client: h.env.client, taskQueue: h.taskQueue, dir: h.dir }, name, n, extra);
 
 /** Lines of the effects journal: one per side effect actually performed. */
 export async function effects(h: Pick<Harness, 'storeDir'>): Promise<string[]> {

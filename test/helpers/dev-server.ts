@@ -21,9 +21,12 @@ export interface DevServer {
   output(): string;
 }
 
-
 /** Resolves once the frontend answers and the `default` namespace is described, or throws at the deadline. */
-export async function waitForServer(address: string, timeoutMs = 60_000, isAlive: () => boolean = () => true): Promise<void> {
+export async function waitForServer(
+  address: string,
+  timeoutMs = 60_000,
+  isAlive: () => boolean = () => true,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -56,15 +59,27 @@ export async function startDevServer(opts: { dbFilename: string; cli?: string; p
     if (child) throw new Error('dev server already running');
     const proc = spawn(
       cli,
-      ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', opts.dbFilename, '--log-level', 'error'],
+      [
+        'server',
+        'start-dev',
+        '--headless',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--db-filename',
+        opts.dbFilename,
+        '--log-level',
+        'error',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child = proc;
     const append = (chunk: Buffer) => {
       log = (log + chunk.toString()).slice(-20_000);
     };
-    proc.stdout!.on('data', append);
-    proc.stderr!.on('data', append);
+    proc.stdout.on('data', append);
+    proc.stderr.on('data', append);
     proc.once('exit', (code, signal) => {
       append(Buffer.from(`\n[dev server exited: code ${code}, signal ${signal}]\n`));
       if (child === proc) child = undefined;
@@ -73,7 +88,7 @@ export async function startDevServer(opts: { dbFilename: string; cli?: string; p
       await waitForServer(address, 60_000, () => child === proc);
     } catch (err) {
       proc.kill('SIGKILL');
-      throw new Error(`${(err as Error).message}\n${log}`);
+      throw new Error(`${(err as Error).message}\n${log}`, { cause: err });
     }
   };
 

@@ -9,7 +9,10 @@ import type { Simulator } from '../../simulator/server.js';
  */
 export function holdAfter(sim: Simulator, pass: number) {
   const base = sim.stats().faultsServed;
-  sim.injectFaults([...(pass > 0 ? [{ match: 'messages' as const, times: pass }] : []), { match: 'messages', hold: true }]);
+  sim.injectFaults([
+    ...(pass > 0 ? [{ match: 'messages' as const, times: pass }] : []),
+    { match: 'messages', hold: true },
+  ]);
   const served = async (n: number) => {
     while (sim.stats().faultsServed < base + n) await sleep(20);
   };

@@ -28,7 +28,11 @@ export interface Harness {
    * With `stickyTimeout`, test/helpers/worker-process.ts instead: a worker whose runs' workflow
    * tasks wait that long on its sticky queue.
    */
-  spawnWorker(taskQueue?: string, env?: Record<string, string>, opts?: { stickyTimeout?: string }): Promise<ChildProcess>;
+  spawnWorker(
+    taskQueue?: string,
+    env?: Record<string, string>,
+    opts?: { stickyTimeout?: string },
+  ): Promise<ChildProcess>;
   close(): Promise<void>;
 }
 
@@ -44,7 +48,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     server: {
       executable: { type: 'existing-path', path: process.env.TEMPORAL_CLI! },
       ...(opts.dbFilename ? { dbFilename: opts.dbFilename } : {}),
-      extraArgs: Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
+      extraArgs: Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => [
+        '--dynamic-config-value',
+        `${key}=${JSON.stringify(value)}`,
+      ]),
     },
   });
   const simulator = await startSimulator();
@@ -68,24 +75,32 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     dir,
     storeDir,
     taskQueue,
-    startWorker: (workerOpts = {}) => testWorker({ connection: env.nativeConnection, taskQueue, storeDir, simulatorUrl: simulator.url }, workerOpts),
+    startWorker: (workerOpts = {}) =>
+      testWorker({ connection: env.nativeConnection, taskQueue, storeDir, simulatorUrl: simulator.url }, workerOpts),
     spawnWorker: (queue = taskQueue, extraEnv = {}, { stickyTimeout } = {}) =>
       new Promise((resolve, reject) => {
-        const args = stickyTimeout ? ['--import', 'tsx', join(repoRoot, 'test/helpers/worker-process.ts')] : [join(repoRoot, 'bin/longhaul.mjs'), 'worker'];
+        const args = stickyTimeout
+          ? ['--import', 'tsx', join(repoRoot, 'test/helpers/worker-process.ts')]
+          : [join(repoRoot, 'bin/longhaul.mjs'), 'worker'];
         const child = spawn(process.execPath, args, {
           cwd: repoRoot,
-          env: { ...workerEnv, LONGHAUL_TASK_QUEUE: queue, ...(stickyTimeout ? { LONGHAUL_TEST_STICKY_TIMEOUT: stickyTimeout } : {}), ...extraEnv },
+          env: {
+            ...workerEnv,
+            LONGHAUL_TASK_QUEUE: queue,
+            ...(stickyTimeout ? { LONGHAUL_TEST_STICKY_TIMEOUT: stickyTimeout } : {}),
+            ...extraEnv,
+          },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         children.add(child);
         child.on('exit', () => children.delete(child));
         let output = '';
         const onData = (chunk: Buffer) => {
-          output += chunk;
+          output += chunk.toString();
           if (output.includes('longhaul worker polling')) resolve(child);
         };
-        child.stderr!.on('data', onData);
-        child.stdout!.on('data', onData);
+        child.stderr.on('data', onData);
+        child.stdout.on('data', onData);
         child.on('exit', (code) => reject(new Error(`worker exited with ${code} before polling:\n${output}`)));
       }),
     async close() {

@@ -22,7 +22,9 @@ function findBinDir(): string {
   const majors = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))) : [];
   const newest = majors.sort((a, b) => Number(b) - Number(a))[0];
   if (!newest) {
-    throw new Error(`PostgreSQL server binaries not found under ${root}/*/bin: run \`bash scripts/install-postgres.sh\``);
+    throw new Error(
+      `PostgreSQL server binaries not found under ${root}/*/bin: run \`bash scripts/install-postgres.sh\``,
+    );
   }
   return join(root, newest, 'bin');
 }
@@ -34,11 +36,17 @@ function serverUser(): { uid: number; gid: number } | undefined {
   try {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
-    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+    execFileSync('useradd', [
+      '--system',
+      '--user-group',
+      '--no-create-home',
+      '--shell',
+      '/usr/sbin/nologin',
+      'postgres',
+    ]);
     return { uid: id('-u'), gid: id('-g') };
   }
 }
-
 
 /**
  * Starts a throwaway PostgreSQL server: its own cluster in a temporary directory, listening on
@@ -58,13 +66,16 @@ export async function startPostgres(): Promise<TestPostgres> {
       // cwd is the temp dir: the server user may not be allowed into the caller's directory.
       const child = spawn(join(bin, tool), args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], ...user });
       let output = '';
-      child.stdout.on('data', (d: Buffer) => (output += d));
-      child.stderr.on('data', (d: Buffer) => (output += d));
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
       child.once('error', reject);
-      child.once('close', async (code) => {
+      child.once('close', (code) => {
         if (code === 0) return resolve();
-        const serverLog = await readFile(log, 'utf8').catch(() => '');
-        reject(new Error(`${tool} ${args.join(' ')} exited with ${code}:\n${output}\n${serverLog.slice(-4000)}`));
+        void readFile(log, 'utf8')
+          .catch(() => '')
+          .then((serverLog) =>
+            reject(new Error(`${tool} ${args.join(' ')} exited with ${code}:\n${output}\n${serverLog.slice(-4000)}`)),
+          );
       });
     });
 
@@ -86,7 +97,15 @@ export async function startPostgres(): Promise<TestPostgres> {
   process.once('exit', killOnExit);
 
   try {
-    await run('initdb', ['--pgdata', data, '--username=postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync']);
+    await run('initdb', [
+      '--pgdata',
+      data,
+      '--username=postgres',
+      '--auth=trust',
+      '--encoding=UTF8',
+      '--locale=C',
+      '--no-sync',
+    ]);
     const port = await freePort();
     // In postgresql.conf rather than on pg_ctl's command line, so start() after stop() reuses them.
     await appendFile(

@@ -9,7 +9,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import type { EscalationNotice, LonghaulActivities, ModelCallInput, ModelCallResult, PendingBlock, ToolCall, ToolRunInput } from '../../common/contracts.js';
+import type {
+  EscalationNotice,
+  LonghaulActivities,
+  ModelCallInput,
+  ModelCallResult,
+  PendingBlock,
+  ToolCall,
+  ToolRunInput,
+} from '../../common/contracts.js';
 import type { AgentRunWorkflow } from '../../common/messages.js';
 import { BEGIN, CUT_OFF, NUDGE, textBlock, WRAP_UP } from '../../workflows/blocks.js';
 import { startRun } from '../../client/connect.js';
@@ -133,8 +141,16 @@ export class ScriptedModel {
       compactTranscript: async (input) => this.answer('compactTranscript', input),
       runTool: async (input) => {
         this.toolsBy.set(input.workflowId, [...this.toolRuns(input.workflowId), input]);
-        const result = this.results.get(`${input.workflowId}/${input.call.id}`) ?? { content: `no scripted result for ${input.call.id}`, isError: true };
-        return { type: 'tool_result', tool_use_id: input.call.id, content: result.content, ...(result.isError ? { is_error: true } : {}) };
+        const result = this.results.get(`${input.workflowId}/${input.call.id}`) ?? {
+          content: `no scripted result for ${input.call.id}`,
+          isError: true,
+        };
+        return {
+          type: 'tool_result',
+          tool_use_id: input.call.id,
+          content: result.content,
+          ...(result.isError ? { is_error: true } : {}),
+        };
       },
       notifyEscalation: async (notice) => {
         this.notices.push(notice);
@@ -213,7 +229,11 @@ async function startLoopEnv(agents: Record<string, AgentDefaults>): Promise<Loop
     async start(steps, options = {}) {
       const workflowId = `loop-${++runSeq}-${Date.now()}`;
       model.script(workflowId, steps);
-      return startRun(env.client, { task: 'a scripted task', workspace: '/scripted-workspace', model: 'scripted', ...options }, { taskQueue, workflowId });
+      return startRun(
+        env.client,
+        { task: 'a scripted task', workspace: '/scripted-workspace', model: 'scripted', ...options },
+        { taskQueue, workflowId },
+      );
     },
     async close() {
       worker.shutdown();
@@ -224,12 +244,17 @@ async function startLoopEnv(agents: Record<string, AgentDefaults>): Promise<Loop
 }
 
 /** Polls `check` until it gives a value; fails after a generous deadline with what `describe` says of the last try. */
-export async function waitFor<T>(check: () => Promise<T | undefined> | T | undefined, describe = () => '', deadlineMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  describe = () => '',
+  deadlineMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${deadlineMs} ms${describe() ? `: ${describe()}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${deadlineMs} ms${describe() ? `: ${describe()}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -254,4 +279,9 @@ export const opened = async (handle: Handle, kind: EscalationKind): Promise<Esca
 export const LOOP_TEXT = { begin: BEGIN, nudge: NUDGE, cutOff: CUT_OFF, wrapUp: WRAP_UP };
 export { textBlock };
 /** A tool error the workflow itself gives the model for a call (refused, declined, not run). */
-export const toolError = (c: ToolCall, content: string): PendingBlock => ({ type: 'tool_result', tool_use_id: c.id, content, is_error: true });
+export const toolError = (c: ToolCall, content: string): PendingBlock => ({
+  type: 'tool_result',
+  tool_use_id: c.id,
+  content,
+  is_error: true,
+});

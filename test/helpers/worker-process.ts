@@ -11,9 +11,16 @@ import { testWorker } from './test-worker.js';
 const env = process.env;
 const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS! });
 const worker = await testWorker(
-  { connection, taskQueue: env.LONGHAUL_TASK_QUEUE!, storeDir: env.LONGHAUL_STORE_DIR!, simulatorUrl: env.ANTHROPIC_BASE_URL! },
+  {
+    connection,
+    taskQueue: env.LONGHAUL_TASK_QUEUE!,
+    storeDir: env.LONGHAUL_STORE_DIR!,
+    simulatorUrl: env.ANTHROPIC_BASE_URL!,
+  },
   { stickyQueueScheduleToStartTimeout: env.LONGHAUL_TEST_STICKY_TIMEOUT as Duration },
 );
-process.stdout.write(`longhaul worker polling ${env.LONGHAUL_TASK_QUEUE} (test worker, sticky timeout ${env.LONGHAUL_TEST_STICKY_TIMEOUT})\n`);
+process.stdout.write(
+  `longhaul worker polling ${env.LONGHAUL_TASK_QUEUE} (test worker, sticky timeout ${env.LONGHAUL_TEST_STICKY_TIMEOUT})\n`,
+);
 await worker.run();
 await connection.close();

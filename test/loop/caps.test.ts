@@ -2,7 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { answer } from '../../client/escalations.js';
 import { awaitResult } from '../../client/export.js';
 import { progressQuery } from '../../common/messages.js';
-import { call, FAST, finish, LOOP_TEXT, opened, reply, resultOf, textBlock, use, useLoopEnv } from '../helpers/scripted-model.js';
+import {
+  call,
+  FAST,
+  finish,
+  LOOP_TEXT,
+  opened,
+  reply,
+  resultOf,
+  textBlock,
+  use,
+  useLoopEnv,
+} from '../helpers/scripted-model.js';
 
 const loop = useLoopEnv();
 
@@ -14,13 +25,18 @@ describe.concurrent('caps', FAST, () => {
     const a = call('read_file');
     const handle = await loop.start([use(a), finish('done')], { maxTurns: 1 });
     const escalation = await opened(handle, 'turn_cap');
-    expect(escalation).toMatchObject({ reason: 'turn cap of 1 reached', question: 'Extend the run (turns and/or tokens) or stop it?' });
+    expect(escalation).toMatchObject({
+      reason: 'turn cap of 1 reached',
+      question: 'Extend the run (turns and/or tokens) or stop it?',
+    });
     expect((await handle.query(progressQuery)).status).toBe('awaiting_human');
     await answer(loop.env.client, handle.workflowId, 'extend', { turns: 2 });
     const result = await awaitResult(handle);
     expect(result).toMatchObject({ status: 'completed', report: 'done', maxTurns: 3 });
     expect(result.counters.turn).toBe(2);
-    expect(result.escalations.map((e) => [e.kind, e.outcome.decision, e.outcome.turns])).toEqual([['turn_cap', 'extend', 2]]);
+    expect(result.escalations.map((e) => [e.kind, e.outcome.decision, e.outcome.turns])).toEqual([
+      ['turn_cap', 'extend', 2],
+    ]);
     expect(loop.model.sent(handle.workflowId)[1]!.input).toMatchObject({ turn: 2, append: [resultOf(a)] });
   });
 
@@ -42,7 +58,9 @@ describe.concurrent('caps', FAST, () => {
     const result = await awaitResult(handle);
     expect(result).toMatchObject({ status: 'completed', report: 'done' });
     expect(result.counters).toMatchObject({ turn: 2, inputTokens: 1_000, outputTokens: 160 });
-    expect(result.escalations.map((e) => [e.kind, e.outcome.decision, e.outcome.tokens])).toEqual([['token_budget', 'extend', 2_000]]);
+    expect(result.escalations.map((e) => [e.kind, e.outcome.decision, e.outcome.tokens])).toEqual([
+      ['token_budget', 'extend', 2_000],
+    ]);
     expect((await handle.query(progressQuery)).tokenBudget).toBe(3_000);
   });
 
@@ -56,7 +74,10 @@ describe.concurrent('caps', FAST, () => {
   });
 
   it('onCap stop at the turn cap stops without asking', async () => {
-    const handle = await loop.start([use(call('read_file')), use(call('read_file')), finish('never')], { maxTurns: 2, escalation: { onCap: 'stop' } });
+    const handle = await loop.start([use(call('read_file')), use(call('read_file')), finish('never')], {
+      maxTurns: 2,
+      escalation: { onCap: 'stop' },
+    });
     const result = await awaitResult(handle);
     expect(result).toMatchObject({ status: 'stopped', reason: 'turn cap of 2 reached', escalations: [] });
     expect(loop.model.sent(handle.workflowId)).toHaveLength(2);
@@ -65,7 +86,11 @@ describe.concurrent('caps', FAST, () => {
   it('onCap stop at the token budget stops without asking', async () => {
     const handle = await loop.start([costly(), finish('never')], { tokenBudget: 1_000, escalation: { onCap: 'stop' } });
     const result = await awaitResult(handle);
-    expect(result).toMatchObject({ status: 'stopped', reason: 'token budget of 1000 reached (1050 used)', escalations: [] });
+    expect(result).toMatchObject({
+      status: 'stopped',
+      reason: 'token budget of 1000 reached (1050 used)',
+      escalations: [],
+    });
     expect(loop.model.sent(handle.workflowId)).toHaveLength(1);
   });
 
@@ -75,7 +100,10 @@ describe.concurrent('caps', FAST, () => {
     const result = await awaitResult(handle);
     expect(result).toMatchObject({ status: 'completed', report: 'what I have', escalations: [] });
     expect(result.counters.turn).toBe(2);
-    expect(loop.model.sent(handle.workflowId)[1]!.input).toMatchObject({ turn: 2, append: [resultOf(a), textBlock(LOOP_TEXT.wrapUp)] });
+    expect(loop.model.sent(handle.workflowId)[1]!.input).toMatchObject({
+      turn: 2,
+      append: [resultOf(a), textBlock(LOOP_TEXT.wrapUp)],
+    });
   });
 
   it('onCap wrap-up: a wrap-up turn that ends without finish stops the run', async () => {
@@ -84,7 +112,10 @@ describe.concurrent('caps', FAST, () => {
       escalation: { onCap: 'wrap-up' },
     });
     const result = await awaitResult(handle);
-    expect(result).toMatchObject({ status: 'stopped', reason: 'turn cap of 1 reached; the wrap-up turn ended without finish' });
+    expect(result).toMatchObject({
+      status: 'stopped',
+      reason: 'turn cap of 1 reached; the wrap-up turn ended without finish',
+    });
     expect(result.report).toBeUndefined();
     expect(loop.model.sent(handle.workflowId)).toHaveLength(2);
   });

@@ -28,7 +28,10 @@ describe.concurrent('stop reasons', FAST, () => {
     const result = await awaitResult(handle);
     expect(result).toMatchObject({ status: 'completed', report: 'done' });
     expect(result.counters).toMatchObject({ turn: 2, modelCalls: 2, toolCalls: 3, toolErrors: 1, idleReplies: 0 });
-    expect(loop.model.toolRuns(handle.workflowId).map((r) => [r.turn, r.call.name])).toEqual([[1, 'read_file'], [1, 'list_files']]);
+    expect(loop.model.toolRuns(handle.workflowId).map((r) => [r.turn, r.call.name])).toEqual([
+      [1, 'read_file'],
+      [1, 'list_files'],
+    ]);
     const [first, second] = loop.model.sent(handle.workflowId);
     expect(first!.input).toMatchObject({ turn: 1, head: null, append: [textBlock(LOOP_TEXT.begin)] });
     expect(second!.input).toMatchObject({ turn: 2, head: first!.reply!.head, append: [resultOf(a), resultOf(b)] });
@@ -38,7 +41,9 @@ describe.concurrent('stop reasons', FAST, () => {
 
   it('end_turn with tool calls runs them like tool_use and is not an idle reply', async () => {
     const a = call('read_file', { path: 'a' });
-    const handle = await loop.start([reply({ stopReason: 'end_turn', text: 'reading', calls: [a] }), finish('done')], { maxIdleReplies: 1 });
+    const handle = await loop.start([reply({ stopReason: 'end_turn', text: 'reading', calls: [a] }), finish('done')], {
+      maxIdleReplies: 1,
+    });
     const result = await awaitResult(handle);
     expect(result).toMatchObject({ status: 'completed', report: 'done' });
     expect(result.counters.idleReplies).toBe(0);
@@ -47,17 +52,30 @@ describe.concurrent('stop reasons', FAST, () => {
 
   it('end_turn without tool calls is nudged; a tool call resets the count; maxIdleReplies idle replies in a row stop the run', async () => {
     const a = call('read_file', { path: 'a' });
-    const handle = await loop.start([say('thinking'), use(a), say('still thinking'), say('and more')], { maxIdleReplies: 2 });
+    const handle = await loop.start([say('thinking'), use(a), say('still thinking'), say('and more')], {
+      maxIdleReplies: 2,
+    });
     const result = await awaitResult(handle);
-    expect(result).toMatchObject({ status: 'stopped', reason: 'the model replied 2 times in a row without using a tool' });
+    expect(result).toMatchObject({
+      status: 'stopped',
+      reason: 'the model replied 2 times in a row without using a tool',
+    });
     expect(result.counters).toMatchObject({ turn: 4, idleReplies: 2 });
     expect((await handle.query(progressQuery)).lastText).toBe('and more');
     const appends = loop.model.sent(handle.workflowId).map((s) => s.input.append);
-    expect(appends).toEqual([[textBlock(LOOP_TEXT.begin)], [textBlock(LOOP_TEXT.nudge)], [resultOf(a)], [textBlock(LOOP_TEXT.nudge)]]);
+    expect(appends).toEqual([
+      [textBlock(LOOP_TEXT.begin)],
+      [textBlock(LOOP_TEXT.nudge)],
+      [resultOf(a)],
+      [textBlock(LOOP_TEXT.nudge)],
+    ]);
   });
 
   it('stop_sequence is handled as end_turn: nudged without tool calls, its calls run with them', async () => {
-    const handle = await loop.start([say('halted', 'stop_sequence'), reply({ stopReason: 'stop_sequence', calls: [finishCall('done')] })]);
+    const handle = await loop.start([
+      say('halted', 'stop_sequence'),
+      reply({ stopReason: 'stop_sequence', calls: [finishCall('done')] }),
+    ]);
     const result = await awaitResult(handle);
     expect(result).toMatchObject({ status: 'completed', report: 'done' });
     expect(result.counters).toMatchObject({ turn: 2, idleReplies: 0 });
@@ -102,9 +120,21 @@ describe.concurrent('stop reasons', FAST, () => {
       finish('done'),
     ]);
     const result = await awaitResult(handle);
-    expect(result).toMatchObject({ status: 'completed', report: 'done', chain: { runNumber: 2, turnsAtStart: 1, compactionsAtStart: 1 } });
-    expect(result.counters).toMatchObject({ turn: 2, modelCalls: 3, compactions: 1, compactionInputTokens: 160_000, compactionOutputTokens: 900 });
-    expect(result.compactions).toEqual([{ turn: 1, inputTokensBefore: 160_000, inputTokensAfter: 3_000, summaryChars: 1_234 }]);
+    expect(result).toMatchObject({
+      status: 'completed',
+      report: 'done',
+      chain: { runNumber: 2, turnsAtStart: 1, compactionsAtStart: 1 },
+    });
+    expect(result.counters).toMatchObject({
+      turn: 2,
+      modelCalls: 3,
+      compactions: 1,
+      compactionInputTokens: 160_000,
+      compactionOutputTokens: 900,
+    });
+    expect(result.compactions).toEqual([
+      { turn: 1, inputTokensBefore: 160_000, inputTokensAfter: 3_000, summaryChars: 1_234 },
+    ]);
     const sent = loop.model.sent(handle.workflowId);
     expect(sent[1]!.input).toMatchObject({ turn: 1, append: null, head: sent[0]!.reply!.head });
     // The continued run picks up the turn's results from the carried memory.
@@ -115,17 +145,23 @@ describe.concurrent('stop reasons', FAST, () => {
     const pause = reply({ stopReason: 'pause_turn' });
     const handle = await loop.start([pause, pause, pause, pause, pause, pause]);
     const result = await awaitResult(handle);
-    expect(result).toMatchObject({ status: 'failed', reason: 'the turn was still paused (stop reason "pause_turn") after 4 continuations' });
+    expect(result).toMatchObject({
+      status: 'failed',
+      reason: 'the turn was still paused (stop reason "pause_turn") after 4 continuations',
+    });
     const sent = loop.model.sent(handle.workflowId);
     expect(sent).toHaveLength(5);
     expect(sent.map((s) => s.input.append === null)).toEqual([false, true, true, true, true]);
   });
 
-  it('refusal escalates; a reply goes to the model with the refused reply\'s calls answered as not run', async () => {
+  it("refusal escalates; a reply goes to the model with the refused reply's calls answered as not run", async () => {
     const a = call('delete_everything');
     const handle = await loop.start([reply({ stopReason: 'refusal', text: 'I will not', calls: [a] }), finish('done')]);
     const escalation = await opened(handle, 'refusal');
-    expect(escalation).toMatchObject({ reason: 'the model refused to continue', question: 'Reply with guidance for the model, or stop the run.' });
+    expect(escalation).toMatchObject({
+      reason: 'the model refused to continue',
+      question: 'Reply with guidance for the model, or stop the run.',
+    });
     await answer(loop.env.client, handle.workflowId, 'reply', { message: 'it is a fixture, go on' });
     const result = await awaitResult(handle);
     expect(result).toMatchObject({ status: 'completed', report: 'done' });
@@ -133,15 +169,14 @@ describe.concurrent('stop reasons', FAST, () => {
     expect(loop.model.toolRuns(handle.workflowId)).toEqual([]);
     expect(loop.model.sent(handle.workflowId)[1]!.input).toMatchObject({
       turn: 2,
-      append: [
-        toolError(a, 'not run: the reply was a refusal'),
-        textBlock('A person says: it is a fixture, go on'),
-      ],
+      append: [toolError(a, 'not run: the reply was a refusal'), textBlock('A person says: it is a fixture, go on')],
     });
   });
 
   it('refusal with onRefusal stop ends the run without asking', async () => {
-    const handle = await loop.start([reply({ stopReason: 'refusal' }), finish('never')], { escalation: { onRefusal: 'stop' } });
+    const handle = await loop.start([reply({ stopReason: 'refusal' }), finish('never')], {
+      escalation: { onRefusal: 'stop' },
+    });
     const result = await awaitResult(handle);
     expect(result).toMatchObject({ status: 'stopped', reason: 'the model refused to continue', escalations: [] });
     expect(loop.model.sent(handle.workflowId)).toHaveLength(1);
@@ -150,7 +185,11 @@ describe.concurrent('stop reasons', FAST, () => {
   it('model_context_window_exceeded compacts on demand and asks again, within the same turn', async () => {
     const handle = await loop.start([
       reply({ stopReason: 'model_context_window_exceeded', usage: { inputTokens: 0, outputTokens: 0 } }),
-      reply({ stopReason: 'compaction', compaction: { summarized: true, summaryChars: 500, tokensAfter: 2_000 }, usage: { inputTokens: 190_000, outputTokens: 700 } }),
+      reply({
+        stopReason: 'compaction',
+        compaction: { summarized: true, summaryChars: 500, tokensAfter: 2_000 },
+        usage: { inputTokens: 190_000, outputTokens: 700 },
+      }),
       finish('done'),
     ]);
     const result = await awaitResult(handle);
@@ -158,20 +197,32 @@ describe.concurrent('stop reasons', FAST, () => {
     expect(result.counters).toMatchObject({ turn: 1, compactions: 1 });
     expect(result.compactions).toEqual([{ turn: 1, inputTokensBefore: 0, inputTokensAfter: 2_000, summaryChars: 500 }]);
     const sent = loop.model.sent(handle.workflowId);
-    expect(sent.map((s) => [s.activity, s.input.turn])).toEqual([['callModel', 1], ['compactTranscript', 1], ['callModel', 1]]);
+    expect(sent.map((s) => [s.activity, s.input.turn])).toEqual([
+      ['callModel', 1],
+      ['compactTranscript', 1],
+      ['callModel', 1],
+    ]);
     expect(sent[1]!.input).toMatchObject({ append: null, head: sent[0]!.reply!.head });
     expect(sent[2]!.input).toMatchObject({ append: null, head: sent[1]!.reply!.head });
   });
 
   it('model_context_window_exceeded again after the on-demand compaction fails the run', async () => {
     const exceeded = reply({ stopReason: 'model_context_window_exceeded' });
-    const handle = await loop.start([exceeded, reply({ stopReason: 'compaction', compaction: { summarized: true, summaryChars: 500 } }), exceeded]);
+    const handle = await loop.start([
+      exceeded,
+      reply({ stopReason: 'compaction', compaction: { summarized: true, summaryChars: 500 } }),
+      exceeded,
+    ]);
     const result = await awaitResult(handle);
     expect(result).toMatchObject({
       status: 'failed',
       reason: 'the context window was exceeded even after compaction; lower the compaction trigger',
     });
-    expect(loop.model.sent(handle.workflowId).map((s) => s.activity)).toEqual(['callModel', 'compactTranscript', 'callModel']);
+    expect(loop.model.sent(handle.workflowId).map((s) => s.activity)).toEqual([
+      'callModel',
+      'compactTranscript',
+      'callModel',
+    ]);
   });
 
   it('an unknown stop reason fails the run and names it', async () => {

@@ -24,7 +24,9 @@ const loop = useLoopEnv({ quick: { maxTurns: 1, escalation: { onCap: 'stop' } } 
 const events = async (handle: Handle) => (await handle.fetchHistory()).events ?? [];
 /** The durable timers the run started, in seconds. */
 const timers = async (handle: Handle) =>
-  (await events(handle)).flatMap((e) => (e.timerStartedEventAttributes ? [Number(e.timerStartedEventAttributes.startToFireTimeout?.seconds ?? 0)] : []));
+  (await events(handle)).flatMap((e) =>
+    e.timerStartedEventAttributes ? [Number(e.timerStartedEventAttributes.startToFireTimeout?.seconds ?? 0)] : [],
+  );
 
 // One concurrent suite: the backoff tests wait out a 5 s timer while the rest run.
 describe.concurrent('tools and failures', FAST, () => {
@@ -43,17 +45,23 @@ describe.concurrent('tools and failures', FAST, () => {
     });
 
     it('a retryable model failure is retried by Temporal and is no failure of the run', async () => {
-      const handle = await loop.start([fails('529 overloaded', { retryable: true }), finish('done')], { escalation: { maxConsecutiveFailures: 1 } });
+      const handle = await loop.start([fails('529 overloaded', { retryable: true }), finish('done')], {
+        escalation: { maxConsecutiveFailures: 1 },
+      });
       const result = await awaitResult(handle);
       expect(result).toMatchObject({ status: 'completed', escalations: [] });
       expect(loop.model.sent(handle.workflowId)).toHaveLength(2);
       expect(await timers(handle)).toEqual([]);
-      const attempts = (await events(handle)).flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt] : []));
+      const attempts = (await events(handle)).flatMap((e) =>
+        e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt] : [],
+      );
       expect(attempts).toContain(2);
     });
 
-    it('maxConsecutiveFailures model failures escalate as failures; a reply goes to the model with the turn\'s message', async () => {
-      const handle = await loop.start([fails('first'), fails('second'), finish('done')], { escalation: { maxConsecutiveFailures: 2 } });
+    it("maxConsecutiveFailures model failures escalate as failures; a reply goes to the model with the turn's message", async () => {
+      const handle = await loop.start([fails('first'), fails('second'), finish('done')], {
+        escalation: { maxConsecutiveFailures: 2 },
+      });
       const escalation = await opened(handle, 'failures');
       expect(escalation.reason).toBe('2 failures in a row; the last: model call: second');
       await answer(loop.env.client, handle.workflowId, 'reply', { message: 'try again' });
@@ -94,13 +102,24 @@ describe.concurrent('tools and failures', FAST, () => {
       const second = loop.model.sent(handle.workflowId)[1]!.input;
       expect(second.state).toEqual({ ref: loop.model.sent(handle.workflowId)[0]!.reply!.stateRef, updates: [] });
       expect(second.append).toEqual([
-        toolError(u, 'invalid update_state input: input: update_state needs at least one non-empty field: mark_done, add_findings, add_decisions or add_errors'),
+        toolError(
+          u,
+          'invalid update_state input: input: update_state needs at least one non-empty field: mark_done, add_findings, add_decisions or add_errors',
+        ),
       ]);
     });
 
-    it('update_state as the model activity checked it (an agent\'s own lists) is applied, or refused, as checked', async () => {
-      const ok = call('update_state', { add_blockers: [{ what: 'no access' }] }, { stateUpdate: { ok: true, update: { lists: { blockers: [{ what: 'no access' }] } } } });
-      const bad = call('update_state', { add_blockers: [1] }, { stateUpdate: { ok: false, error: 'add_blockers.0: expected object' } });
+    it("update_state as the model activity checked it (an agent's own lists) is applied, or refused, as checked", async () => {
+      const ok = call(
+        'update_state',
+        { add_blockers: [{ what: 'no access' }] },
+        { stateUpdate: { ok: true, update: { lists: { blockers: [{ what: 'no access' }] } } } },
+      );
+      const bad = call(
+        'update_state',
+        { add_blockers: [1] },
+        { stateUpdate: { ok: false, error: 'add_blockers.0: expected object' } },
+      );
       const handle = await loop.start([use(ok, bad), finish('done')]);
       const result = await awaitResult(handle);
       expect(result.state.lists).toEqual({ blockers: [{ what: 'no access' }] });
@@ -111,7 +130,10 @@ describe.concurrent('tools and failures', FAST, () => {
     });
 
     it('with injectState off the model calls carry no state, and update_state still keeps it in the run', async () => {
-      const handle = await loop.start([use(call('update_state', { add_decisions: ['skip vendored code'] })), finish('done')], { injectState: false });
+      const handle = await loop.start(
+        [use(call('update_state', { add_decisions: ['skip vendored code'] })), finish('done')],
+        { injectState: false },
+      );
       const result = await awaitResult(handle);
       expect(result.state.decisions).toEqual(['skip vendored code']);
       expect(loop.model.sent(handle.workflowId).map((s) => s.input.state)).toEqual([null, null]);
@@ -122,12 +144,17 @@ describe.concurrent('tools and failures', FAST, () => {
       const handle = await loop.start([use(f), finish('done')]);
       expect(await awaitResult(handle)).toMatchObject({ status: 'completed', report: 'done' });
       expect(loop.model.sent(handle.workflowId)[1]!.input.append).toEqual([
-        toolError(f, 'invalid finish input: report: Invalid input: expected string, received undefined; input: Unrecognized key: "summary"'),
+        toolError(
+          f,
+          'invalid finish input: report: Invalid input: expected string, received undefined; input: Unrecognized key: "summary"',
+        ),
       ]);
     });
 
     it('finish ends the run with its report; calls after it in the same reply are not run, and nobody is asked for them', async () => {
-      const handle = await loop.start([use(finishCall('all done'), call('read_file'), call('write_file', { path: 'x', content: 'y' }))]);
+      const handle = await loop.start([
+        use(finishCall('all done'), call('read_file'), call('write_file', { path: 'x', content: 'y' })),
+      ]);
       const result = await awaitResult(handle);
       expect(result).toMatchObject({ status: 'completed', report: 'all done', escalations: [] });
       expect(result.counters).toMatchObject({ turn: 1, toolCalls: 3, toolErrors: 2 });
@@ -139,10 +166,14 @@ describe.concurrent('tools and failures', FAST, () => {
   describe('tool policies and dispatch', () => {
     it('a denied tool is a tool error and does not run; state tools ignore policies', async () => {
       const r = call('run_command', { cmd: 'rm -rf /' });
-      const handle = await loop.start([use(r), finish('done')], { toolPolicies: { run_command: 'deny', finish: 'deny' } });
+      const handle = await loop.start([use(r), finish('done')], {
+        toolPolicies: { run_command: 'deny', finish: 'deny' },
+      });
       expect(await awaitResult(handle)).toMatchObject({ status: 'completed', report: 'done' });
       expect(loop.model.toolRuns(handle.workflowId)).toEqual([]);
-      expect(loop.model.sent(handle.workflowId)[1]!.input.append).toEqual([toolError(r, 'run_command is not allowed in this run')]);
+      expect(loop.model.sent(handle.workflowId)[1]!.input.append).toEqual([
+        toolError(r, 'run_command is not allowed in this run'),
+      ]);
     });
 
     it('a side-effect-free call runs as a local activity, a side-effecting one as an activity scheduled on the server', async () => {
@@ -153,11 +184,16 @@ describe.concurrent('tools and failures', FAST, () => {
       expect(loop.model.toolRuns(handle.workflowId).map((r) => r.call.name)).toEqual(['read_file', 'run_command']);
       expect(loop.model.sent(handle.workflowId)[1]!.input.append).toEqual([resultOf(read), resultOf(run)]);
       const history = await events(handle);
-      const scheduled = history.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+      const scheduled = history.flatMap((e) =>
+        e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
+      );
       const local = history.flatMap((e) => {
         const marker = e.markerRecordedEventAttributes;
-        const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
-        return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type] : [];
+        const data =
+          marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
+        return data
+          ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type]
+          : [];
       });
       expect(scheduled.filter((t) => t === 'runTool')).toHaveLength(1);
       expect(local).toEqual(['runTool']);
@@ -165,12 +201,17 @@ describe.concurrent('tools and failures', FAST, () => {
   });
 
   describe('agent profiles', () => {
-    it('a named agent\'s defaults apply under the run\'s own options, and the agent goes with every activity call', async () => {
-      const handle = await loop.start([use(call('read_file')), use(call('read_file')), finish('never')], { agent: 'quick' });
+    it("a named agent's defaults apply under the run's own options, and the agent goes with every activity call", async () => {
+      const handle = await loop.start([use(call('read_file')), use(call('read_file')), finish('never')], {
+        agent: 'quick',
+      });
       expect(await awaitResult(handle)).toMatchObject({ status: 'stopped', reason: 'turn cap of 1 reached' });
       expect(loop.model.sent(handle.workflowId).map((s) => s.input.agent)).toEqual(['quick']);
       expect(loop.model.toolRuns(handle.workflowId).map((r) => r.agent)).toEqual(['quick']);
-      const own = await loop.start([use(call('read_file')), use(call('read_file')), finish('never')], { agent: 'quick', maxTurns: 2 });
+      const own = await loop.start([use(call('read_file')), use(call('read_file')), finish('never')], {
+        agent: 'quick',
+        maxTurns: 2,
+      });
       expect(await awaitResult(own)).toMatchObject({ status: 'stopped', reason: 'turn cap of 2 reached' });
     });
 

@@ -12,18 +12,28 @@ async function recordedMemory(file: string) {
 }
 
 describe("the run's memory and the shape recorded runs carry", () => {
-  it.each(['compaction-2.json', 'continue-as-new-2.json'])('the memory %s was started with reads and writes back unchanged', async (file) => {
-    const carried = await recordedMemory(file);
-    expect(Object.keys(carried)).toContain('pendingCalls');
-    const memory = fromCarried(carried);
-    expect(memory.toolCallsToRun).toEqual(carried.pendingCalls);
-    expect(memory.openEscalation).toEqual(carried.open);
-    expect(toCarried(memory)).toEqual(carried);
-  });
+  it.each(['compaction-2.json', 'continue-as-new-2.json'])(
+    'the memory %s was started with reads and writes back unchanged',
+    async (file) => {
+      const carried = await recordedMemory(file);
+      expect(Object.keys(carried)).toContain('pendingCalls');
+      const memory = fromCarried(carried);
+      expect(memory.toolCallsToRun).toEqual(carried.pendingCalls);
+      expect(memory.openEscalation).toEqual(carried.open);
+      expect(toCarried(memory)).toEqual(carried);
+    },
+  );
 
   it('the next run of the chain starts where this one stands, one run further on', () => {
     const pending = [call('read_file')];
-    const memory = memoryWith({ toolCallsToRun: pending, awaitingReply: true, counters: { ...memoryWith().counters, turn: 42, compactions: 3 } }, optionsWith());
+    const memory = memoryWith(
+      {
+        toolCallsToRun: pending,
+        awaitingReply: true,
+        counters: { ...memoryWith().counters, turn: 42, compactions: 3 },
+      },
+      optionsWith(),
+    );
     const next = memoryForNextRun(memory);
     expect(next.chain).toEqual({ runNumber: 2, turnsAtStart: 42, compactionsAtStart: 3 });
     expect(next).toMatchObject({ pendingCalls: pending, turnOpen: true });

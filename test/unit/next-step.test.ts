@@ -15,20 +15,32 @@ describe('nextStep names what the run does next, from its memory alone', () => {
 
   it("runs the current reply's tool calls first, in order", () => {
     const calls = [call('read_file'), call('write_file')];
-    expect(nextStep(memoryWith({ toolCallsToRun: calls }), options, quiet)).toEqual({ kind: 'run-tool-call', call: calls[0] });
+    expect(nextStep(memoryWith({ toolCallsToRun: calls }), options, quiet)).toEqual({
+      kind: 'run-tool-call',
+      call: calls[0],
+    });
   });
 
   it('a refusal waits for guidance before any tool call; a run of failures asks a person before everything else', () => {
     const pending = { toolCallsToRun: [call('read_file')] };
-    expect(nextStep(memoryWith({ ...pending, openEscalation: refusal }), options, quiet)).toEqual({ kind: 'await-refusal-guidance', escalation: refusal });
+    expect(nextStep(memoryWith({ ...pending, openEscalation: refusal }), options, quiet)).toEqual({
+      kind: 'await-refusal-guidance',
+      escalation: refusal,
+    });
     const failing = { ...initialCounters(), failuresInRow: 3 };
-    expect(nextStep(memoryWith({ ...pending, openEscalation: refusal, counters: failing }), options, quiet)).toEqual({ kind: 'ask-about-failures' });
-    expect(nextStep(memoryWith({ counters: { ...failing, failuresInRow: 2 } }), options, quiet)).toEqual({ kind: 'start-turn' });
+    expect(nextStep(memoryWith({ ...pending, openEscalation: refusal, counters: failing }), options, quiet)).toEqual({
+      kind: 'ask-about-failures',
+    });
+    expect(nextStep(memoryWith({ counters: { ...failing, failuresInRow: 2 } }), options, quiet)).toEqual({
+      kind: 'start-turn',
+    });
   });
 
   it('continues as new before anything else when due', () => {
     const failing = { ...initialCounters(), failuresInRow: 3 };
-    expect(nextStep(memoryWith({ counters: failing }), options, { continueAsNewSuggested: true })).toEqual({ kind: 'continue-as-new' });
+    expect(nextStep(memoryWith({ counters: failing }), options, { continueAsNewSuggested: true })).toEqual({
+      kind: 'continue-as-new',
+    });
   });
 });
 
@@ -38,22 +50,54 @@ describe('dueForContinueAsNew', () => {
   it('every continueAsNewEvery turns of this run, and after a compaction, but only between turns', () => {
     expect(dueForContinueAsNew(memoryWith({ counters: at(49) }), options, quiet)).toBe(false);
     expect(dueForContinueAsNew(memoryWith({ counters: at(50) }), options, quiet)).toBe(true);
-    expect(dueForContinueAsNew(memoryWith({ counters: at(50), chain: { runNumber: 2, turnsAtStart: 20, compactionsAtStart: 0 } }), options, quiet)).toBe(false);
+    expect(
+      dueForContinueAsNew(
+        memoryWith({ counters: at(50), chain: { runNumber: 2, turnsAtStart: 20, compactionsAtStart: 0 } }),
+        options,
+        quiet,
+      ),
+    ).toBe(false);
     expect(dueForContinueAsNew(memoryWith({ counters: at(3, 1) }), options, quiet)).toBe(true);
-    expect(dueForContinueAsNew(memoryWith({ counters: at(3, 1), chain: { runNumber: 2, turnsAtStart: 0, compactionsAtStart: 1 } }), options, quiet)).toBe(false);
-    expect(dueForContinueAsNew(memoryWith({ counters: at(50), toolCallsToRun: [call('read_file')] }), options, quiet)).toBe(false);
+    expect(
+      dueForContinueAsNew(
+        memoryWith({ counters: at(3, 1), chain: { runNumber: 2, turnsAtStart: 0, compactionsAtStart: 1 } }),
+        options,
+        quiet,
+      ),
+    ).toBe(false);
+    expect(
+      dueForContinueAsNew(memoryWith({ counters: at(50), toolCallsToRun: [call('read_file')] }), options, quiet),
+    ).toBe(false);
   });
 
-  it("whenever the server suggests it, even mid-turn; never once the run has its report", () => {
-    expect(dueForContinueAsNew(memoryWith({ toolCallsToRun: [call('read_file')] }), options, { continueAsNewSuggested: true })).toBe(true);
-    expect(dueForContinueAsNew(memoryWith({ report: 'done', counters: at(50, 1) }), options, { continueAsNewSuggested: true })).toBe(false);
+  it('whenever the server suggests it, even mid-turn; never once the run has its report', () => {
+    expect(
+      dueForContinueAsNew(memoryWith({ toolCallsToRun: [call('read_file')] }), options, {
+        continueAsNewSuggested: true,
+      }),
+    ).toBe(true);
+    expect(
+      dueForContinueAsNew(memoryWith({ report: 'done', counters: at(50, 1) }), options, {
+        continueAsNewSuggested: true,
+      }),
+    ).toBe(false);
   });
 });
 
 describe('capReached', () => {
   it('the turn cap first, then the token budget (input, output and compaction tokens)', () => {
-    const counters = { ...initialCounters(), turn: 10, inputTokens: 900, outputTokens: 50, compactionInputTokens: 40, compactionOutputTokens: 10 };
-    expect(capReached(memoryWith({ counters, maxTurns: 10, tokenBudget: 1_000 }))).toEqual({ kind: 'turn_cap', text: 'turn cap of 10 reached' });
+    const counters = {
+      ...initialCounters(),
+      turn: 10,
+      inputTokens: 900,
+      outputTokens: 50,
+      compactionInputTokens: 40,
+      compactionOutputTokens: 10,
+    };
+    expect(capReached(memoryWith({ counters, maxTurns: 10, tokenBudget: 1_000 }))).toEqual({
+      kind: 'turn_cap',
+      text: 'turn cap of 10 reached',
+    });
     expect(capReached(memoryWith({ counters, maxTurns: 11, tokenBudget: 1_000 }))).toEqual({
       kind: 'token_budget',
       text: 'token budget of 1000 reached (1000 used)',

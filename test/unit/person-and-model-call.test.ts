@@ -9,7 +9,12 @@ describe('asking a person', () => {
 
   it('escalations are numbered per run and their deadline follows the timeout', () => {
     const held = call('write_file');
-    const escalation = newEscalation(memoryWith({ escalationSeq: 2 }), options, { kind: 'tool_approval', reason: 'r', question: 'q?', heldToolCall: held }, Date.UTC(2026, 0, 1));
+    const escalation = newEscalation(
+      memoryWith({ escalationSeq: 2 }),
+      options,
+      { kind: 'tool_approval', reason: 'r', question: 'q?', heldToolCall: held },
+      Date.UTC(2026, 0, 1),
+    );
     expect(escalation).toEqual({
       id: 'esc-3',
       kind: 'tool_approval',
@@ -35,7 +40,9 @@ describe('asking a person', () => {
   it('the reason a run stopped names who stopped it, or the timeout', () => {
     expect(stoppedBy({ decision: 'stop', by: 'ann', at: '' })).toBe('stopped by ann');
     expect(stoppedBy({ decision: 'stop', message: 'enough', by: 'ann', at: '' })).toBe('stopped by ann: enough');
-    expect(stoppedBy({ decision: 'stop', message: 'No person answered within 60 s.', by: 'timeout', at: '' })).toBe('No person answered within 60 s.');
+    expect(stoppedBy({ decision: 'stop', message: 'No person answered within 60 s.', by: 'timeout', at: '' })).toBe(
+      'No person answered within 60 s.',
+    );
   });
 });
 
@@ -43,26 +50,56 @@ describe('the model call', () => {
   it('sends the instructions inline until they are stored, then by reference, with the state by reference plus the updates since', () => {
     const options = optionsWith({ systemPrompt: 'be brief', agent: 'auditor' });
     const first = modelCallInput(memoryWith(), options, 'wf');
-    expect(first).toMatchObject({ workflowId: 'wf', turn: 0, instructions: { systemPrompt: 'be brief', task: 'audit the files' }, state: { ref: null, updates: [] }, head: null, agent: 'auditor' });
-    const later = modelCallInput(memoryWith({ instructionsRef: 'sha256:i', stateRef: 'sha256:s', head: 'sha256:h', nextUserMessage: null }), optionsWith({ injectState: false }), 'wf');
+    expect(first).toMatchObject({
+      workflowId: 'wf',
+      turn: 0,
+      instructions: { systemPrompt: 'be brief', task: 'audit the files' },
+      state: { ref: null, updates: [] },
+      head: null,
+      agent: 'auditor',
+    });
+    const later = modelCallInput(
+      memoryWith({ instructionsRef: 'sha256:i', stateRef: 'sha256:s', head: 'sha256:h', nextUserMessage: null }),
+      optionsWith({ injectState: false }),
+      'wf',
+    );
     expect(later).toMatchObject({ instructions: { ref: 'sha256:i' }, state: null, head: 'sha256:h', append: null });
     expect(later).not.toHaveProperty('agent');
   });
 
   it('a reply moves the head, clears the sent message and updates, and books tokens and compactions', () => {
-    const memory = memoryWith({ stateUpdates: [{ mark_done: ['a'] }], lastText: 'earlier', counters: { ...initialCounters(), turn: 4 } });
-    const compacted = reply({ text: '', usage: { inputTokens: 900, outputTokens: 20, compaction: { inputTokens: 60_000, outputTokens: 700 } }, compaction: { summarized: true, summaryChars: 1_234 } });
+    const memory = memoryWith({
+      stateUpdates: [{ mark_done: ['a'] }],
+      lastText: 'earlier',
+      counters: { ...initialCounters(), turn: 4 },
+    });
+    const compacted = reply({
+      text: '',
+      usage: { inputTokens: 900, outputTokens: 20, compaction: { inputTokens: 60_000, outputTokens: 700 } },
+      compaction: { summarized: true, summaryChars: 1_234 },
+    });
     const booked = bookModelCall(memory, compacted);
     expect(booked).toMatchObject({ head: 'sha256:head', nextUserMessage: null, stateUpdates: [], lastText: 'earlier' });
-    expect(booked.counters).toMatchObject({ modelCalls: 1, inputTokens: 900, compactionInputTokens: 60_000, compactions: 1 });
-    expect(booked.compactions).toEqual([{ turn: 4, inputTokensBefore: 60_000, inputTokensAfter: 900, summaryChars: 1_234 }]);
+    expect(booked.counters).toMatchObject({
+      modelCalls: 1,
+      inputTokens: 900,
+      compactionInputTokens: 60_000,
+      compactions: 1,
+    });
+    expect(booked.compactions).toEqual([
+      { turn: 4, inputTokensBefore: 60_000, inputTokensAfter: 900, summaryChars: 1_234 },
+    ]);
     expect(bookModelCall(memory, reply({ text: 'new words' })).lastText).toBe('new words');
   });
 
   it('a model call that failed for good waits 5 s more each time, until a person is to be asked', () => {
     const options = optionsWith({ escalation: { maxConsecutiveFailures: 3 } });
     const once = countModelFailure(memoryWith(), 'overloaded');
-    expect([once.lastFailure, once.counters.failuresInRow, backoffSeconds(once, options)]).toEqual(['model call: overloaded', 1, 5]);
+    expect([once.lastFailure, once.counters.failuresInRow, backoffSeconds(once, options)]).toEqual([
+      'model call: overloaded',
+      1,
+      5,
+    ]);
     const twice = countModelFailure(once, 'overloaded');
     expect(backoffSeconds(twice, options)).toBe(10);
     expect(backoffSeconds(countModelFailure(twice, 'overloaded'), options)).toBeNull();

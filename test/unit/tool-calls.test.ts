@@ -9,7 +9,11 @@ describe('booking tool results', () => {
   it("each result waits for the reply's last call; then all of them become the next user message, counted in order", () => {
     const memory = memoryWith({ toolCallsToRun: [read, write], nextUserMessage: null });
     const first = recordToolResult(memory, read, toolResult(read, 'no such file', true));
-    expect(first).toMatchObject({ toolCallsToRun: [write], nextUserMessage: null, lastFailure: 'read_file: no such file' });
+    expect(first).toMatchObject({
+      toolCallsToRun: [write],
+      nextUserMessage: null,
+      lastFailure: 'read_file: no such file',
+    });
     expect(first.counters.toolCalls).toBe(0);
     const second = recordToolResult(first, write, toolResult(write, 'written'));
     expect(second.nextUserMessage).toEqual([toolResult(read, 'no such file', true), toolResult(write, 'written')]);
@@ -20,38 +24,61 @@ describe('booking tool results', () => {
 
   it('after a reply cut off at max_tokens, the results carry the cut-off note', () => {
     const memory = memoryWith({ toolCallsToRun: [read], replyStoppedAtMaxTokens: true });
-    expect(recordToolResult(memory, read, toolResult(read, 'ok')).nextUserMessage).toEqual([toolResult(read, 'ok'), textBlock(CUT_OFF)]);
+    expect(recordToolResult(memory, read, toolResult(read, 'ok')).nextUserMessage).toEqual([
+      toolResult(read, 'ok'),
+      textBlock(CUT_OFF),
+    ]);
   });
 });
 
 describe('the state tools, as pure functions', () => {
   it('update_state applies a valid update and remembers it for the next model call; a bad one is a tool error', () => {
-    const update = call('update_state', { mark_done: ['a.txt'], add_findings: [{ item: 'a.txt', severity: 'high', detail: 'x' }] });
+    const update = call('update_state', {
+      mark_done: ['a.txt'],
+      add_findings: [{ item: 'a.txt', severity: 'high', detail: 'x' }],
+    });
     const applied = applyUpdateStateCall(memoryWith(), update);
     expect(applied.memory.state.itemsDone).toEqual(['a.txt']);
     expect(applied.memory.stateUpdates).toHaveLength(1);
     expect(applied.result).toEqual(toolResult(update, 'state updated: 1 items done, 1 findings'));
     const bad = applyUpdateStateCall(memoryWith(), call('update_state', { mark_done: [] }));
     expect(bad.memory.stateUpdates).toEqual([]);
-    expect(bad.result).toMatchObject({ is_error: true, content: expect.stringMatching(/^invalid update_state input: .*at least one non-empty field/) });
+    expect(bad.result).toMatchObject({
+      is_error: true,
+      content: expect.stringMatching(/^invalid update_state input: .*at least one non-empty field/),
+    });
   });
 
   it("an update the model activity already checked against the agent's lists is applied as checked", () => {
-    const checked = { ...call('update_state', { add_blockers: [{ file: 'b' }] }), stateUpdate: { ok: true as const, update: { lists: { blockers: [{ file: 'b' }] } } } };
+    const checked = {
+      ...call('update_state', { add_blockers: [{ file: 'b' }] }),
+      stateUpdate: { ok: true as const, update: { lists: { blockers: [{ file: 'b' }] } } },
+    };
     expect(applyUpdateStateCall(memoryWith(), checked).memory.state.lists).toEqual({ blockers: [{ file: 'b' }] });
     const refused = { ...checked, stateUpdate: { ok: false as const, error: 'add_blockers.0.file: expected string' } };
-    expect(applyUpdateStateCall(memoryWith(), refused).result).toMatchObject({ is_error: true, content: 'invalid update_state input: add_blockers.0.file: expected string' });
+    expect(applyUpdateStateCall(memoryWith(), refused).result).toMatchObject({
+      is_error: true,
+      content: 'invalid update_state input: add_blockers.0.file: expected string',
+    });
   });
 
   it('finish keeps the report; without one it is a tool error', () => {
     expect(applyFinishCall(memoryWith(), call('finish', { report: 'all done' })).memory.report).toBe('all done');
     const bad = applyFinishCall(memoryWith(), call('finish', { report: '' }));
-    expect([bad.memory.report, bad.result]).toMatchObject([undefined, { is_error: true, content: 'invalid finish input: report: report is empty' }]);
+    expect([bad.memory.report, bad.result]).toMatchObject([
+      undefined,
+      { is_error: true, content: 'invalid finish input: report: report is empty' },
+    ]);
   });
 
   it("escalate_to_human's answer, as the model reads it", () => {
     const ask = call('escalate_to_human');
-    const outcome = (decision: 'approve' | 'deny' | 'reply', message?: string) => ({ decision, ...(message ? { message } : {}), by: 'ann', at: '' });
+    const outcome = (decision: 'approve' | 'deny' | 'reply', message?: string) => ({
+      decision,
+      ...(message ? { message } : {}),
+      by: 'ann',
+      at: '',
+    });
     expect(answerToModel(ask, outcome('approve'))).toEqual(toolResult(ask, 'A person approved.'));
     expect(answerToModel(ask, outcome('approve', 'go'))).toEqual(toolResult(ask, 'A person approved: go'));
     expect(answerToModel(ask, outcome('deny', 'no'))).toEqual(toolResult(ask, 'A person declined: no', true));
