@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { encryptionDataConverter, loadKeyring, type Keyring } from '../config/codec.js';
 import { temporalConnectionOptions } from '../config/connection.js';
 import { readEnv, type EnvConfig } from '../config/env.js';
-import type { AgentRunWorkflow } from '../common/messages.js';
+import { AGENT_RUN_WORKFLOW, type AgentRunWorkflow } from '../common/messages.js';
 import { parseRunOptions, type RunOptionsInput } from '../common/options.js';
 
 /** A Temporal client configured from the environment, as the worker is (address, TLS, namespace, encryption). */
@@ -38,7 +38,7 @@ export async function startRun(
 ): Promise<WorkflowHandleWithFirstExecutionRunId<AgentRunWorkflow>> {
   const checked = parseRunOptions(options);
   if (!checked.ok) throw new RunOptionsError(checked.error);
-  return client.workflow.start<AgentRunWorkflow>('agentRun', {
+  return client.workflow.start<AgentRunWorkflow>(AGENT_RUN_WORKFLOW, {
     taskQueue: where.taskQueue,
     workflowId: where.workflowId ?? newRunId(),
     args: [{ options }],

@@ -2,7 +2,7 @@ import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { userInfo } from 'node:os';
 import type { AgentRunWorkflow } from '../common/messages.js';
 import type { Decision, Escalation, HumanResponse } from '../common/escalation.js';
-import { escalationQuery, respondUpdate } from '../common/messages.js';
+import { AGENT_RUN_WORKFLOW, escalationQuery, respondUpdate } from '../common/messages.js';
 import { LONGHAUL_STATUS } from '../common/search-attributes.js';
 import { UsageError } from './run-flags.js';
 
@@ -55,7 +55,7 @@ export interface RunRow {
 /** The latest run of each longhaul workflow, newest first, optionally of one longhaul status. */
 export async function listRuns(client: Client, status?: string): Promise<RunRow[]> {
   // A run that continued as new keeps the status it had then; only the chain's live end counts.
-  const query = `WorkflowType = 'agentRun' AND ExecutionStatus != 'ContinuedAsNew'${status ? ` AND LonghaulStatus = '${status}'` : ''}`;
+  const query = `WorkflowType = '${AGENT_RUN_WORKFLOW}' AND ExecutionStatus != 'ContinuedAsNew'${status ? ` AND LonghaulStatus = '${status}'` : ''}`;
   const seen = new Set<string>();
   const rows: RunRow[] = [];
   for await (const run of client.workflow.list({ query })) {

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { NativeConnection } from '@temporalio/worker';
 import proto from '@temporalio/proto';
+import { AGENT_RUN_WORKFLOW } from '../common/messages.js';
 
 type WorkflowService = NativeConnection['workflowService'];
 
@@ -68,8 +69,6 @@ export interface Reclaimed {
 
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
 
-/** The workflow of a longhaul run (workflows/index.ts). */
-const LONGHAUL_WORKFLOW_TYPE = 'agentRun';
 const LIST_PAGE = 500;
 const STARTED = proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
 const STICKY = proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY;
@@ -102,7 +101,7 @@ async function runningRuns(service: WorkflowService, namespace: string, taskQueu
       namespace,
       pageSize: LIST_PAGE,
       // Only longhaul's runs: the workflows of the user's own beside them on the queue are theirs.
-      query: `TaskQueue = '${taskQueue.replace(/'/g, "\\'")}' AND WorkflowType = '${LONGHAUL_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`,
+      query: `TaskQueue = '${taskQueue.replace(/'/g, "\\'")}' AND WorkflowType = '${AGENT_RUN_WORKFLOW}' AND ExecutionStatus = 'Running'`,
       ...(nextPageToken ? { nextPageToken } : {}),
     });
     for (const info of page.executions ?? []) if (info.execution) executions.push(info.execution);
