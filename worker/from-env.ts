@@ -51,6 +51,9 @@ async function pluginOptionsFromEnv(
     anthropic,
     ...(opts.agents ? { agents: opts.agents } : {}),
     ...(opts.tools ? { tools: opts.tools } : {}),
+    ...(config.LONGHAUL_WORKSPACE_ROOTS ? { workspaceRoots: config.LONGHAUL_WORKSPACE_ROOTS } : {}),
+    ...(config.LONGHAUL_TOOL_POLICIES ? { toolPolicies: config.LONGHAUL_TOOL_POLICIES } : {}),
+    ...(config.LONGHAUL_WEBHOOK_ALLOW ? { webhookAllow: config.LONGHAUL_WEBHOOK_ALLOW } : {}),
     ...(keyring ? { dataConverter: encryptionDataConverter(keyring) } : {}),
     ...(telemetry ? { telemetry } : {}),
   };

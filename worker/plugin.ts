@@ -14,7 +14,7 @@ import {
 } from '@temporalio/worker';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createActivities } from '../activities/index.js';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { AgentDefinition } from '../agents/define.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { ToolDefinition } from '../tools/define.js';
@@ -30,6 +30,12 @@ export interface LonghaulPluginOptions {
   tools?: ToolDefinition[];
   /** Agent profiles runs may name; every worker on a task queue must serve the same ones. */
   agents?: AgentDefinition[];
+  /** Directories runs may work in; the worker's current directory when omitted (activities/index.ts, ActivityDeps). */
+  workspaceRoots?: ActivityDeps['workspaceRoots'];
+  /** The most permissive tool policies of runs that name no agent; runs may only narrow them. */
+  toolPolicies?: ActivityDeps['toolPolicies'];
+  /** Origins escalation webhooks may be posted to; none when omitted. */
+  webhookAllow?: ActivityDeps['webhookAllow'];
   /** Payload codecs (encryption: `encryptionDataConverter` in config/codec.ts), for the whole worker; the client must use the same. */
   dataConverter?: DataConverter;
   /** Tracing (worker/telemetry.ts), of the whole worker's activities; the caller shuts it down after the worker stops. */
@@ -89,6 +95,9 @@ export class LonghaulPlugin extends SimplePlugin {
       store: opts.store,
       ...(opts.tools ? { tools: opts.tools } : {}),
       ...(opts.agents ? { agents: opts.agents } : {}),
+      ...(opts.workspaceRoots ? { workspaceRoots: opts.workspaceRoots } : {}),
+      ...(opts.toolPolicies ? { toolPolicies: opts.toolPolicies } : {}),
+      ...(opts.webhookAllow ? { webhookAllow: opts.webhookAllow } : {}),
     });
     super({
       name: 'longhaul',

@@ -1,7 +1,7 @@
-import { ApplicationFailure, log, TemporalFailure, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, log, patched, TemporalFailure, workflowInfo } from '@temporalio/workflow';
 import type { AgentRunInput, RunResult } from '../common/messages.js';
 import { describeZodError, RunOptions, withAgentDefaults, type RunOptionsInput } from '../common/options.js';
-import { agentProfile } from './activities.js';
+import { admitRun, agentProfile } from './activities.js';
 import { installHandlers } from './handlers.js';
 import { freshMemory, fromCarried } from './memory.js';
 import { nextStep } from './next-step.js';
@@ -41,18 +41,28 @@ const invalidOptions = (why: string) =>
   ApplicationFailure.nonRetryable(`invalid run options: ${why}`, 'InvalidRunOptions');
 
 /**
- * The run's options over its agent's defaults, read from the worker when the run starts. A
- * continued run is handed the merged options, so a chain reads the profile once.
+ * The run's options as the worker admits them when the run starts (agent defaults merged, tool
+ * policies under their ceiling, workspace and webhook checked). A continued run is handed the
+ * admitted options, so a chain is admitted once; a run started with a memory but not continued
+ * from another (a hand-made input) is admitted like a new one. Runs from before admission read
+ * only their agent's profile.
  */
 async function resolveOptions(input: AgentRunInput): Promise<RunOptionsInput> {
   const first = RunOptions.safeParse(input.options);
   if (!first.success) throw invalidOptions(describeZodError(first.error));
+  const continued = input.memory !== undefined && workflowInfo().continuedFromExecutionRunId !== undefined;
+  if (!continued && patched('worker-admits-runs')) return fromWorker(admitRun(input.options));
   const agent = first.data.agent;
   if (agent === undefined || input.memory) return input.options;
+  return fromWorker(agentProfile(agent).then((defaults) => withAgentDefaults(defaults, input.options)));
+}
+
+/** A local activity's refusal (an unknown agent, a workspace outside the roots) fails the run with its reason. */
+async function fromWorker(options: Promise<RunOptionsInput>): Promise<RunOptionsInput> {
   try {
-    return withAgentDefaults(await agentProfile(agent), input.options);
+    return await options;
   } catch (err) {
-    // The activity's failure (an unknown agent) is the reason; Temporal wraps it once or not at all.
+    // Temporal wraps the activity's failure once or not at all.
     if (err instanceof TemporalFailure) throw invalidOptions(err.cause?.message ?? err.message);
     throw err;
   }

@@ -84,6 +84,8 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
   if (run.memory.report !== undefined) return toolResult(call, 'not run: the run had finished', true);
   const policy = isStateTool(call.name) ? 'allow' : toolPolicy(run.options, call.name);
   if (policy === 'deny') return toolResult(call, `${call.name} is not allowed in this run`, true);
+  // The worker runs a call whose ceiling is `approve` only with the approving escalation's id.
+  let approvedBy: string | undefined;
   if (policy === 'approve') {
     const question = `Approve ${call.name} ${preview(call.input)}?`;
     const outcome = await askPerson(run, {
@@ -94,6 +96,7 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
     });
     if (outcome.decision === 'stop') return outcome;
     if (outcome.decision !== 'approve') return toolResult(call, declined(outcome, `this ${call.name} call`), true);
+    approvedBy = run.memory.escalations.at(-1)?.id;
   }
   switch (call.name) {
     case 'update_state':
@@ -120,6 +123,7 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
           workspace: options.workspace,
           call,
           ...(options.agent !== undefined ? { agent: options.agent } : {}),
+          ...(approvedBy !== undefined ? { approvedBy } : {}),
         },
       ]);
     }
