@@ -2,7 +2,7 @@ import { ApplicationFailure, log, patched, TemporalFailure, workflowInfo } from 
 import type { AgentRunInput, RunResult } from '../common/messages.js';
 import { describeZodError, RunOptions, withAgentDefaults, type RunOptionsInput } from '../common/options.js';
 import { admitRun, agentProfile } from './activities.js';
-import { installHandlers } from './handlers.js';
+import { installHandlers, installQueries } from './handlers.js';
 import { freshMemory, fromCarried } from './memory.js';
 import { nextStep } from './next-step.js';
 import { runResult, type Run, type RunEnd } from './run.js';
@@ -14,12 +14,28 @@ import { setStatus } from './visibility.js';
  * run ends. A chain of Temporal runs (continue-as-new) carries the memory from one to the next.
  */
 export async function agentRun(input: AgentRunInput): Promise<RunResult> {
-  const resolvedOptions = await resolveOptions(input);
+  const submitted = RunOptions.safeParse(input.options);
+  if (!submitted.success) throw invalidOptions(describeZodError(submitted.error));
+  // Queries answer while the worker admits the run (a local activity), from the options as submitted.
+  installQueries(runOf(input, submitted.data, input.options));
+  const resolvedOptions = await resolveOptions(input, submitted.data);
   const parsed = RunOptions.safeParse(resolvedOptions);
   if (!parsed.success) throw invalidOptions(describeZodError(parsed.error));
   const options = parsed.data;
+  const run = runOf(input, options, resolvedOptions);
+  const { memory } = run;
+  installHandlers(run);
+  setStatus(run, run.status, memory.openEscalation?.kind ?? null);
+  for (;;) {
+    const step = nextStep(run.memory, options, { continueAsNewSuggested: workflowInfo().continueAsNewSuggested });
+    const end = await takeStep(run, step);
+    if (end) return endRun(run, end);
+  }
+}
+
+function runOf(input: AgentRunInput, options: RunOptions, resolvedOptions: RunOptionsInput): Run {
   const memory = input.memory ? fromCarried(input.memory) : freshMemory(options);
-  const run: Run = {
+  return {
     options,
     resolvedOptions,
     workflowId: workflowInfo().workflowId,
@@ -28,13 +44,6 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
     reason: undefined,
     answer: null,
   };
-  installHandlers(run);
-  setStatus(run, run.status, memory.openEscalation?.kind ?? null);
-  for (;;) {
-    const step = nextStep(run.memory, options, { continueAsNewSuggested: workflowInfo().continueAsNewSuggested });
-    const end = await takeStep(run, step);
-    if (end) return endRun(run, end);
-  }
 }
 
 const invalidOptions = (why: string) =>
@@ -47,12 +56,10 @@ const invalidOptions = (why: string) =>
  * from another (a hand-made input) is admitted like a new one. Runs from before admission read
  * only their agent's profile.
  */
-async function resolveOptions(input: AgentRunInput): Promise<RunOptionsInput> {
-  const first = RunOptions.safeParse(input.options);
-  if (!first.success) throw invalidOptions(describeZodError(first.error));
+async function resolveOptions(input: AgentRunInput, submitted: RunOptions): Promise<RunOptionsInput> {
   const continued = input.memory !== undefined && workflowInfo().continuedFromExecutionRunId !== undefined;
   if (!continued && patched('worker-admits-runs')) return fromWorker(admitRun(input.options));
-  const agent = first.data.agent;
+  const agent = submitted.agent;
   if (agent === undefined || input.memory) return input.options;
   return fromWorker(agentProfile(agent).then((defaults) => withAgentDefaults(defaults, input.options)));
 }
