@@ -34,6 +34,8 @@ export interface ActivityDeps {
   tools?: ToolDefinition[];
   /** Agent profiles (`defineAgent`) that runs may name. */
   agents?: AgentDefinition[];
+  /** Paths the tools may not write, beside `.git` (ToolContext.writeProtected). */
+  writeProtected?: readonly string[];
 }
 
 export function createActivities({
@@ -41,6 +43,7 @@ export function createActivities({
   store,
   tools = workspaceTools,
   agents = [],
+  writeProtected,
 }: ActivityDeps): LonghaulActivities {
   const builtIn = assembleToolset("the worker's tools", tools);
   const profiles = new Map(
@@ -79,7 +82,7 @@ export function createActivities({
         'gen_ai.tool.call.id': input.call.id,
       });
       const out = await withHeartbeat({ turn: input.turn, tool: input.call.name }, () =>
-        runToolCall(registry, store, input),
+        runToolCall(registry, store, input, writeProtected),
       );
       span?.setAttribute('longhaul.tool.is_error', out.isError === true);
       const base = {

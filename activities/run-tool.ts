@@ -2,7 +2,7 @@ import type { ToolDefinition, ToolOutput } from '../tools/define.js';
 import { describeZodError } from '../common/options.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { ToolRunInput } from '../common/contracts.js';
-import { WorkspaceEscapeError } from '../tools/workspace-path.js';
+import { WorkspacePathError } from '../tools/workspace-path.js';
 
 /**
  * Runs one tool call. Every failure the model could act on (unknown tool, schema violation, path
@@ -13,6 +13,7 @@ export async function runToolCall(
   tools: ReadonlyMap<string, ToolDefinition>,
   store: BlobStore,
   input: ToolRunInput,
+  writeProtected?: readonly string[],
 ): Promise<ToolOutput> {
   const def = tools.get(input.call.name);
   if (!def) {
@@ -32,9 +33,13 @@ export async function runToolCall(
   }
   let output: ToolOutput;
   try {
-    output = await def.run(parsed.data, { workspace: input.workspace, idempotencyKey });
+    output = await def.run(parsed.data, {
+      workspace: input.workspace,
+      idempotencyKey,
+      ...(writeProtected ? { writeProtected } : {}),
+    });
   } catch (err) {
-    const reason = err instanceof WorkspaceEscapeError ? err.message : `${def.name} failed: ${(err as Error).message}`;
+    const reason = err instanceof WorkspacePathError ? err.message : `${def.name} failed: ${(err as Error).message}`;
     output = { content: reason, isError: true };
   }
   if (!def.sideEffectFree) {

@@ -11,6 +11,11 @@ export interface ToolContext {
   workspace: string;
   /** workflowId/turn/toolUseId: the same call retried or replayed carries the same key. */
   idempotencyKey: string;
+  /**
+   * Paths writes are refused under, beside `.git` which always is (common/write-protected.ts): a
+   * name without `/` matches any component, one with `/` a prefix relative to the workspace.
+   */
+  writeProtected?: readonly string[];
 }
 
 export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
