@@ -60,22 +60,21 @@ afterAll(async () => {
 });
 
 /**
- * A separate process that swaps `ws/d` between a real directory (parked at `ws/parked` meanwhile)
- * and a symlink to `outside`, by renames, in a tight loop until its stdin closes; it prints how
- * many times `d` was the symlink. A rename that fails (a write made a new `d` while it was
- * missing) puts things back and goes on.
+ * A separate process that swaps `ws/d` (a directory or a file) with a symlink to `target`, by
+ * renames, in a tight loop until its stdin closes: `d` is parked at `ws/parked`, a new symlink is
+ * renamed into its place, then removed and `d` renamed back. It prints how many times `d` was the
+ * symlink. A step that fails (a write made a new `d` while it was missing) puts `d` back and goes on.
  */
 const SWAPPER = `
 const fs = require('node:fs');
-const [ws, outside] = process.argv.slice(1);
-const d = ws + '/d', parked = ws + '/parked', link = ws + '/link';
-fs.symlinkSync(outside, link);
+const [ws, target] = process.argv.slice(1);
+const d = ws + '/d', parked = ws + '/parked', fresh = ws + '/fresh';
 let swaps = 0;
 const restore = () => {
   for (;;) {
     try {
+      fs.rmSync(fresh, { force: true });
       if (fs.existsSync(parked)) { fs.rmSync(d, { recursive: true, force: true }); fs.renameSync(parked, d); }
-      if (!fs.lstatSync(link, { throwIfNoEntry: false })) fs.symlinkSync(outside, link);
       return;
     } catch {}
   }
@@ -84,9 +83,10 @@ const burst = () => {
   for (let i = 0; i < 50; i++) {
     try {
       fs.renameSync(d, parked);
-      fs.renameSync(link, d);
+      fs.symlinkSync(target, fresh);
+      fs.renameSync(fresh, d);
       swaps++;
-      fs.renameSync(d, link);
+      fs.unlinkSync(d);
       fs.renameSync(parked, d);
     } catch { restore(); }
   }
@@ -98,9 +98,9 @@ process.stdout.write('ready\\n');
 burst();
 `;
 
-/** Runs `calls` tool calls, a few at a time, while the swapper runs; returns their outputs and the swap count. */
-async function whileSwapping(ws: string, outside: string, calls: number, each: (i: number) => Promise<ToolOutput>) {
-  const child = spawn(process.execPath, ['-e', SWAPPER, ws, outside], { stdio: ['pipe', 'pipe', 'inherit'] });
+/** Runs `calls` tool calls, four at a time, while the swapper runs; returns their outputs and the swap count. */
+async function whileSwapping(ws: string, target: string, calls: number, each: (i: number) => Promise<ToolOutput>) {
+  const child = spawn(process.execPath, ['-e', SWAPPER, ws, target], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   expect((await lines.next()).value).toBe('ready');
   const outputs: ToolOutput[] = [];
@@ -152,6 +152,26 @@ describe('confinement under a symlink-swap race', () => {
     expect(outputs.some((o) => !o.isError)).toBe(true);
     for (const o of outputs.filter((o) => o.isError)) expect(o.content).not.toContain(root);
   });
+
+  it('a file swapped with a symlink to an outside file: 300 writes leave it untouched, 300 reads never return it', async () => {
+    const { ws, outside } = await sandbox('file-race');
+    await writeFile(join(ws, 'd'), 'inside');
+    await writeFile(join(outside, 'secret.txt'), 'OUTSIDE SECRET');
+    const target = join(outside, 'secret.txt');
+    const writes = await whileSwapping(ws, target, 300, (i) =>
+      callIn(ws, 'write_file', { path: 'd', content: 'inside' + i }),
+    );
+    const reads = await whileSwapping(ws, target, 300, () => callIn(ws, 'read_file', { path: 'd' }));
+
+    expect(writes.swaps).toBeGreaterThan(30);
+    expect(reads.swaps).toBeGreaterThan(30);
+    expect(await readdir(outside)).toEqual(['secret.txt']);
+    expect(await readFile(target, 'utf8')).toBe('OUTSIDE SECRET');
+    expect(writes.outputs.some((o) => !o.isError)).toBe(true);
+    expect(reads.outputs.filter((o) => o.content.includes('OUTSIDE'))).toEqual([]);
+    expect(reads.outputs.filter((o) => !o.isError && !o.content.startsWith('inside'))).toEqual([]);
+    expect((await tree(ws)).filter((p) => p.endsWith('.tmp'))).toEqual([]);
+  });
 });
 
 describe('paths that are refused, and writes that work', () => {
@@ -175,6 +195,7 @@ describe('paths that are refused, and writes that work', () => {
     await writeFile(join(ws, 'target.txt'), 'before');
     await writeFile(join(outside, 'secret.txt'), 'secret');
     await symlink('.git', join(ws, 'g'));
+    await symlink('.git/config', join(ws, 'cfg'));
     await symlink('target.txt', join(ws, 'link-in'));
     await symlink(join(outside, 'secret.txt'), join(ws, 'link-out'));
     await symlink('missing.txt', join(ws, 'dangling'));
@@ -202,6 +223,7 @@ describe('paths that are refused, and writes that work', () => {
     ['.GIT/config', '.git'],
     ['a/.Git', '.git'],
     ['g/config', '.git'],
+    ['cfg', '.git'],
   ])('write_file refuses %j, under %j, and creates nothing', async (path, entry) => {
     await refused(
       'write_file',
