@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,23 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runToolCall } from '../../activities/run-tool.js';
 import { WriteProtectedEntry, writeProtectedBy } from '../../common/write-protected.js';
 import { readEnv } from '../../config/env.js';
-import type { BlobStore } from '../../store/blob-store.js';
+import { DirectoryStore } from '../../store/directory-store.js';
 import type { ToolOutput } from '../../tools/define.js';
 import { workspaceTools } from '../../tools/workspace-tools.js';
 import { LonghaulPlugin } from '../../worker/plugin.js';
 
 const tools = new Map(workspaceTools.map((t) => [t.name, t]));
 let root: string;
-/** The ledger in memory: what these tests look at is the file system, and the disk is slow enough. */
-const records = new Map<string, string>();
-const store: BlobStore = {
-  put: () => Promise.reject(new Error('not used')),
-  get: () => Promise.reject(new Error('not used')),
-  getRecord: (key) => Promise.resolve(records.get(key)),
-  putRecord: (key, value) => Promise.resolve(void records.set(key, value)),
-  journal: () => Promise.resolve(),
-  close: () => Promise.resolve(),
-};
+let store: DirectoryStore;
 let seq = 0;
 const callIn = (workspace: string, name: string, input: unknown, writeProtected?: readonly string[]) =>
   runToolCall(
@@ -54,8 +44,10 @@ async function sandbox(name: string) {
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'longhaul-confine-'));
+  store = new DirectoryStore(join(root, 'store'));
 });
 afterAll(async () => {
+  await store?.close();
   await rm(root, { recursive: true, force: true });
 });
 
