@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { z } from 'zod';
-import { defineTool } from './define.js';
+import { defineTool, type ToolContext, type ToolOutput } from './define.js';
 import { withWorkspaceDir, withWorkspaceFile, writeWorkspaceFile } from './workspace-path.js';
 
 export const MAX_READ_BYTES = 256 * 1024;
@@ -63,6 +63,22 @@ export const readFileTool = defineTool({
   },
 });
 
+const wrote = (path: string, content: string) => `wrote ${Buffer.byteLength(content)} bytes to ${path}`;
+
+/** write_file's check after an interrupted attempt: the file holds exactly the content, or it cannot tell. */
+async function writeFileTookEffect(
+  { path, content }: { path: string; content: string },
+  { workspace }: ToolContext,
+): Promise<ToolOutput | undefined> {
+  const expected = Buffer.from(content);
+  const holds = await withWorkspaceFile(
+    workspace,
+    path,
+    async (file, info) => info.size === expected.length && expected.equals(await file.readFile()),
+  ).catch(() => false);
+  return holds ? { content: wrote(path, content) } : undefined;
+}
+
 export const writeFileTool = defineTool({
   name: 'write_file',
   description: 'Create or replace a UTF-8 text file in the workspace; parent directories are created.',
@@ -78,8 +94,9 @@ export const writeFileTool = defineTool({
   sideEffectFree: false,
   async run({ path, content }, ctx) {
     await writeWorkspaceFile(ctx, path, content);
-    return { content: `wrote ${Buffer.byteLength(content)} bytes to ${path}` };
+    return { content: wrote(path, content) };
   },
+  checkEffect: writeFileTookEffect,
 });
 
 export const workspaceTools = [listFiles, readFileTool, writeFileTool];
