@@ -152,4 +152,46 @@ describe.concurrent('exactly once, or said so', FAST, () => {
     expect(appended(second, 3)).toEqual([result(c.id, 'effect #2: x')]);
     expect(journaled(run.workflowId)).toHaveLength(2);
   });
+
+  describe('across temporal workflow reset (the chain id is kept)', () => {
+    /** Resets the run to the workflow task that scheduled its first activity of this type: that task runs again. */
+    async function resetTo(handle: Handle, activity: 'callModel' | 'runTool'): Promise<Handle> {
+      const events = (await handle.fetchHistory()).events ?? [];
+      const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity);
+      const { runId } = await loop.env.client.workflowService.resetWorkflowExecution({
+        namespace: 'default',
+        workflowExecution: { workflowId: handle.workflowId },
+        workflowTaskFinishEventId: scheduled!.activityTaskScheduledEventAttributes!.workflowTaskCompletedEventId!,
+        requestId: randomUUID(),
+        reason: 'exactly-once test',
+      });
+      return loop.env.client.workflow.getHandle(handle.workflowId, runId);
+    }
+
+    it('to before a tool call: the call runs again and finds its recorded result; nothing acts twice', async () => {
+      const run = newRun();
+      const c = call('record_effect', { note: 'r' });
+      const handle = await loop.start([use(c), finish('first')], run.options, run);
+      expect(await awaitResult(handle)).toMatchObject({ report: 'first' });
+      loop.model.script(run.workflowId, [finish('after reset')]);
+      const reset = await resetTo(handle, 'runTool');
+      expect(await awaitResult(reset)).toMatchObject({ status: 'completed', report: 'after reset' });
+      expect(counting.effects(run.workspace)).toEqual(['r']);
+      expect(appended(handle, 2)).toEqual([result(c.id, 'effect #1: r')]);
+    });
+
+    it('to before the model call: the same call in the same slot (a new tool_use id) finds its result; a different call acts', async () => {
+      const run = newRun();
+      const c = call('record_effect', { note: 'r' });
+      const handle = await loop.start([use(c), finish('first')], run.options, run);
+      expect(await awaitResult(handle)).toMatchObject({ report: 'first' });
+      const same = call('record_effect', { note: 'r' });
+      const other = call('record_effect', { note: 'other' });
+      loop.model.script(run.workflowId, [use(same, other), finish('after reset')]);
+      const reset = await resetTo(handle, 'callModel');
+      expect(await awaitResult(reset)).toMatchObject({ status: 'completed', report: 'after reset' });
+      expect(counting.effects(run.workspace)).toEqual(['r', 'other']);
+      expect(appended(handle, 3)).toEqual([result(same.id, 'effect #1: r'), result(other.id, 'effect #2: other')]);
+    });
+  });
 });
