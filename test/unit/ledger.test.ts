@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +13,9 @@ import {
 } from '../../activities/ledger.js';
 import { runToolCall } from '../../activities/run-tool.js';
 import type { ToolRunInput } from '../../common/contracts.js';
+import { Keyring } from '../../config/codec.js';
 import { DirectoryStore } from '../../store/directory-store.js';
+import { EncryptedStore } from '../../store/encrypted-store.js';
 import { defineTool, type ToolDefinition } from '../../tools/define.js';
 import { workspaceTools } from '../../tools/workspace-tools.js';
 import { countingTool, FaultyLedger } from '../helpers/faulty-ledger.js';
@@ -186,5 +189,30 @@ describe('a side-effecting call against the ledger', () => {
     store.failFor('wf', { unwritable: true });
     const read = input({ workspace: dir, call: { id: 'r', name: 'read_file', input: { path: 'seen.txt' } } });
     expect(await runToolCall(tools, store, read)).toEqual({ content: 'x' });
+  });
+});
+
+describe('createRecord, the atomic claim of an intent', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'longhaul-claim-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('of the directory store: of ten concurrent claims one wins, and the record holds its value', async () => {
+    const store = new DirectoryStore(dir);
+    const won = await Promise.all(Array.from({ length: 10 }, (_, i) => store.createRecord('k', `v${i}`)));
+    expect(won.filter(Boolean)).toHaveLength(1);
+    expect(await store.getRecord('k')).toBe(`v${won.indexOf(true)}`);
+    expect(await readdir(join(dir, 'ledger'))).toHaveLength(1);
+  });
+
+  it('of the encrypted store: encrypted at rest, bound to its key, and refused when taken', async () => {
+    const plain = new DirectoryStore(dir);
+    const store = new EncryptedStore(plain, new Keyring([{ id: 'k1', key: randomBytes(32) }]));
+    expect(await store.createRecord('wf/a', intentRecord('write_file'))).toBe(true);
+    expect(await store.createRecord('wf/a', intentRecord('write_file'))).toBe(false);
+    expect(await plain.getRecord('wf/a')).toMatch(/^enc:v1:k1:/);
+    expect(readRecord('wf/a', (await store.getRecord('wf/a'))!)).toEqual({ state: 'intent' });
   });
 });
