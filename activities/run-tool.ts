@@ -65,6 +65,11 @@ async function act(def: ToolDefinition, input: unknown, ctx: ToolContext): Promi
 
 /** An earlier attempt recorded its intent and may have acted: the tool's own check, or "uncertain". */
 async function checkEarlierAttempt(def: ToolDefinition, input: unknown, ctx: ToolContext): Promise<ToolOutput> {
-  const checked = await def.checkEffect?.(input, ctx).catch(() => undefined);
+  let checked: ToolOutput | undefined;
+  try {
+    checked = await def.checkEffect?.(input, ctx);
+  } catch {
+    // A check that cannot look cannot tell.
+  }
   return checked ?? { content: uncertainEffect(def.name), isError: true };
 }
