@@ -57,6 +57,8 @@ export interface ActivityDeps {
   toolPolicies?: Readonly<Record<string, ToolPolicy>>;
   /** Origins escalation webhooks may be posted to (`https://hooks.example.com`); none when omitted. */
   webhookAllow?: readonly string[];
+  /** Paths the tools may not write, beside `.git` (ToolContext.writeProtected). */
+  writeProtected?: readonly string[];
 }
 
 /** A refusal at a run's start: the run fails with this one line, and nothing of it runs. */
@@ -70,6 +72,7 @@ export function createActivities({
   workspaceRoots,
   toolPolicies: workerPolicies = {},
   webhookAllow: allowed = [],
+  writeProtected,
 }: ActivityDeps): LonghaulActivities {
   const roots = checkWorkspaceRoots(workspaceRoots ?? [process.cwd()]);
   const webhookAllow = allowed.map((entry) => {
@@ -119,7 +122,7 @@ export function createActivities({
       if (err instanceof WorkspaceRefusedError) return { content: err.message, isError: true };
       throw err;
     }
-    return runToolCall(toolsetOf(input.agent).registry, store, { ...input, workspace });
+    return runToolCall(toolsetOf(input.agent).registry, store, { ...input, workspace }, writeProtected);
   }
 
   return {

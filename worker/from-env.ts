@@ -54,6 +54,7 @@ async function pluginOptionsFromEnv(
     ...(config.LONGHAUL_WORKSPACE_ROOTS ? { workspaceRoots: config.LONGHAUL_WORKSPACE_ROOTS } : {}),
     ...(config.LONGHAUL_TOOL_POLICIES ? { toolPolicies: config.LONGHAUL_TOOL_POLICIES } : {}),
     ...(config.LONGHAUL_WEBHOOK_ALLOW ? { webhookAllow: config.LONGHAUL_WEBHOOK_ALLOW } : {}),
+    ...(config.LONGHAUL_WRITE_PROTECTED ? { writeProtected: config.LONGHAUL_WRITE_PROTECTED } : {}),
     ...(keyring ? { dataConverter: encryptionDataConverter(keyring) } : {}),
     ...(telemetry ? { telemetry } : {}),
   };

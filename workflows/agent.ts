@@ -39,6 +39,7 @@ function runOf(input: AgentRunInput, options: RunOptions, resolvedOptions: RunOp
     options,
     resolvedOptions,
     workflowId: workflowInfo().workflowId,
+    chainId: workflowInfo().firstExecutionRunId,
     memory,
     status: memory.openEscalation ? 'awaiting_human' : 'running',
     reason: undefined,
