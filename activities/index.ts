@@ -135,7 +135,7 @@ export function createActivities({
     },
 
     /**
-     * A new run's options as this worker will run them (a local activity at its start): the
+     * A new run's options as this worker will run them (the first activity of the run): the
      * agent's defaults merged, each tool's policy explicit under its ceiling, the webhook on the
      * allow-list, the workspace its real path inside a root. A refusal fails the run at start.
      */

@@ -46,8 +46,19 @@ export const { notifyEscalation } = proxyActivities<LonghaulActivities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
-/** The agent's profile and the worker's admission are in the worker's memory: local activities cost no extra round trip. */
-export const { agentProfile, admitRun } = proxyLocalActivities<LonghaulActivities>({
+/** The agent's profile is in the worker's memory: a local activity costs no extra round trip. */
+export const { agentProfile } = proxyLocalActivities<LonghaulActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 3 },
+});
+
+/**
+ * Admission is an activity on the server, not a local one, though it costs a round trip: a query
+ * answered while a local activity was running at a run's start split the first workflow task, and
+ * a worker that replayed that history met the next patch marker early (nondeterminism; seen in
+ * test/escalation.test.ts, "a waiting escalation across a worker crash").
+ */
+export const { admitRun } = proxyActivities<LonghaulActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumAttempts: 3 },
 });

@@ -16,7 +16,7 @@ import { setStatus } from './visibility.js';
 export async function agentRun(input: AgentRunInput): Promise<RunResult> {
   const submitted = RunOptions.safeParse(input.options);
   if (!submitted.success) throw invalidOptions(describeZodError(submitted.error));
-  // Queries answer while the worker admits the run (a local activity), from the options as submitted.
+  // Queries answer while the worker admits the run (an activity), from the options as submitted.
   installQueries(runOf(input, submitted.data, input.options));
   const resolvedOptions = await resolveOptions(input, submitted.data);
   const parsed = RunOptions.safeParse(resolvedOptions);
