@@ -330,7 +330,7 @@ describe('key rotation', () => {
     const ref = await before.put('a transcript node');
     expect(ref).toBe(refFor('a transcript node'));
     await before.putRecord('wf/1/toolu_1', '{"ok":true}');
-    expect(await plainStore.get(ref)).toMatch(/^enc:v1:k1:/);
+    expect(await plainStore.readStored(ref)).toMatch(/^enc:v1:k1:/);
     expect(await plainStore.getRecord('wf/1/toolu_1')).toMatch(/^enc:v1:k1:/);
 
     const after = new EncryptedStore(new DirectoryStore(dir), rotated);
@@ -339,9 +339,9 @@ describe('key rotation', () => {
     expect(await after.getRecord('wf/9/missing')).toBeUndefined();
     // Idempotent across keys: the same content is the same ref and is not rewritten.
     expect(await after.put('a transcript node')).toBe(ref);
-    expect(await plainStore.get(ref)).toMatch(/^enc:v1:k1:/);
+    expect(await plainStore.readStored(ref)).toMatch(/^enc:v1:k1:/);
     const ref2 = await after.put('written after rotation');
-    expect(await plainStore.get(ref2)).toMatch(/^enc:v1:k2:/);
+    expect(await plainStore.readStored(ref2)).toMatch(/^enc:v1:k2:/);
     await after.putRecord('wf/1/toolu_1', '{"ok":"again"}');
     expect(await plainStore.getRecord('wf/1/toolu_1')).toMatch(/^enc:v1:k2:/);
 
@@ -351,7 +351,7 @@ describe('key rotation', () => {
 
     // Ciphertext moved under another ref is refused for good.
     const moved = refFor('some other content');
-    await plainStore.put(await plainStore.get(ref), moved);
+    await plainStore.put(await plainStore.readStored(ref), moved);
     await expect(after.get(moved)).rejects.toMatchObject({ type: 'BlobUnreadable', nonRetryable: true });
 
     // Without k1 the old blob names the missing key.
