@@ -171,13 +171,15 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
       if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       const port = wholeNumber('port', values.port);
       if (port !== undefined && port > 65535) throw new UsageError(`--port: expected 0..65535, got ${port}`);
-      const keyring = loadKeyring(readEnv());
+      const env = readEnv();
+      const keyring = loadKeyring(env);
       if (!keyring)
         throw new ConfigError(
           'codec-server needs the keys: set LONGHAUL_ENCRYPTION_KEYS or LONGHAUL_ENCRYPTION_KEY_FILE',
         );
       const { serveCodec } = await import('./codec-server.js');
       await serveCodec(keyring, {
+        token: env.LONGHAUL_CODEC_TOKEN,
         ...(port !== undefined ? { port } : {}),
         ...(values.host !== undefined ? { host: values.host } : {}),
         ...(values['cors-origin'] !== undefined ? { corsOrigin: values['cors-origin'] } : {}),

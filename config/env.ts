@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { WriteProtectedEntry } from '../common/write-protected.js';
 
+/** Shorter codec server tokens are guessable (one it makes itself is 43 characters). */
+export const MIN_CODEC_TOKEN_CHARS = 16;
+
 /**
  * Everything longhaul reads from the environment, in one schema: each variable is named once,
  * validated at start, and a bad value is reported on one line naming it.
@@ -41,6 +44,11 @@ export const EnvConfig = z.object({
     .string()
     .transform((list) => list.split(',').filter((entry) => entry.trim() !== ''))
     .pipe(WriteProtectedEntry.array())
+    .optional(),
+  /** The credential `longhaul codec-server` requires (made and printed at start when unset). */
+  LONGHAUL_CODEC_TOKEN: z
+    .string()
+    .min(MIN_CODEC_TOKEN_CHARS, `must be at least ${MIN_CODEC_TOKEN_CHARS} characters`)
     .optional(),
   LONGHAUL_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
   LONGHAUL_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
