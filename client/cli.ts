@@ -8,7 +8,7 @@ import type { AgentRunWorkflow } from '../common/messages.js';
 import { progressQuery, type Progress } from '../common/messages.js';
 import { openStore } from '../store/index.js';
 import { answer, listPending, listRuns, pendingTable, runsTable } from './escalations.js';
-import { connectClient, startRun } from './connect.js';
+import { connectClient, runIdProblem, startRun } from './connect.js';
 import { awaitResult, chainHistoryJSON, exportMarkdown, readExport, readRun, type RunExport } from './export.js';
 import { progressBar, progressLine, resultText } from './format.js';
 import { runFlagSpec, runOptionsFromFlags, UsageError, wholeNumber } from './run-flags.js';
@@ -195,6 +195,8 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
       });
       if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       const options = runOptionsFromFlags(values);
+      const idProblem = values.id === undefined ? null : runIdProblem(values.id);
+      if (idProblem) throw new UsageError(`--id: ${idProblem}`);
       const { client, connection, env } = await connectClient();
       try {
         const handle = await startRun(client, options, {
@@ -331,7 +333,9 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
       const { client, connection } = await connectClient();
       try {
         const pending = await listPending(client);
-        process.stdout.write(`${values.json ? JSON.stringify(pending) : pendingTable(pending)}\n`);
+        // JSON: one array, a run that cannot be read here as { runId, unreadable } (no escalation).
+        const json = () => JSON.stringify([...pending.pending, ...pending.unreadable]);
+        process.stdout.write(`${values.json ? json() : pendingTable(pending)}\n`);
         return 0;
       } finally {
         await connection.close();
