@@ -398,7 +398,7 @@ export async function runCli(argv: string[], worker: WorkerCommand): Promise<voi
     const usage =
       err instanceof UsageError ||
       err instanceof ConfigError ||
-      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+      String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`longhaul: ${(err as Error).message.split('\n')[0]}\n`);
     process.exitCode = usage ? 2 : 1;
   }
