@@ -34,7 +34,8 @@ commands:
     (each takes --escalation ID to name the escalation; default: the open one)
   worker                   start a worker (env: TEMPORAL_ADDRESS, LONGHAUL_TASK_QUEUE, ANTHROPIC_*)
   codec-server [--port 8888] [--host 127.0.0.1] [--cors-origin http://localhost:8233]
-                           decrypt payloads for the Web UI (env: LONGHAUL_ENCRYPTION_KEYS or _KEY_FILE)
+                           decrypt payloads for the Web UI (env: LONGHAUL_ENCRYPTION_KEYS or _KEY_FILE;
+                           LONGHAUL_CODEC_TOKEN, the token every request needs, else one is made and printed)
 
 run options:
   --task TEXT | --task-file PATH   what the agent should do (required)
@@ -42,7 +43,8 @@ run options:
   --agent NAME                     an agent profile the workers serve (its tools and defaults)
   --model NAME  --max-turns N  --max-output-tokens N  --system-prompt TEXT
   --compaction-trigger N (>= 50000)  --compaction-instructions TEXT
-  --pause-after-compaction  --no-compaction  --no-state  --id RUN_ID
+  --pause-after-compaction  --no-compaction  --no-state
+  --id RUN_ID                      letters, digits, . _ - : @ (at most 200; default longhaul-<date>-<random>)
   --token-budget N  --tool-policy NAME=allow|approve|deny (repeatable; write_file asks by default)
   --on-cap escalate|stop|wrap-up  --escalation-timeout SECONDS  --on-timeout deny|stop
   --max-failures N  --webhook URL

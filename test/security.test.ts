@@ -508,6 +508,39 @@ describe('longhaul codec-server', () => {
     }
     expect(await exited).toBe(0);
   });
+
+  it('with LONGHAUL_CODEC_TOKEN set, the CLI command requires that token and never prints it', async () => {
+    const token = newCodecToken();
+    const child = spawn(process.execPath, [bin, 'codec-server', '--port', '0'], {
+      env: {
+        ...process.env,
+        LONGHAUL_ENCRYPTION_KEYS: spec([keyOf('k1')]),
+        LONGHAUL_ENCRYPTION_KEY_FILE: '',
+        LONGHAUL_CODEC_TOKEN: token,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    let out = '';
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stderr.on('data', (c: Buffer) => {
+          out += c.toString();
+          const m = /codec server on (http:\/\/127\.0\.0\.1:\d+).*\ntoken from LONGHAUL_CODEC_TOKEN\n/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        void exited.then((code) => reject(new Error(`codec-server exited with ${code}: ${out}`)));
+      });
+      const decode = (authorization: string) =>
+        fetch(`${url}/decode`, { method: 'POST', body: '{"payloads":[]}', headers: { authorization } });
+      expect((await decode(`Bearer ${token}`)).status).toBe(200);
+      expect((await decode(`Bearer ${newCodecToken()}`)).status).toBe(401);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(out).not.toContain(token);
+  });
 });
 
 describe('configuration errors', () => {
