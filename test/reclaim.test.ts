@@ -1,6 +1,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HEARTBEAT_EVERY_MS } from '../activities/heartbeat.js';
 import { startRun } from '../client/connect.js';
@@ -13,6 +14,8 @@ import { useHarness, type Harness } from './helpers/harness.js';
 
 const { PendingActivityState, TaskQueueKind, TaskQueueType } = proto.temporal.api.enums.v1;
 const STARTED = PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+/** A user and pid namespace of its own, with its own /proc (as root, or with unprivileged user namespaces). */
+const canUnshare = spawnSync('unshare', ['-Urpf', '--mount-proc', 'true']).status === 0;
 
 /**
  * Where the run's scheduled workflow task waits, once the server has queued it: on the sticky
@@ -228,39 +231,45 @@ describe('a worker started after a SIGKILL reclaims what its predecessor left', 
     }
   }, 120_000);
 
-  it("a worker in another pid namespace with the same hostname leaves a live worker's model call alone", async () => {
-    const queue = `reclaim-ns-${Math.random().toString(36).slice(2, 8)}`;
-    const live = await h.spawnWorker(queue);
-    const gate = holdAfter(h.simulator, 0);
-    const { handle } = await startAuditOn({ client: h.env.client, taskQueue: queue, dir: h.dir }, 'reclaim-ns', 2);
-    await gate.holding();
-    const held = async () => (await handle.describe()).raw.pendingActivities?.find((a) => a.state === STARTED);
-    const before = await held();
-    expect(before?.lastWorkerIdentity).toMatch(new RegExp(`^${live.pid}@\\S+ \\w+ boot=\\S+ pidns=\\d+$`));
-    // Its own pid namespace (its pid is 1, the live worker's pid does not exist there), the same
-    // hostname and kernel: what a second container with host networking sees. It resolves once its
-    // look for gone workers' work is done ("reclaimed …": worker/plugin.ts logs it at DEBUG when nothing was).
-    const neighbour = await h.spawnWorker(
-      queue,
-      { LONGHAUL_LOG_LEVEL: 'DEBUG' },
-      { within: ['unshare', '-Urpf', '--mount-proc', '--kill-child'], until: 'reclaimed' },
-    );
-    try {
-      // Had it judged the live worker gone, the attempt would have been failed before that line.
-      expect(await held()).toMatchObject({ attempt: 1, lastWorkerIdentity: before!.lastWorkerIdentity });
-      gate.open();
-      const result = await handle.result();
-      expect(result.report).toBe(auditReport(2, auditGroundTruth(2)));
-      const events = (await handle.fetchHistory()).events ?? [];
-      // Each model call made once: no activity was retried, none failed as WorkerGone.
-      expect(events.filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1)).toEqual([]);
-      expect(events.some((e) => e.activityTaskFailedEventAttributes)).toBe(false);
-    } finally {
-      for (const child of [neighbour, live]) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGKILL');
-        await exited;
+  it.skipIf(!canUnshare)(
+    canUnshare
+      ? "a worker in another pid namespace with the same hostname leaves a live worker's model call alone"
+      : 'a worker in another pid namespace … -- SKIPPED: `unshare -Urpf --mount-proc` does not work here',
+    async () => {
+      const queue = `reclaim-ns-${Math.random().toString(36).slice(2, 8)}`;
+      const live = await h.spawnWorker(queue);
+      const gate = holdAfter(h.simulator, 0);
+      const { handle } = await startAuditOn({ client: h.env.client, taskQueue: queue, dir: h.dir }, 'reclaim-ns', 2);
+      await gate.holding();
+      const held = async () => (await handle.describe()).raw.pendingActivities?.find((a) => a.state === STARTED);
+      const before = await held();
+      expect(before?.lastWorkerIdentity).toMatch(new RegExp(`^${live.pid}@\\S+ \\w+ boot=\\S+ pidns=\\d+$`));
+      // Its own pid namespace (its pid is 1, the live worker's pid does not exist there), the same
+      // hostname and kernel: what a second container with host networking sees. It resolves once its
+      // look for gone workers' work is done ("reclaimed …": worker/plugin.ts logs it at DEBUG when nothing was).
+      const neighbour = await h.spawnWorker(
+        queue,
+        { LONGHAUL_LOG_LEVEL: 'DEBUG' },
+        { within: ['unshare', '-Urpf', '--mount-proc', '--kill-child'], until: 'reclaimed' },
+      );
+      try {
+        // Had it judged the live worker gone, the attempt would have been failed before that line.
+        expect(await held()).toMatchObject({ attempt: 1, lastWorkerIdentity: before!.lastWorkerIdentity });
+        gate.open();
+        const result = await handle.result();
+        expect(result.report).toBe(auditReport(2, auditGroundTruth(2)));
+        const events = (await handle.fetchHistory()).events ?? [];
+        // Each model call made once: no activity was retried, none failed as WorkerGone.
+        expect(events.filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1)).toEqual([]);
+        expect(events.some((e) => e.activityTaskFailedEventAttributes)).toBe(false);
+      } finally {
+        for (const child of [neighbour, live]) {
+          const exited = new Promise((resolve) => child.once('exit', resolve));
+          child.kill('SIGKILL');
+          await exited;
+        }
       }
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });
