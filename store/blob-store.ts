@@ -47,6 +47,7 @@ export abstract class ContentStore implements BlobStore {
   abstract readStored(ref: BlobRef): Promise<string>;
   abstract getRecord(key: string): Promise<string | undefined>;
   abstract putRecord(key: string, value: string): Promise<void>;
+  abstract createRecord(key: string, value: string): Promise<boolean>;
   abstract journal(line: string): Promise<void>;
   abstract close(): Promise<void>;
 
