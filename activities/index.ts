@@ -78,8 +78,11 @@ export function createActivities({
         'gen_ai.tool.name': input.call.name,
         'gen_ai.tool.call.id': input.call.id,
       });
+      // A large input was stored by the model call (activities/model.ts): read it back first.
+      const { inputRef } = input.call;
+      const call = inputRef ? { ...input.call, input: JSON.parse(await store.get(inputRef)) as unknown } : input.call;
       const out = await withHeartbeat({ turn: input.turn, tool: input.call.name }, () =>
-        runToolCall(registry, store, input),
+        runToolCall(registry, store, { ...input, call }),
       );
       span?.setAttribute('longhaul.tool.is_error', out.isError === true);
       const base = {

@@ -39,7 +39,14 @@ export interface ModelCallInput {
 export interface ToolCall {
   id: string;
   name: string;
+  /** The input, or `{}` when it is stored (`inputRef`) or was refused (`inputError`). */
   input: unknown;
+  /** The line a person reads (common/call-display.ts): absent in runs recorded before it. */
+  display?: string;
+  /** A large input, in the store: runTool reads it back (common/input-bounds.ts: INLINE_INPUT_BYTES). */
+  inputRef?: BlobRef;
+  /** The call is not run: the model is told this as a tool error (an input nested too deep, too many calls). */
+  inputError?: string;
   /**
    * The call changes nothing (its tool has `sideEffectFree: true`, or no tool has its name and
    * the call only earns an error): it runs as a local activity, inside the workflow task that
@@ -75,7 +82,7 @@ export interface ToolRunInput {
   workflowId: string;
   turn: number;
   workspace: string;
-  call: { id: string; name: string; input: unknown };
+  call: { id: string; name: string; input: unknown; inputRef?: BlobRef };
   /** The run's agent profile, whose tools it may call; absent: the built-in tools. */
   agent?: string;
 }

@@ -9,11 +9,15 @@ import type { Run } from './run.js';
 const checkAnswer = (run: Run, raw: unknown) =>
   checkResponse(raw, run.memory.openEscalation, new Set(run.memory.escalations.map((e) => e.id)), run.answer !== null);
 
-/** A refused answer is recorded (the newest HISTORY_LIMIT), never a failure of the run. */
+/** A refused answer (malformed, oversize, for no open escalation) is recorded (the newest HISTORY_LIMIT), never a failure of the run. */
 export const withIgnoredResponse = (memory: RunMemory, reason: string, at: string): RunMemory => ({
   ...memory,
-  ignoredResponses: [...memory.ignoredResponses, { reason, at }].slice(-HISTORY_LIMIT),
+  ignoredResponses: [...memory.ignoredResponses, { reason: cutReason(reason), at }].slice(-HISTORY_LIMIT),
 });
+
+/** A reason quotes what was sent (zod's messages may): kept short, since the memory carries HISTORY_LIMIT of them. */
+const REASON_CHARS = 300;
+const cutReason = (reason: string) => (reason.length > REASON_CHARS ? `${reason.slice(0, REASON_CHARS)}…` : reason);
 
 /** Queries read the run; the signal and the update hand an answer to the person's wait (person.ts). */
 export function installHandlers(run: Run): void {
