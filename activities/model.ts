@@ -85,7 +85,9 @@ function checkedStateUpdate(block: { name: string; input: unknown }, toolset: To
   if (block.name !== 'update_state' || !state) return {};
   const checked = state.update.safeParse(block.input);
   return {
-    stateUpdate: checked.success ? { ok: true, update: checked.data } : { ok: false, error: describeZodError(checked.error) },
+    stateUpdate: checked.success
+      ? { ok: true, update: checked.data }
+      : { ok: false, error: describeZodError(checked.error) },
   };
 }
 

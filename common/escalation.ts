@@ -128,7 +128,9 @@ export const CLOSED_TEXT_CHARS = 300;
 export const CLOSED_INPUT_BYTES = 512;
 
 const cutText = (text: string) =>
-  text.length > CLOSED_TEXT_CHARS ? `${text.slice(0, CLOSED_TEXT_CHARS)}… (${text.length - CLOSED_TEXT_CHARS} more chars)` : text;
+  text.length > CLOSED_TEXT_CHARS
+    ? `${text.slice(0, CLOSED_TEXT_CHARS)}… (${text.length - CLOSED_TEXT_CHARS} more chars)`
+    : text;
 
 /**
  * An escalation closed with its outcome, bounded: long texts cut; of the held call its id, name,

@@ -60,7 +60,7 @@ export function measure(value: unknown, limits: { maxDepth?: number; maxBytes?: 
       const level = d + 1;
       depth = Math.max(depth, level);
       if (level > maxDepth) return { depth, bytes, exceeded: 'depth' };
-      const entries = Array.isArray(v) ? v : Object.entries(v as object);
+      const entries = Array.isArray(v) ? v : Object.entries(v);
       bytes += 2 + Math.max(0, entries.length - 1);
       if (Array.isArray(v)) for (const item of v) stack.push({ v: item, d: level });
       else
