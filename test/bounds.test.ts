@@ -86,6 +86,30 @@ describe('bounds, end to end', () => {
     await cli(h.env.address, h.taskQueue, ['deny', handle.workflowId, '--message', 'no']);
     expect((await awaitResult(handle)).status).toBe('completed');
   });
+
+  it('a held call whose input went to the store: the escalation carries a reference, `longhaul held` prints the whole input', async () => {
+    const { handle, workspace } = await start('[sim:big-writes 1 20000]');
+    let held: { input: unknown; inputRef?: string } | undefined;
+    for (let i = 0; i < 200 && !held; i++) {
+      held = (await handle.query(progressQuery)).escalation?.heldToolCall;
+      if (!held) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(held).toMatchObject({ input: {}, inputRef: expect.stringMatching(/^sha256:/) });
+    const shown = await cli(h.env.address, h.taskQueue, ['held', handle.workflowId], {
+      LONGHAUL_STORE_DIR: h.storeDir,
+    });
+    expect(shown.code).toBe(0);
+    const call = JSON.parse(shown.stdout) as {
+      name: string;
+      display: string;
+      input: { path: string; content: string };
+    };
+    expect(call).toMatchObject({ name: 'write_file', input: { path: 'big-0.txt', content: 'a'.repeat(20_000) } });
+    expect(call.display.startsWith('write_file path="big-0.txt" content="aaa')).toBe(true);
+    await cli(h.env.address, h.taskQueue, ['approve', handle.workflowId]);
+    expect((await awaitResult(handle)).status).toBe('completed');
+    expect((await stat(join(workspace, 'big-0.txt'))).size).toBe(20_000);
+  });
 });
 
 /**
