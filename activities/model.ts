@@ -15,6 +15,8 @@ import type { ModelCallInput, ModelCallResult, ToolCall } from '../common/contra
 import { COMPACTION_BETA, COMPACTION_EDIT, SUMMARIZE_BETA } from '../common/messages-api.js';
 import { callDisplay } from '../common/call-display.js';
 import {
+  cutText,
+  FAILURE_CHARS,
   INLINE_INPUT_BYTES,
   MAX_CALLS_PER_REPLY,
   MAX_INLINE_INPUTS_BYTES,
@@ -184,7 +186,8 @@ async function streamReply(
     const c = classifyModelError(err);
     throw ApplicationFailure.create({
       type: c.type,
-      message: c.message,
+      // The SDK quotes a malformed tool input whole ("Unable to parse tool parameter JSON … JSON: …").
+      message: cutText(c.message, FAILURE_CHARS),
       nonRetryable: !c.retryable,
       ...(c.nextRetryDelayMs !== undefined ? { nextRetryDelay: c.nextRetryDelayMs } : {}),
     });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ToolCall } from './contracts.js';
 import { describeZodError } from './options.js';
-import { MAX_INPUT_DEPTH, measure } from './input-bounds.js';
+import { cutText, MAX_INPUT_DEPTH, measure } from './input-bounds.js';
 
 /** Why a run stopped to ask a person. */
 export const EscalationKind = z.enum([
@@ -127,10 +127,7 @@ export const CLOSED_TEXT_CHARS = 300;
 /** A held call's input is kept when its JSON is at most this large; otherwise the question (its display line) stands for it. */
 export const CLOSED_INPUT_BYTES = 512;
 
-const cutText = (text: string) =>
-  text.length > CLOSED_TEXT_CHARS
-    ? `${text.slice(0, CLOSED_TEXT_CHARS)}… (${text.length - CLOSED_TEXT_CHARS} more chars)`
-    : text;
+const cut = (text: string) => cutText(text, CLOSED_TEXT_CHARS);
 
 /**
  * An escalation closed with its outcome, bounded: long texts cut; of the held call its id, name,
@@ -146,9 +143,9 @@ export function closedEscalation(escalation: Escalation, outcome: Outcome): Clos
   }
   return {
     ...rest,
-    reason: cutText(escalation.reason),
-    question: cutText(escalation.question),
+    reason: cut(escalation.reason),
+    question: cut(escalation.question),
     ...(heldToolCall ? { heldToolCall } : {}),
-    outcome: outcome.message === undefined ? outcome : { ...outcome, message: cutText(outcome.message) },
+    outcome: outcome.message === undefined ? outcome : { ...outcome, message: cut(outcome.message) },
   };
 }

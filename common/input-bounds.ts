@@ -17,6 +17,12 @@ export const MAX_INLINE_INPUTS_BYTES = 64 * 1024;
 /** A reply's tool calls past this many are answered with a tool error, not run. */
 export const MAX_CALLS_PER_REPLY = 64;
 
+/** A text cut at `max` characters, marked with `…` where it was cut. */
+export const cutText = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+/** What the memory keeps of a failure's description (it is carried into every next run). */
+export const FAILURE_CHARS = 1_000;
+
 /** UTF-8 length of a string, without Buffer (the workflow sandbox has none). */
 export function utf8Bytes(text: string): number {
   let n = 0;

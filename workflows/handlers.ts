@@ -1,5 +1,6 @@
 import { log, setHandler } from '@temporalio/workflow';
 import { checkResponse } from '../common/escalation.js';
+import { cutText } from '../common/input-bounds.js';
 import { escalationQuery, humanResponseSignal, progressQuery, respondUpdate, stateQuery } from '../common/messages.js';
 import { buildProgress } from '../common/progress.js';
 import { HISTORY_LIMIT, type RunMemory } from './memory.js';
@@ -12,12 +13,11 @@ const checkAnswer = (run: Run, raw: unknown) =>
 /** A refused answer (malformed, oversize, for no open escalation) is recorded (the newest HISTORY_LIMIT), never a failure of the run. */
 export const withIgnoredResponse = (memory: RunMemory, reason: string, at: string): RunMemory => ({
   ...memory,
-  ignoredResponses: [...memory.ignoredResponses, { reason: cutReason(reason), at }].slice(-HISTORY_LIMIT),
+  ignoredResponses: [...memory.ignoredResponses, { reason: cutText(reason, REASON_CHARS), at }].slice(-HISTORY_LIMIT),
 });
 
 /** A reason quotes what was sent (zod's messages may): kept short, since the memory carries HISTORY_LIMIT of them. */
 const REASON_CHARS = 300;
-const cutReason = (reason: string) => (reason.length > REASON_CHARS ? `${reason.slice(0, REASON_CHARS)}…` : reason);
 
 /** Queries read the run; the signal and the update hand an answer to the person's wait (person.ts). */
 export function installHandlers(run: Run): void {

@@ -1,5 +1,6 @@
 import type { PendingBlock, ToolCall } from '../common/contracts.js';
 import { countToolResults } from '../common/counters.js';
+import { cutText, FAILURE_CHARS } from '../common/input-bounds.js';
 import type { Outcome } from '../common/escalation.js';
 import { describeZodError, toolPolicy } from '../common/options.js';
 import { applyStateUpdate, stateLimitError, summarizeState } from '../common/state.js';
@@ -14,10 +15,8 @@ import type { Run } from './run.js';
 export type ToolCallResult = PendingBlock | Outcome;
 export const isStop = (result: ToolCallResult): result is Outcome => !('type' in result);
 
-const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
-
 /** Within a line of a person's question or the Web UI's event list: long inputs are cut. */
-export const preview = (value: unknown, max = 500): string => cut(JSON.stringify(value) ?? '', max);
+export const preview = (value: unknown, max = 500): string => cutText(JSON.stringify(value) ?? '', max);
 
 /** update_state: the update as the model activity checked it (an agent's own lists), or as checked here. */
 export function applyUpdateStateCall(memory: RunMemory, call: ToolCall): { memory: RunMemory; result: PendingBlock } {
@@ -67,7 +66,7 @@ export function recordToolResult(memory: RunMemory, call: ToolCall, result: Pend
   const toolResults = [...memory.toolResults, result];
   const toolCallsToRun = memory.toolCallsToRun.slice(1);
   const lastFailure = isErrorResult(result)
-    ? `${call.name}: ${'content' in result ? result.content : 'see the transcript'}`
+    ? cutText(`${call.name}: ${'content' in result ? result.content : 'see the transcript'}`, FAILURE_CHARS)
     : memory.lastFailure;
   if (toolCallsToRun.length) return { ...memory, toolResults, toolCallsToRun, lastFailure };
   return {
@@ -120,7 +119,7 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
       // Which calls change nothing is the worker's knowledge, recorded in the model call's result.
       const activity = call.sideEffectFree ? runToolLocally : runTool;
       const { workflowId, options } = run;
-      const summary = call.display === undefined ? describeCall(call, 80) : cut(call.display, 120);
+      const summary = call.display === undefined ? describeCall(call, 80) : cutText(call.display, 120);
       return activity.executeWithOptions({ summary }, [
         {
           workflowId,

@@ -100,4 +100,20 @@ describe.concurrent('bounds', FAST, () => {
     await answer(loop.env.client, handle.workflowId, 'approve', {});
     expect((await awaitResult(handle)).status).toBe('completed');
   });
+
+  it('an answer signal nested 100,000 deep (sent as raw JSON) is ignored and recorded, and fails nothing', async () => {
+    const handle = await loop.start([use(call('write_file', { path: 'a', content: 'b' })), finish('done')]);
+    await opened(handle, 'tool_approval');
+    const deep = `{"escalationId":${'['.repeat(100_000)}${']'.repeat(100_000)},"decision":"approve"}`;
+    await loop.env.client.workflowService.signalWorkflowExecution({
+      namespace: 'default',
+      workflowExecution: { workflowId: handle.workflowId },
+      signalName: humanResponseSignal.name,
+      input: { payloads: [{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(deep) }] },
+    });
+    const p = await until(handle, (p) => p.ignoredResponses.length === 1);
+    expect(p.ignoredResponses[0]!.reason).toBe('the answer is nested deeper than 64 levels, the limit');
+    await answer(loop.env.client, handle.workflowId, 'approve', {});
+    expect((await awaitResult(handle)).status).toBe('completed');
+  });
 });
