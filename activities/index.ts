@@ -9,7 +9,8 @@ import { withHeartbeat } from './heartbeat.js';
 import { createModelActivities } from './model.js';
 import { notifyEscalation } from './notify.js';
 import type { BlobStore } from '../store/blob-store.js';
-import type { LonghaulActivities, PendingBlock, ToolRunInput } from '../common/contracts.js';
+import type { BlobRef, LonghaulActivities, PendingBlock, ToolRunInput } from '../common/contracts.js';
+import type { AgentState } from '../common/state.js';
 import { runToolCall } from './run-tool.js';
 import { workspaceTools } from '../tools/workspace-tools.js';
 
@@ -66,6 +67,11 @@ export function createActivities({
     /** The defaults of a named agent, read once when its run starts (a local activity). */
     async agentProfile(name: string): Promise<AgentDefaults> {
       return agentDefaults(profile(name).agent);
+    },
+
+    /** The state a model call stored (a local activity, when a continued run starts). */
+    async loadState(ref: BlobRef): Promise<AgentState> {
+      return JSON.parse(await store.get(ref)) as AgentState;
     },
 
     /** Runs a tool and returns its result as a block of the next user message. */

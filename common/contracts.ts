@@ -5,7 +5,7 @@
  */
 import type { Escalation } from './escalation.js';
 import type { AgentDefaults, RunOptions } from './options.js';
-import type { StateUpdate } from './state.js';
+import type { AgentState, StateUpdate } from './state.js';
 
 /** A content-addressed reference: `sha256:<hex>` of the stored text. */
 export type BlobRef = `sha256:${string}`;
@@ -108,4 +108,6 @@ export interface LonghaulActivities {
   notifyEscalation: (notice: EscalationNotice) => Promise<void>;
   /** The defaults of a named agent, read once when its run starts. */
   agentProfile: (name: string) => Promise<AgentDefaults>;
+  /** The state as a model call stored it: a continued run's, carried by reference. */
+  loadState: (ref: BlobRef) => Promise<AgentState>;
 }

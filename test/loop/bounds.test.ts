@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { answer, listPending, pendingTable } from '../../client/escalations.js';
 import { awaitResult } from '../../client/export.js';
 import { callDisplay } from '../../common/call-display.js';
-import { humanResponseSignal } from '../../common/messages.js';
+import { humanResponseSignal, type AgentRunInput } from '../../common/messages.js';
 import { STATE_LIMITS } from '../../common/state.js';
 import {
   call,
@@ -40,6 +40,16 @@ describe.concurrent('bounds', FAST, () => {
     expect(result.chain.runNumber).toBe(2);
     expect(result.state.decisions).toHaveLength(50);
     expect(JSON.stringify(result.state).length).toBeLessThanOrEqual(STATE_LIMITS.totalBytes);
+    // The state went to the next run by reference (read back there), not in its input.
+    const latest = await loop.env.client.workflowService.getWorkflowExecutionHistory({
+      namespace: 'default',
+      execution: { workflowId: handle.workflowId },
+      maximumPageSize: 1,
+    });
+    const started = latest.history!.events![0]!.workflowExecutionStartedEventAttributes!;
+    const carried = (JSON.parse(Buffer.from(started.input!.payloads![0]!.data!).toString()) as AgentRunInput).memory!;
+    expect(carried.state).toBeNull();
+    expect(carried.stateRef).toMatch(/^sha256:/);
     const second = loop.model.sent(handle.workflowId)[1]!.input.append!;
     expect(second).toHaveLength(5);
     expect(second[0]).toEqual({
