@@ -5,7 +5,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { awaitResult } from '../client/export.js';
 import { startRun } from '../client/connect.js';
 import { MAX_INPUT_DEPTH } from '../common/input-bounds.js';
@@ -112,95 +112,124 @@ describe('bounds, end to end', () => {
   });
 });
 
-/**
- * A model server that answers the first request with one tool call whose input is nested
- * 100,000 deep (sent as raw JSON: nothing here can stringify it), and every later one with
- * finish quoting the tool result it was given.
- */
-function deepModelServer(): Promise<{ server: Server; url: string; requests: unknown[] }> {
-  const requests: unknown[] = [];
+/** A tool call as a raw model server sends it: the input as raw JSON text (nothing here stringifies it). */
+interface RawCall {
+  name: string;
+  json: string;
+}
+type RawRequest = { messages: { role: string; content: { type: string; content?: string; input?: unknown }[] }[] };
+
+/** The tool results of the request's last message, as text. */
+const resultsOf = (request: RawRequest) =>
+  (request.messages.at(-1)!.content as { type: string; content?: string; is_error?: boolean }[])
+    .filter((b) => b.type === 'tool_result')
+    .map((b) => `${b.is_error ? 'error' : 'ok'}: ${b.content}`);
+
+/** A model server whose every reply is the tool calls `reply` gives for the request, streamed as the API does. */
+function rawModelServer(reply: (request: RawRequest, n: number) => RawCall[]) {
+  const requests: RawRequest[] = [];
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
-      const request = JSON.parse(body) as { messages: { role: string; content: unknown }[] };
+      const request = JSON.parse(body) as RawRequest;
       requests.push(request);
-      const first = requests.length === 1;
-      const last = request.messages.at(-1)!.content as { type: string; content?: string }[];
-      const result = Array.isArray(last) ? last.find((b) => b.type === 'tool_result') : undefined;
-      const name = first ? 'write_file' : 'finish';
-      const json = first
-        ? `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`
-        : JSON.stringify({ report: `told: ${result?.content ?? 'nothing'}` });
-      const frame = (event: string, data: object) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-      const message = {
-        id: `msg_${requests.length}`,
-        type: 'message',
-        role: 'assistant',
-        model: 'deep',
-        content: [],
-        stop_reason: null,
-        stop_sequence: null,
-        usage: { input_tokens: 10, output_tokens: 0 },
-      };
+      const n = requests.length;
+      const frame = (data: { type: string }) => `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
+      const usage = { input_tokens: 10, output_tokens: 0 };
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(frame('message_start', { type: 'message_start', message }));
+      const message = { id: `msg_${n}`, type: 'message', role: 'assistant', model: 'raw', content: [], usage };
       res.write(
-        frame('content_block_start', {
-          type: 'content_block_start',
-          index: 0,
-          content_block: { type: 'tool_use', id: `toolu_${requests.length}`, name, input: {} },
-        }),
+        frame({ type: 'message_start', message: { ...message, stop_reason: null, stop_sequence: null } } as never),
       );
-      res.write(
-        `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":${JSON.stringify(json)}}}\n\n`,
-      );
-      res.write(frame('content_block_stop', { type: 'content_block_stop', index: 0 }));
-      res.write(
-        frame('message_delta', {
-          type: 'message_delta',
-          delta: { stop_reason: 'tool_use', stop_sequence: null },
-          usage: { output_tokens: 5 },
-        }),
-      );
-      res.end(frame('message_stop', { type: 'message_stop' }));
+      reply(request, n).forEach((call, index) => {
+        const block = { type: 'tool_use', id: `toolu_${n}_${index}`, name: call.name, input: {} };
+        res.write(frame({ type: 'content_block_start', index, content_block: block } as never));
+        const delta = `{"type":"content_block_delta","index":${index},"delta":{"type":"input_json_delta","partial_json":${JSON.stringify(call.json)}}}`;
+        res.write(`event: content_block_delta\ndata: ${delta}\n\n`);
+        res.write(frame({ type: 'content_block_stop', index } as never));
+      });
+      const delta = { stop_reason: 'tool_use', stop_sequence: null };
+      res.write(frame({ type: 'message_delta', delta, usage: { output_tokens: 5 } } as never));
+      res.end(frame({ type: 'message_stop' }));
     });
   });
-  return new Promise((resolve) =>
+  return new Promise<{ server: Server; url: string; requests: RawRequest[] }>((resolve) =>
     server.listen(0, '127.0.0.1', () =>
       resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests }),
     ),
   );
 }
 
-describe('a tool input nested 100,000 deep', () => {
-  let closeServer: (() => void) | undefined;
-  afterAll(() => closeServer?.());
+/** Runs a task on a worker whose model is `reply`; returns the run's result and what the model server got. */
+async function runWithRawModel(name: string, reply: (request: RawRequest, n: number) => RawCall[]) {
+  const model = await rawModelServer(reply);
+  const taskQueue = `${h.taskQueue}-${name}`;
+  const worker = await testWorker(
+    { connection: h.env.nativeConnection, taskQueue, storeDir: h.storeDir, simulatorUrl: model.url },
+    { anthropic: new Anthropic({ apiKey: 'unused', baseURL: model.url, maxRetries: 0 }) },
+  );
+  const running = worker.run();
+  try {
+    // Refused calls are tool errors, and five in a row would ask a person: these runs go on without one.
+    const options = { toolPolicies: { write_file: 'allow' as const }, escalation: { maxConsecutiveFailures: 100 } };
+    const { handle } = await start('anything', options, taskQueue);
+    return { result: await awaitResult(handle), requests: model.requests };
+  } finally {
+    worker.shutdown();
+    await running;
+    model.server.close();
+  }
+}
 
-  it('is one tool error naming the limit, with no model call retried', async () => {
-    const model = await deepModelServer();
-    closeServer = () => model.server.close();
-    const taskQueue = `${h.taskQueue}-deep`;
-    const worker = await testWorker(
-      { connection: h.env.nativeConnection, taskQueue, storeDir: h.storeDir, simulatorUrl: model.url },
-      { anthropic: new Anthropic({ apiKey: 'unused', baseURL: model.url, maxRetries: 0 }) },
+/** The second reply: finish, quoting the results the first reply's calls got. */
+const finishQuoting = (request: RawRequest): RawCall[] => [
+  { name: 'finish', json: JSON.stringify({ report: resultsOf(request).join(' | ') }) },
+];
+
+describe("a reply's tool calls, bounded in the model call's result", () => {
+  it('a large update_state is refused, calls past 64 are not run, a large read input goes by reference', async () => {
+    const decisions = Array.from({ length: 50 }, (_, i) => `${i} ${'d'.repeat(1_990)}`);
+    const { result } = await runWithRawModel('many', (request, n) =>
+      n > 1
+        ? finishQuoting(request)
+        : [
+            { name: 'update_state', json: JSON.stringify({ add_decisions: decisions }) },
+            { name: 'read_file', json: JSON.stringify({ path: 'missing.txt', note: 'n'.repeat(20_000) }) },
+            ...Array.from({ length: 68 }, () => ({ name: 'list_files', json: '{}' })),
+          ],
     );
-    const running = worker.run();
-    try {
-      const { handle } = await start('anything', { toolPolicies: { write_file: 'allow' } }, taskQueue);
-      const result = await awaitResult(handle);
-      expect(result).toMatchObject({ status: 'completed', counters: { modelCalls: 2, toolErrors: 1 } });
-      expect(result.report).toBe(
-        `told: write_file was not run: its input is nested deeper than ${MAX_INPUT_DEPTH} levels, the limit; send a flatter input`,
-      );
-      // Two requests, no retry; the transcript the model is sent holds the call with its input replaced.
-      expect(model.requests).toHaveLength(2);
-      const sent = model.requests[1] as { messages: { role: string; content: { type: string; input?: unknown }[] }[] };
-      const assistant = sent.messages.find((m) => m.role === 'assistant')!;
-      expect(assistant.content.find((b) => b.type === 'tool_use')!.input).toEqual({});
-    } finally {
-      worker.shutdown();
-      await running;
-    }
+    expect(result.status).toBe('completed');
+    const told = result.report!.split(' | ');
+    expect(told).toHaveLength(70);
+    expect(told[0]).toMatch(
+      /^error: update_state was not run: its input is \d+ bytes, and a reply's .* may hold 65536 bytes in all/,
+    );
+    // The stored input was read back: the tool saw (and refused) the unknown field, not an empty input.
+    expect(told[1]).toMatch(/^error: invalid input for read_file: .*note/);
+    expect(told.slice(2, 64).every((t) => t.startsWith('ok: '))).toBe(true);
+    expect(told.slice(64)).toEqual(
+      Array(6).fill(
+        'error: list_files was not run: a reply may make at most 64 tool calls; make the rest in your next reply',
+      ),
+    );
+    expect(result.state.decisions).toEqual([]);
+  });
+});
+
+describe('a tool input nested 100,000 deep', () => {
+  it('is one tool error naming the limit, with no model call retried', async () => {
+    const deep = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+    const { result, requests } = await runWithRawModel('deep', (request, n) =>
+      n > 1 ? finishQuoting(request) : [{ name: 'write_file', json: deep }],
+    );
+    expect(result).toMatchObject({ status: 'completed', counters: { modelCalls: 2, toolErrors: 1 } });
+    expect(result.report).toBe(
+      `error: write_file was not run: its input is nested deeper than ${MAX_INPUT_DEPTH} levels, the limit; send a flatter input`,
+    );
+    // Two requests, no retry; the transcript the model is sent holds the call with its input replaced.
+    expect(requests).toHaveLength(2);
+    const assistant = requests[1]!.messages.find((m) => m.role === 'assistant')!;
+    expect(assistant.content.find((b) => b.type === 'tool_use')!.input).toEqual({});
   });
 });
