@@ -15,7 +15,13 @@ export {
 export { LonghaulPlugin, type LonghaulPluginOptions } from './worker/plugin.js';
 export { connectClient, newRunId, RunOptionsError, startRun } from './client/connect.js';
 export { workspaceTools } from './tools/workspace-tools.js';
-export { resolveInWorkspace, WorkspaceEscapeError } from './tools/workspace-path.js';
+export {
+  withWorkspaceDir,
+  withWorkspaceFile,
+  WorkspaceEscapeError,
+  WorkspacePathError,
+  writeWorkspaceFile,
+} from './tools/workspace-path.js';
 export { escalationQuery, humanResponseSignal, progressQuery, respondUpdate, stateQuery } from './common/messages.js';
 export type { Progress, RunResult } from './common/messages.js';
 export type { AgentDefaults, RunOptionsInput } from './common/options.js';

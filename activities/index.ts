@@ -35,6 +35,8 @@ export interface ActivityDeps {
   tools?: ToolDefinition[];
   /** Agent profiles (`defineAgent`) that runs may name. */
   agents?: AgentDefinition[];
+  /** Paths the tools may not write, beside `.git` (ToolContext.writeProtected). */
+  writeProtected?: readonly string[];
 }
 
 export function createActivities({
@@ -42,6 +44,7 @@ export function createActivities({
   store,
   tools = workspaceTools,
   agents = [],
+  writeProtected,
 }: ActivityDeps): LonghaulActivities {
   const builtIn = assembleToolset("the worker's tools", tools);
   const profiles = new Map(
@@ -88,7 +91,7 @@ export function createActivities({
       const { inputRef } = input.call;
       const call = inputRef ? { ...input.call, input: JSON.parse(await store.get(inputRef)) as unknown } : input.call;
       const out = await withHeartbeat({ turn: input.turn, tool: input.call.name }, () =>
-        runToolCall(registry, store, { ...input, call }),
+        runToolCall(registry, store, { ...input, call }, writeProtected),
       );
       span?.setAttribute('longhaul.tool.is_error', out.isError === true);
       const base = {

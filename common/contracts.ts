@@ -83,6 +83,13 @@ export interface ToolRunInput {
   turn: number;
   workspace: string;
   call: { id: string; name: string; input: unknown; inputRef?: BlobRef };
+  /**
+   * The chain's first run id and the call's index among its reply's calls: with the turn, what
+   * makes the ledger key unique per call (activities/ledger.ts). Absent in inputs scheduled
+   * before keys had them, whose records are under the old key.
+   */
+  chainId?: string;
+  position?: number;
   /** The run's agent profile, whose tools it may call; absent: the built-in tools. */
   agent?: string;
 }

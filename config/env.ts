@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WriteProtectedEntry } from '../common/write-protected.js';
 
 /**
  * Everything longhaul reads from the environment, in one schema: each variable is named once,
@@ -32,6 +33,15 @@ export const EnvConfig = z.object({
   LONGHAUL_ENCRYPTION_KEYS: z.string().min(1).optional(),
   /** …or a file holding the same. */
   LONGHAUL_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * Paths the file tools may not write, comma-separated, beside `.git` which always is: a name
+   * (`secrets`, any component) or a path with `/` (`config/prod`, a prefix relative to the workspace).
+   */
+  LONGHAUL_WRITE_PROTECTED: z
+    .string()
+    .transform((list) => list.split(',').filter((entry) => entry.trim() !== ''))
+    .pipe(WriteProtectedEntry.array())
+    .optional(),
   LONGHAUL_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
   LONGHAUL_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
   /**

@@ -20,9 +20,14 @@ export interface BlobStore {
   put(content: string, ref?: BlobRef): Promise<BlobRef>;
   /** Throws a non-retryable `BlobMissing` failure naming the reference when it is absent. */
   get(ref: BlobRef): Promise<string>;
-  /** The idempotency ledger: a side-effecting tool's recorded result, by idempotency key. */
+  /** The idempotency ledger: a side-effecting call's intent, then its result, by idempotency key. */
   getRecord(key: string): Promise<string | undefined>;
   putRecord(key: string, value: string): Promise<void>;
+  /**
+   * Records `value` under `key` only if nothing is recorded there yet, atomically: true if it was
+   * recorded. Of two attempts of one call racing to record their intent, exactly one may act.
+   */
+  createRecord(key: string, value: string): Promise<boolean>;
   /** Appends one line to the journal of side effects actually performed (an audit trail). */
   journal(line: string): Promise<void>;
   close(): Promise<void>;

@@ -1,4 +1,4 @@
-import { access, appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, appendFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { blobMissing, refFor, type BlobRef, type BlobStore } from './blob-store.js';
@@ -60,6 +60,23 @@ export class DirectoryStore implements BlobStore {
   async putRecord(key: string, value: string): Promise<void> {
     await mkdir(join(this.root, 'ledger'), { recursive: true });
     await writeAtomic(this.recordPath(key), value);
+  }
+
+  async createRecord(key: string, value: string): Promise<boolean> {
+    await mkdir(join(this.root, 'ledger'), { recursive: true });
+    const path = this.recordPath(key);
+    // A hard link fails if the name exists, and the record appears whole or not at all.
+    const tmp = `${path}.${randomUUID()}.tmp`;
+    await writeFile(tmp, value);
+    try {
+      await link(tmp, path);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    } finally {
+      await rm(tmp, { force: true });
+    }
   }
 
   async journal(line: string): Promise<void> {

@@ -42,6 +42,10 @@ export class EncryptedStore implements BlobStore {
     await this.inner.putRecord(key, encryptString(this.keyring, value, ledgerContext(key)));
   }
 
+  createRecord(key: string, value: string): Promise<boolean> {
+    return this.inner.createRecord(key, encryptString(this.keyring, value, ledgerContext(key)));
+  }
+
   journal(line: string): Promise<void> {
     return this.inner.journal(line);
   }

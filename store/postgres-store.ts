@@ -97,6 +97,14 @@ export class PostgresStore implements BlobStore {
     );
   }
 
+  async createRecord(key: string, value: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      'INSERT INTO longhaul_ledger (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING',
+      [key, value],
+    );
+    return rowCount === 1;
+  }
+
   async journal(line: string): Promise<void> {
     await this.pool.query('INSERT INTO longhaul_effects (line) VALUES ($1)', [line]);
   }

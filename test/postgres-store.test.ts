@@ -51,6 +51,15 @@ describe('PostgresStore against a real PostgreSQL server', () => {
     expect((err as Error).message).toContain(ref);
   });
 
+  it('createRecord claims a key once: of ten concurrent claims one wins; a taken key is left as it is', async () => {
+    const won = await Promise.all(Array.from({ length: 10 }, (_, i) => store.createRecord('run-1/claim', `v${i}`)));
+    expect(won.filter(Boolean)).toHaveLength(1);
+    expect(await store.getRecord('run-1/claim')).toBe(`v${won.indexOf(true)}`);
+    await store.putRecord('run-1/claim', 'done');
+    expect(await store.createRecord('run-1/claim', 'again')).toBe(false);
+    expect(await store.getRecord('run-1/claim')).toBe('done');
+  });
+
   it('keeps ledger records by key', async () => {
     expect(await store.getRecord('run-1/turn-3/call-a')).toBeUndefined();
     await store.putRecord('run-1/turn-3/call-a', '{"content":"done"}');

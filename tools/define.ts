@@ -9,8 +9,18 @@ export interface ToolOutput {
 export interface ToolContext {
   /** The run's workspace directory; file tools never reach outside it. */
   workspace: string;
-  /** workflowId/turn/toolUseId: the same call retried or replayed carries the same key. */
+  /**
+   * `workflowId/chainId/turn/position/digest` (activities/ledger.ts): unique per call of a run's
+   * chain, the same for every attempt of the call, and for the same call in the same slot after a
+   * `temporal workflow reset`; a new run under a reused workflow id has other keys. Hand it to an
+   * external API's idempotency key so that API does not act twice either.
+   */
   idempotencyKey: string;
+  /**
+   * Paths writes are refused under, beside `.git` which always is (common/write-protected.ts): a
+   * name without `/` matches any component, one with `/` a prefix relative to the workspace.
+   */
+  writeProtected?: readonly string[];
 }
 
 export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
@@ -19,11 +29,18 @@ export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
   input: Input;
   /**
    * True for a tool that changes nothing (a read): its calls run as local activities, with no
-   * ledger. Every other tool's result is recorded under the call's idempotency key, so a retried
-   * call does not act twice.
+   * ledger. Every other tool records its intent under the call's idempotency key before it acts
+   * and its result after, so a retried call does not act twice.
    */
   sideEffectFree: boolean;
   run: (input: z.output<Input>, ctx: ToolContext) => Promise<ToolOutput>;
+  /**
+   * Asked, instead of acting again, when an earlier attempt of the call recorded its intent but no
+   * result (it crashed, timed out or could not record after acting): the result to report if the
+   * effect is in place, or undefined if the tool cannot tell, and the model is told the effect is
+   * uncertain. Without it, always uncertain. It must only look, never act.
+   */
+  checkEffect?: (input: z.output<Input>, ctx: ToolContext) => Promise<ToolOutput | undefined>;
 }
 
 export function defineTool<Input extends z.ZodType>(def: ToolDefinition<Input>): ToolDefinition<Input> {

@@ -1,9 +1,7 @@
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { randomUUID } from 'node:crypto';
-import { dirname } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { z } from 'zod';
-import { defineTool } from './define.js';
-import { resolveInWorkspace } from './workspace-path.js';
+import { defineTool, type ToolContext, type ToolOutput } from './define.js';
+import { withWorkspaceDir, withWorkspaceFile, writeWorkspaceFile } from './workspace-path.js';
 
 export const MAX_READ_BYTES = 256 * 1024;
 /** Characters one read returns; longer files are read in parts with `offset`. */
@@ -11,27 +9,14 @@ export const READ_CHUNK_CHARS = 32_000;
 const MAX_LIST_ENTRIES = 2_000;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** A missing path is the model's mistake to fix, not a worker fault: say so without the worker's paths. */
-async function statOrMissing(file: string, path: string) {
-  try {
-    return await stat(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { missing: `${path} does not exist` };
-    throw err;
-  }
-}
-
 export const listFiles = defineTool({
   name: 'list_files',
   description: 'List the entries of a directory in the workspace (directories end with /).',
   input: z.object({ path: z.string().default('.').describe('directory relative to the workspace') }).strict(),
   sideEffectFree: true,
+  // A path the model cannot use (missing, outside, write-protected) throws WorkspacePathError: a tool error.
   async run({ path }, { workspace }) {
-    const dir = await resolveInWorkspace(workspace, path);
-    const info = await statOrMissing(dir, path);
-    if ('missing' in info) return { content: info.missing, isError: true };
-    if (!info.isDirectory()) return { content: `${path} is not a directory`, isError: true };
-    const entries = await readdir(dir, { withFileTypes: true });
+    const entries = await withWorkspaceDir(workspace, path, (dir) => readdir(dir, { withFileTypes: true }));
     const names = entries.map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).sort();
     const shown = names.slice(0, MAX_LIST_ENTRIES);
     const more = names.length - shown.length;
@@ -50,16 +35,23 @@ export const readFileTool = defineTool({
     .strict(),
   sideEffectFree: true,
   async run({ path, offset }, { workspace }) {
-    const file = await resolveInWorkspace(workspace, path);
-    const info = await statOrMissing(file, path);
-    if ('missing' in info) return { content: info.missing, isError: true };
-    if (!info.isFile()) return { content: `${path} is not a regular file`, isError: true };
-    if (info.size > MAX_READ_BYTES) {
-      return { content: `${path} is ${info.size} bytes, over the ${MAX_READ_BYTES}-byte read limit`, isError: true };
-    }
+    const tooBig = `${path} is over the ${MAX_READ_BYTES}-byte read limit`;
+    const bytes = await withWorkspaceFile(workspace, path, async (file, info) => {
+      if (info.size > MAX_READ_BYTES) return undefined;
+      // At most one byte over the limit, should the file grow while it is read.
+      const buf = Buffer.alloc(MAX_READ_BYTES + 1);
+      let length = 0;
+      while (length < buf.length) {
+        const { bytesRead } = await file.read(buf, length, buf.length - length, length);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+      }
+      return length > MAX_READ_BYTES ? undefined : buf.subarray(0, length);
+    });
+    if (bytes === undefined) return { content: tooBig, isError: true };
     let text: string;
     try {
-      text = utf8.decode(await readFile(file));
+      text = utf8.decode(bytes);
     } catch {
       return { content: `${path} is not valid UTF-8 text`, isError: true };
     }
@@ -70,6 +62,22 @@ export const readFileTool = defineTool({
     };
   },
 });
+
+const wrote = (path: string, content: string) => `wrote ${Buffer.byteLength(content)} bytes to ${path}`;
+
+/** write_file's check after an interrupted attempt: the file holds exactly the content, or it cannot tell. */
+async function writeFileTookEffect(
+  { path, content }: { path: string; content: string },
+  { workspace }: ToolContext,
+): Promise<ToolOutput | undefined> {
+  const expected = Buffer.from(content);
+  const holds = await withWorkspaceFile(
+    workspace,
+    path,
+    async (file, info) => info.size === expected.length && expected.equals(await file.readFile()),
+  ).catch(() => false);
+  return holds ? { content: wrote(path, content) } : undefined;
+}
 
 export const writeFileTool = defineTool({
   name: 'write_file',
@@ -84,14 +92,11 @@ export const writeFileTool = defineTool({
     })
     .strict(),
   sideEffectFree: false,
-  async run({ path, content }, { workspace }) {
-    const file = await resolveInWorkspace(workspace, path);
-    await mkdir(dirname(file), { recursive: true });
-    const tmp = `${file}.${randomUUID()}.tmp`;
-    await writeFile(tmp, content);
-    await rename(tmp, file);
-    return { content: `wrote ${Buffer.byteLength(content)} bytes to ${path}` };
+  async run({ path, content }, ctx) {
+    await writeWorkspaceFile(ctx, path, content);
+    return { content: wrote(path, content) };
   },
+  checkEffect: writeFileTookEffect,
 });
 
 export const workspaceTools = [listFiles, readFileTool, writeFileTool];

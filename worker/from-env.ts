@@ -51,6 +51,7 @@ async function pluginOptionsFromEnv(
     anthropic,
     ...(opts.agents ? { agents: opts.agents } : {}),
     ...(opts.tools ? { tools: opts.tools } : {}),
+    ...(config.LONGHAUL_WRITE_PROTECTED ? { writeProtected: config.LONGHAUL_WRITE_PROTECTED } : {}),
     ...(keyring ? { dataConverter: encryptionDataConverter(keyring) } : {}),
     ...(telemetry ? { telemetry } : {}),
   };

@@ -15,6 +15,8 @@ import {
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createActivities } from '../activities/index.js';
+import { describeZodError } from '../common/options.js';
+import { WriteProtectedEntry } from '../common/write-protected.js';
 import type { AgentDefinition } from '../agents/define.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { ToolDefinition } from '../tools/define.js';
@@ -30,10 +32,22 @@ export interface LonghaulPluginOptions {
   tools?: ToolDefinition[];
   /** Agent profiles runs may name; every worker on a task queue must serve the same ones. */
   agents?: AgentDefinition[];
+  /**
+   * Paths the file tools may not write, beside `.git` which is always protected: `secrets` (any
+   * component of that name) or `config/prod` (a prefix relative to the workspace). `LONGHAUL_WRITE_PROTECTED`.
+   */
+  writeProtected?: readonly string[];
   /** Payload codecs (encryption: `encryptionDataConverter` in config/codec.ts), for the whole worker; the client must use the same. */
   dataConverter?: DataConverter;
   /** Tracing (worker/telemetry.ts), of the whole worker's activities; the caller shuts it down after the worker stops. */
   telemetry?: Telemetry;
+}
+
+/** The option checked at start, so that a bad entry is one clear error rather than a silently unprotected path. */
+function writeProtectedOption(entries: readonly string[]): string[] {
+  const parsed = WriteProtectedEntry.array().safeParse(entries);
+  if (!parsed.success) throw new Error(`writeProtected: ${describeZodError(parsed.error)}`);
+  return parsed.data;
 }
 
 /** Longhaul's workflows and the user's in one module (worker/with-user-workflows.ts). */
@@ -89,6 +103,7 @@ export class LonghaulPlugin extends SimplePlugin {
       store: opts.store,
       ...(opts.tools ? { tools: opts.tools } : {}),
       ...(opts.agents ? { agents: opts.agents } : {}),
+      ...(opts.writeProtected ? { writeProtected: writeProtectedOption(opts.writeProtected) } : {}),
     });
     super({
       name: 'longhaul',

@@ -25,6 +25,7 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
     options,
     resolvedOptions,
     workflowId: workflowInfo().workflowId,
+    chainId: workflowInfo().firstExecutionRunId,
     memory,
     status: memory.openEscalation ? 'awaiting_human' : 'running',
     reason: undefined,

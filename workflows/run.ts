@@ -10,6 +10,8 @@ export interface Run {
   /** The options as resolved when the chain started (agent defaults merged): handed to each next run. */
   readonly resolvedOptions: RunOptionsInput;
   readonly workflowId: string;
+  /** The chain's first run id: kept across continue-as-new and reset, new for a new run under a reused workflow id. */
+  readonly chainId: string;
   /** Carried to the next run of the chain. */
   memory: RunMemory;
   /** Not carried: each run publishes its status again when it starts. */

@@ -1,3 +1,4 @@
+import { ActivityFailure, isCancellation, patched } from '@temporalio/workflow';
 import type { PendingBlock, ToolCall } from '../common/contracts.js';
 import { countToolResults } from '../common/counters.js';
 import { cutText, FAILURE_CHARS } from '../common/input-bounds.js';
@@ -118,17 +119,36 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
     default: {
       // Which calls change nothing is the worker's knowledge, recorded in the model call's result.
       const activity = call.sideEffectFree ? runToolLocally : runTool;
-      const { workflowId, options } = run;
+      const { workflowId, chainId, options } = run;
       const summary = call.display === undefined ? describeCall(call, 80) : cutText(call.display, 120);
-      return activity.executeWithOptions({ summary }, [
-        {
-          workflowId,
-          turn: run.memory.counters.turn,
-          workspace: options.workspace,
-          call,
-          ...(options.agent !== undefined ? { agent: options.agent } : {}),
-        },
-      ]);
+      try {
+        return await activity.executeWithOptions({ summary }, [
+          {
+            workflowId,
+            turn: run.memory.counters.turn,
+            workspace: options.workspace,
+            call,
+            chainId,
+            position: run.memory.toolResults.length,
+            ...(options.agent !== undefined ? { agent: options.agent } : {}),
+          },
+        ]);
+      } catch (err) {
+        // Retries exhausted, non-retryable or timed out: the model hears of it and the failure counter
+        // counts it. Recorded runs that failed here replay as they ran: the patch is only asked here.
+        if (!(err instanceof ActivityFailure) || isCancellation(err) || !patched('tool-failure-is-tool-error'))
+          throw err;
+        return toolResult(call, toolFailed(call, err), true);
+      }
     }
   }
+}
+
+/** What the model is told of a tool activity that failed for good; a side-effecting call may have acted. */
+export function toolFailed(call: ToolCall, err: ActivityFailure): string {
+  const cause = (err.cause?.message ?? err.message).split('\n')[0]!.slice(0, 300);
+  const effect = call.sideEffectFree
+    ? ''
+    : ': it may or may not have taken effect; check whether it did before calling it again';
+  return `${call.name} could not be run (the worker gave up: ${cause})${effect}`;
 }

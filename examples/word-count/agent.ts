@@ -2,8 +2,7 @@
  * An agent profile with a tool of its own: `count_words` counts the words of workspace files.
  * Everything here runs on your worker; the run's workflow only sees the profile's defaults.
  */
-import { readFile } from 'node:fs/promises';
-import { defineAgent, defineTool, resolveInWorkspace, workspaceTools } from 'longhaul';
+import { defineAgent, defineTool, withWorkspaceFile, workspaceTools } from 'longhaul';
 import { z } from 'zod';
 
 export const countWords = defineTool({
@@ -13,8 +12,8 @@ export const countWords = defineTool({
   // Reading only: safe to repeat, so no idempotency record is needed.
   sideEffectFree: true,
   async run({ path }, { workspace }) {
-    // Confines the path to the workspace, as the built-in file tools do.
-    const text = await readFile(await resolveInWorkspace(workspace, path), 'utf8');
+    // Opens the file by descriptor, confined to the workspace, as the built-in file tools do.
+    const text = await withWorkspaceFile(workspace, path, (file) => file.readFile('utf8'));
     const words = text.split(/\s+/).filter(Boolean).length;
     return { content: `${path} has ${words} words` };
   },

@@ -190,15 +190,21 @@ export const FAST = { timeout: 60_000 };
 export interface LoopEnv {
   readonly env: TestWorkflowEnvironment;
   readonly model: ScriptedModel;
-  /** Starts a run through the public `startRun`, on its own workflowId, with its script queued. */
-  start(steps: Step[], options?: Partial<RunOptionsInput>): Promise<Handle>;
+  /** Starts a run through the public `startRun`, on its own workflowId unless given one, with its script queued. */
+  start(steps: Step[], options?: Partial<RunOptionsInput>, run?: { workflowId?: string }): Promise<Handle>;
 }
 
-/** The file's loop environment: started before its tests, closed after them; usable inside tests. */
-export function useLoopEnv(agents: Record<string, AgentDefaults> = {}): LoopEnv {
+/**
+ * The file's loop environment: started before its tests, closed after them; usable inside tests.
+ * `real` replaces scripted activities with real ones (the real runTool, for the ledger).
+ */
+export function useLoopEnv(
+  agents: Record<string, AgentDefaults> = {},
+  real: Partial<LonghaulActivities> = {},
+): LoopEnv {
   let loop: (LoopEnv & { close(): Promise<void> }) | undefined;
   beforeAll(async () => {
-    loop = await startLoopEnv(agents);
+    loop = await startLoopEnv(agents, real);
   });
   afterAll(async () => {
     await loop?.close();
@@ -214,12 +220,15 @@ export function useLoopEnv(agents: Record<string, AgentDefaults> = {}): LoopEnv 
     get model() {
       return ready().model;
     },
-    start: (steps, options) => ready().start(steps, options),
+    start: (steps, options, run) => ready().start(steps, options, run),
   };
 }
 
 let runSeq = 0;
-async function startLoopEnv(agents: Record<string, AgentDefaults>): Promise<LoopEnv & { close(): Promise<void> }> {
+async function startLoopEnv(
+  agents: Record<string, AgentDefaults>,
+  real: Partial<LonghaulActivities>,
+): Promise<LoopEnv & { close(): Promise<void> }> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: process.env.TEMPORAL_CLI! } },
   });
@@ -233,14 +242,13 @@ async function startLoopEnv(agents: Record<string, AgentDefaults>): Promise<Loop
     // The bundle global-setup wrote, with the tracing interceptors in it: they need the sinks.
     workflowBundle: { codePath: process.env.LONGHAUL_WORKFLOW_BUNDLE! },
     sinks: discardWorkflowSpans,
-    activities: model.activities(),
+    activities: { ...model.activities(), ...real },
   });
   const running = worker.run();
   return {
     env,
     model,
-    async start(steps, options = {}) {
-      const workflowId = `loop-${++runSeq}-${Date.now()}`;
+    async start(steps, options = {}, { workflowId = `loop-${++runSeq}-${Date.now()}` } = {}) {
       model.script(workflowId, steps);
       return startRun(
         env.client,

@@ -1,6 +1,13 @@
+import { ActivityFailure, RetryState } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { CUT_OFF, textBlock, toolResult } from '../../workflows/blocks.js';
-import { answerToModel, applyFinishCall, applyUpdateStateCall, recordToolResult } from '../../workflows/tool-calls.js';
+import {
+  answerToModel,
+  applyFinishCall,
+  applyUpdateStateCall,
+  recordToolResult,
+  toolFailed,
+} from '../../workflows/tool-calls.js';
 import { call, memoryWith } from './fixtures.js';
 
 describe('booking tool results', () => {
@@ -83,5 +90,29 @@ describe('the state tools, as pure functions', () => {
     expect(answerToModel(ask, outcome('approve', 'go'))).toEqual(toolResult(ask, 'A person approved: go'));
     expect(answerToModel(ask, outcome('deny', 'no'))).toEqual(toolResult(ask, 'A person declined: no', true));
     expect(answerToModel(ask, outcome('reply', 'use b'))).toEqual(toolResult(ask, 'A person replied: use b'));
+  });
+});
+
+describe('a tool activity that failed for good, as the model is told of it', () => {
+  const gaveUp = (message: string) =>
+    new ActivityFailure(
+      'activity failed',
+      'runTool',
+      '2',
+      RetryState.MAXIMUM_ATTEMPTS_REACHED,
+      'w',
+      new Error(message),
+    );
+
+  it('names the tool and the first line of the cause; a side-effecting call may or may not have acted', () => {
+    expect(toolFailed(call('write_file', {}), gaveUp('ENOSPC: no space left\n    at writeFile'))).toBe(
+      'write_file could not be run (the worker gave up: ENOSPC: no space left): it may or may not have taken effect; ' +
+        'check whether it did before calling it again',
+    );
+  });
+
+  it('a call that changes nothing simply failed', () => {
+    const read = { ...call('read_file', {}), sideEffectFree: true as const };
+    expect(toolFailed(read, gaveUp('timed out'))).toBe('read_file could not be run (the worker gave up: timed out)');
   });
 });

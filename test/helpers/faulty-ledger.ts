@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import type { BlobRef, BlobStore } from '../../store/blob-store.js';
+import { defineTool } from '../../tools/define.js';
+
+/** How the ledger of one run (by workflowId) misbehaves. */
+export interface LedgerFaults {
+  /** Every ledger write fails: the ledger is not writable (disk full, a read-only volume, a database down). */
+  unwritable?: boolean;
+  /** This many writes of a call's result (after its intent was recorded) fail, then they work. */
+  failResultWrites?: number;
+}
+
+/** A store whose ledger writes fail as told, per run; blobs and reads pass through to the real store. */
+export class FaultyLedger implements BlobStore {
+  private readonly faults = new Map<string, LedgerFaults>();
+  /** Journal lines as the inner store got them: the side effects actually performed. */
+  readonly journaled: string[] = [];
+
+  constructor(private readonly inner: BlobStore) {}
+
+  /** Ledger keys start with the run's workflowId (activities/ledger.ts). */
+  failFor(workflowId: string, faults: LedgerFaults): void {
+    this.faults.set(workflowId, { ...faults });
+  }
+
+  private refuse(key: string, what: 'intent' | 'result'): void {
+    const faults = this.faults.get(key.split('/')[0]!);
+    if (faults?.unwritable) throw new Error(`EROFS: read-only file system, cannot record the ${what} of ${key}`);
+    if (what === 'result' && faults?.failResultWrites) {
+      faults.failResultWrites--;
+      throw new Error(`ENOSPC: no space left on device, cannot record the result of ${key}`);
+    }
+  }
+
+  put(content: string, ref?: BlobRef): Promise<BlobRef> {
+    return this.inner.put(content, ref);
+  }
+  get(ref: BlobRef): Promise<string> {
+    return this.inner.get(ref);
+  }
+  getRecord(key: string): Promise<string | undefined> {
+    return this.inner.getRecord(key);
+  }
+  async putRecord(key: string, value: string): Promise<void> {
+    this.refuse(key, 'result');
+    await this.inner.putRecord(key, value);
+  }
+  async createRecord(key: string, value: string): Promise<boolean> {
+    this.refuse(key, 'intent');
+    return this.inner.createRecord(key, value);
+  }
+  async journal(line: string): Promise<void> {
+    await this.inner.journal(line);
+    this.journaled.push(line);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/**
+ * A side-effecting tool that counts what it actually did, per workspace: each call appends its
+ * note, and its result names the effect's number, so a result replayed from the ledger is told
+ * apart from a new effect.
+ */
+export function countingTool() {
+  const effects = new Map<string, string[]>();
+  const tool = defineTool({
+    name: 'record_effect',
+    description: 'Records a note (a side effect).',
+    input: z.object({ note: z.string() }).strict(),
+    sideEffectFree: false,
+    async run({ note }, { workspace }) {
+      const done = [...(effects.get(workspace) ?? []), note];
+      effects.set(workspace, done);
+      return { content: `effect #${done.length}: ${note}` };
+    },
+  });
+  return { tool, effects: (workspace: string) => effects.get(workspace) ?? [] };
+}
