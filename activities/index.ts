@@ -9,7 +9,8 @@ import { withHeartbeat } from './heartbeat.js';
 import { createModelActivities } from './model.js';
 import { notifyEscalation } from './notify.js';
 import type { BlobStore } from '../store/blob-store.js';
-import type { LonghaulActivities, PendingBlock, ToolRunInput } from '../common/contracts.js';
+import type { BlobRef, LonghaulActivities, PendingBlock, ToolRunInput } from '../common/contracts.js';
+import type { AgentState } from '../common/state.js';
 import { runToolCall } from './run-tool.js';
 import { workspaceTools } from '../tools/workspace-tools.js';
 
@@ -71,6 +72,11 @@ export function createActivities({
       return agentDefaults(profile(name).agent);
     },
 
+    /** The state a model call stored (a local activity, when a continued run starts). */
+    async loadState(ref: BlobRef): Promise<AgentState> {
+      return JSON.parse(await store.get(ref)) as AgentState;
+    },
+
     /** Runs a tool and returns its result as a block of the next user message. */
     async runTool(input: ToolRunInput): Promise<PendingBlock> {
       const { registry } = toolsetOf(input.agent);
@@ -81,8 +87,11 @@ export function createActivities({
         'gen_ai.tool.name': input.call.name,
         'gen_ai.tool.call.id': input.call.id,
       });
+      // A large input was stored by the model call (activities/model.ts): read it back first.
+      const { inputRef } = input.call;
+      const call = inputRef ? { ...input.call, input: JSON.parse(await store.get(inputRef)) as unknown } : input.call;
       const out = await withHeartbeat({ turn: input.turn, tool: input.call.name }, () =>
-        runToolCall(registry, store, input, writeProtected),
+        runToolCall(registry, store, { ...input, call }, writeProtected),
       );
       span?.setAttribute('longhaul.tool.is_error', out.isError === true);
       const base = {

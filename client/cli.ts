@@ -6,8 +6,8 @@ import { loadKeyring } from '../config/codec.js';
 import { ConfigError, readEnv } from '../config/env.js';
 import type { AgentRunWorkflow } from '../common/messages.js';
 import { progressQuery, type Progress } from '../common/messages.js';
-import { openStore } from '../store/index.js';
-import { answer, listPending, listRuns, pendingTable, runsTable } from './escalations.js';
+import { openStore, type BlobRef } from '../store/index.js';
+import { answer, heldCall, listPending, listRuns, pendingTable, runsTable } from './escalations.js';
 import { connectClient, runIdProblem, startRun } from './connect.js';
 import { awaitResult, chainHistoryJSON, exportMarkdown, readExport, readRun, type RunExport } from './export.js';
 import { progressBar, progressLine, resultText } from './format.js';
@@ -25,7 +25,9 @@ commands:
   cancel <id>              cancel a run (it ends as cancelled in Temporal)
   export <id> [--format markdown|json] [--out FILE] [--history FILE]
                            the run's transcript from the store, and its Temporal history (see export --help)
-  pending                  runs waiting on a person, with their questions
+  pending [--json]         runs waiting on a person, with their questions (--json: the escalations whole)
+  held <id>                the tool call a run waits to have approved, with its whole input, as JSON
+                           (a large input is read from the store: LONGHAUL_STORE_DIR or _URL)
   approve <id> [--message TEXT]            approve the held tool call / request
   deny <id> --message TEXT                 decline; the model is told why
   reply <id> TEXT                          answer the model's question
@@ -338,6 +340,31 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
         // JSON: one array, a run that cannot be read here as { runId, unreadable } (no escalation).
         const json = () => JSON.stringify([...pending.pending, ...pending.unreadable]);
         process.stdout.write(`${values.json ? json() : pendingTable(pending)}\n`);
+        return 0;
+      } finally {
+        await connection.close();
+      }
+    }
+    case 'held': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        options: { help: { type: 'boolean', short: 'h' } },
+        strict: true,
+        allowPositionals: true,
+      });
+      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
+      if (positionals.length !== 1) throw new UsageError('held takes exactly one run id');
+      const { client, connection, env, keyring } = await connectClient();
+      try {
+        const call = await heldCall(client, positionals[0]!, async (ref) => {
+          const store = await openStore(env, keyring);
+          try {
+            return await store.get(ref as BlobRef);
+          } finally {
+            await store.close();
+          }
+        });
+        process.stdout.write(`${JSON.stringify(call, null, 2)}\n`);
         return 0;
       } finally {
         await connection.close();

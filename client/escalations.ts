@@ -55,7 +55,31 @@ export function pendingTable({ pending, unreadable }: Pending): string {
     e.deadline.slice(0, 19).replace('T', ' '),
     e.question,
   ]);
-  return [table(['RUN', 'ESCALATION', 'KIND', 'DEADLINE (UTC)', 'QUESTION'], rows), ...notes].join('\n');
+  const text = table(['RUN', 'ESCALATION', 'KIND', 'DEADLINE (UTC)', 'QUESTION'], rows);
+  // The question shows each field cut; what is approved is the whole input.
+  const held = pending.some((p) => p.escalation.heldToolCall);
+  return [text, ...notes, ...(held ? ['', 'the whole input of a held tool call: longhaul held RUN'] : [])].join('\n');
+}
+
+/**
+ * The tool call a run's open escalation holds, with its whole input: inline in the escalation, or
+ * read with `readStored` when the model call stored it by reference (a large input).
+ */
+export async function heldCall(
+  client: Client,
+  runId: string,
+  readStored: (ref: string) => Promise<string>,
+): Promise<{ escalationId: string; name: string; display?: string; input: unknown }> {
+  const escalation = await client.workflow.getHandle<AgentRunWorkflow>(runId).query(escalationQuery);
+  const call = escalation?.heldToolCall;
+  if (!escalation || !call) throw new UsageError(`run ${runId} holds no tool call for approval`);
+  const input = call.inputRef ? (JSON.parse(await readStored(call.inputRef)) as unknown) : call.input;
+  return {
+    escalationId: escalation.id,
+    name: call.name,
+    ...(call.display !== undefined ? { display: call.display } : {}),
+    input,
+  };
 }
 
 export interface RunRow {

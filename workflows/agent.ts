@@ -1,9 +1,11 @@
 import { ApplicationFailure, log, TemporalFailure, workflowInfo } from '@temporalio/workflow';
 import type { AgentRunInput, RunResult } from '../common/messages.js';
 import { describeZodError, RunOptions, withAgentDefaults, type RunOptionsInput } from '../common/options.js';
-import { agentProfile } from './activities.js';
+import { agentProfile, loadState } from './activities.js';
+import type { CarriedMemory } from '../common/carried-memory.js';
+import { applyStateUpdate } from '../common/state.js';
 import { installHandlers } from './handlers.js';
-import { freshMemory, fromCarried } from './memory.js';
+import { freshMemory, fromCarried, type CarriedWithState } from './memory.js';
 import { nextStep } from './next-step.js';
 import { runResult, type Run, type RunEnd } from './run.js';
 import { takeStep } from './steps.js';
@@ -18,7 +20,7 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
   const parsed = RunOptions.safeParse(resolvedOptions);
   if (!parsed.success) throw invalidOptions(describeZodError(parsed.error));
   const options = parsed.data;
-  const memory = input.memory ? fromCarried(input.memory) : freshMemory(options);
+  const memory = input.memory ? fromCarried(await withState(input.memory)) : freshMemory(options);
   const run: Run = {
     options,
     resolvedOptions,
@@ -36,6 +38,15 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
     const end = await takeStep(run, step);
     if (end) return endRun(run, end);
   }
+}
+
+/** The carried memory with its state: read back (the stored state plus the updates since) when carried by reference. */
+async function withState(carried: CarriedMemory): Promise<CarriedWithState> {
+  if (carried.state) return { ...carried, state: carried.state };
+  if (!carried.stateRef)
+    throw ApplicationFailure.nonRetryable('the carried memory has neither a state nor its reference');
+  const stored = await loadState(carried.stateRef);
+  return { ...carried, state: carried.stateUpdates.reduce(applyStateUpdate, stored) };
 }
 
 const invalidOptions = (why: string) =>
