@@ -4,14 +4,24 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { agentDefaults, type AgentDefinition } from '../agents/define.js';
 import type { ToolDefinition } from '../tools/define.js';
 import { assembleToolset } from '../tools/toolset.js';
-import type { AgentDefaults } from '../common/options.js';
+import { admitOptions, ceilingOf, originOf } from '../common/admission.js';
+import { ConfigError } from '../common/errors.js';
+import {
+  parseRunOptions,
+  policyIn,
+  type AgentDefaults,
+  type RunOptionsInput,
+  type ToolPolicy,
+} from '../common/options.js';
 import { withHeartbeat } from './heartbeat.js';
 import { createModelActivities } from './model.js';
-import { notifyEscalation } from './notify.js';
+import { createNotifier } from './notify.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { BlobRef, LonghaulActivities, PendingBlock, ToolRunInput } from '../common/contracts.js';
 import type { AgentState } from '../common/state.js';
+import type { ToolOutput } from '../tools/define.js';
 import { runToolCall } from './run-tool.js';
+import { checkWorkspaceRoots, resolveWorkspace, WorkspaceRefusedError } from '../tools/workspace-roots.js';
 import { workspaceTools } from '../tools/workspace-tools.js';
 
 /** Tool results above this many characters go to the store; the workflow keeps a reference. */
@@ -35,17 +45,45 @@ export interface ActivityDeps {
   tools?: ToolDefinition[];
   /** Agent profiles (`defineAgent`) that runs may name. */
   agents?: AgentDefinition[];
+  /**
+   * The directories runs may work in (absolute; a run's workspace is a path relative to one, or
+   * inside one). The worker's current directory when omitted. `/`, /proc, /sys, /dev and any root
+   * that is or holds the home directory are refused here, at the worker's start.
+   */
+  workspaceRoots?: readonly string[];
+  /**
+   * The most permissive tool policies of runs that name no agent (an agent's own policies are its
+   * runs' ceiling); a tool not named: DEFAULT_TOOL_POLICIES, else allow. Runs may only narrow them.
+   */
+  toolPolicies?: Readonly<Record<string, ToolPolicy>>;
+  /** Origins escalation webhooks may be posted to (`https://hooks.example.com`); none when omitted. */
+  webhookAllow?: readonly string[];
   /** Paths the tools may not write, beside `.git` (ToolContext.writeProtected). */
   writeProtected?: readonly string[];
 }
+
+/** A refusal at a run's start: the run fails with this one line, and nothing of it runs. */
+const refuseRun = (why: string) => ApplicationFailure.nonRetryable(why, 'InvalidRunOptions');
 
 export function createActivities({
   anthropic,
   store,
   tools = workspaceTools,
   agents = [],
+  workspaceRoots,
+  toolPolicies: workerPolicies = {},
+  webhookAllow: allowed = [],
   writeProtected,
 }: ActivityDeps): LonghaulActivities {
+  const roots = checkWorkspaceRoots(workspaceRoots ?? [process.cwd()]);
+  const webhookAllow = allowed.map((entry) => {
+    const origin = originOf(entry);
+    if (!origin)
+      throw new ConfigError(
+        `webhook allow-list: ${JSON.stringify(entry)} is not an origin such as https://hooks.example.com`,
+      );
+    return origin;
+  });
   const builtIn = assembleToolset("the worker's tools", tools);
   const profiles = new Map(
     agents.map((a) => [a.name, { agent: a, toolset: assembleToolset(`agent ${a.name}`, a.tools, a.state) }]),
@@ -62,12 +100,40 @@ export function createActivities({
     );
   };
   const toolsetOf = (agent: string | undefined) => (agent === undefined ? builtIn : profile(agent).toolset);
+  const agentOf = (name: string | undefined) =>
+    name === undefined ? {} : { agent: { name, defaults: agentDefaults(profile(name).agent) } };
+
+  /**
+   * The worker's own checks of a call, whatever the workflow decided: the tool's ceiling (deny
+   * refuses, approve needs a person's approval on record) and the workspace, resolved again now.
+   * A refusal is a tool error for the model; the call then never reaches the tool.
+   */
+  async function checkedRun(input: ToolRunInput): Promise<ToolOutput> {
+    const name = input.call.name;
+    const ceiling = policyIn(ceilingOf({ ...agentOf(input.agent), workerPolicies }), name);
+    const where = input.agent === undefined ? 'on this worker' : `for agent ${input.agent}`;
+    if (ceiling === 'deny') return { content: `${name} is not allowed ${where}`, isError: true };
+    if (ceiling === 'approve' && !input.approvedBy) {
+      return { content: `${name} needs a person's approval ${where}, and this call has none`, isError: true };
+    }
+    let workspace: string;
+    try {
+      workspace = await resolveWorkspace(roots, input.workspace);
+    } catch (err) {
+      if (err instanceof WorkspaceRefusedError) return { content: err.message, isError: true };
+      throw err;
+    }
+    // A large input was stored by the model call (activities/model.ts): read it back first.
+    const { inputRef } = input.call;
+    const call = inputRef ? { ...input.call, input: JSON.parse(await store.get(inputRef)) as unknown } : input.call;
+    return runToolCall(toolsetOf(input.agent).registry, store, { ...input, workspace, call }, writeProtected);
+  }
 
   return {
     ...createModelActivities({ anthropic, store, toolsetOf }),
-    notifyEscalation,
+    notifyEscalation: createNotifier(webhookAllow),
 
-    /** The defaults of a named agent, read once when its run starts (a local activity). */
+    /** The defaults of a named agent, read once when its run starts (a local activity of runs from before admitRun). */
     async agentProfile(name: string): Promise<AgentDefaults> {
       return agentDefaults(profile(name).agent);
     },
@@ -77,9 +143,32 @@ export function createActivities({
       return JSON.parse(await store.get(ref)) as AgentState;
     },
 
+    /**
+     * A new run's options as this worker will run them (a local activity at its start): the
+     * agent's defaults merged, each tool's policy explicit under its ceiling, the webhook on the
+     * allow-list, the workspace its real path inside a root. A refusal fails the run at start.
+     */
+    async admitRun(options: RunOptionsInput): Promise<RunOptionsInput> {
+      const parsed = parseRunOptions(options);
+      if (!parsed.ok) throw refuseRun(parsed.error);
+      const { agent } = parsed.options;
+      const admitted = admitOptions(options, {
+        ...agentOf(agent),
+        workerPolicies,
+        tools: [...toolsetOf(agent).registry.keys()],
+        webhookAllow,
+      });
+      if (!admitted.ok) throw refuseRun(admitted.error);
+      try {
+        return { ...admitted.options, workspace: await resolveWorkspace(roots, admitted.options.workspace) };
+      } catch (err) {
+        if (err instanceof WorkspaceRefusedError) throw refuseRun(err.message);
+        throw err;
+      }
+    },
+
     /** Runs a tool and returns its result as a block of the next user message. */
     async runTool(input: ToolRunInput): Promise<PendingBlock> {
-      const { registry } = toolsetOf(input.agent);
       // The activity's span when tracing (worker/telemetry.ts); without it this does nothing.
       const span = trace.getActiveSpan();
       span?.setAttributes({
@@ -87,12 +176,7 @@ export function createActivities({
         'gen_ai.tool.name': input.call.name,
         'gen_ai.tool.call.id': input.call.id,
       });
-      // A large input was stored by the model call (activities/model.ts): read it back first.
-      const { inputRef } = input.call;
-      const call = inputRef ? { ...input.call, input: JSON.parse(await store.get(inputRef)) as unknown } : input.call;
-      const out = await withHeartbeat({ turn: input.turn, tool: input.call.name }, () =>
-        runToolCall(registry, store, { ...input, call }, writeProtected),
-      );
+      const out = await withHeartbeat({ turn: input.turn, tool: input.call.name }, () => checkedRun(input));
       span?.setAttribute('longhaul.tool.is_error', out.isError === true);
       const base = {
         type: 'tool_result' as const,

@@ -8,7 +8,7 @@ import type { AgentRunWorkflow } from '../common/messages.js';
 import { progressQuery, type Progress } from '../common/messages.js';
 import { openStore, type BlobRef } from '../store/index.js';
 import { answer, heldCall, listPending, listRuns, pendingTable, runsTable } from './escalations.js';
-import { connectClient, runIdProblem, startRun } from './connect.js';
+import { connectClient, RunOptionsError, runIdProblem, startRun } from './connect.js';
 import { awaitResult, chainHistoryJSON, exportMarkdown, readExport, readRun, type RunExport } from './export.js';
 import { progressBar, progressLine, resultText } from './format.js';
 import { runFlagSpec, runOptionsFromFlags, UsageError, wholeNumber } from './run-flags.js';
@@ -34,22 +34,25 @@ commands:
   extend <id> [--turns N] [--tokens N]     raise the turn cap or token budget
   stop <id> [--message TEXT]               end the run
     (each takes --escalation ID to name the escalation; default: the open one)
-  worker                   start a worker (env: TEMPORAL_ADDRESS, LONGHAUL_TASK_QUEUE, ANTHROPIC_*)
+  worker                   start a worker (env: TEMPORAL_ADDRESS, LONGHAUL_TASK_QUEUE, ANTHROPIC_*,
+                           LONGHAUL_WORKSPACE_ROOTS, LONGHAUL_TOOL_POLICIES, LONGHAUL_WEBHOOK_ALLOW)
   codec-server [--port 8888] [--host 127.0.0.1] [--cors-origin http://localhost:8233]
                            decrypt payloads for the Web UI (env: LONGHAUL_ENCRYPTION_KEYS or _KEY_FILE;
                            LONGHAUL_CODEC_TOKEN, the token every request needs, else one is made and printed)
 
 run options:
   --task TEXT | --task-file PATH   what the agent should do (required)
-  --workspace DIR                  directory the file tools are confined to (default: .)
+  --workspace DIR                  directory the file tools are confined to (default: .); must lie
+                                   under one of the worker's LONGHAUL_WORKSPACE_ROOTS
   --agent NAME                     an agent profile the workers serve (its tools and defaults)
   --model NAME  --max-turns N  --max-output-tokens N  --system-prompt TEXT
   --compaction-trigger N (>= 50000)  --compaction-instructions TEXT
   --pause-after-compaction  --no-compaction  --no-state
   --id RUN_ID                      letters, digits, . _ - : @ (at most 200; default longhaul-<date>-<random>)
-  --token-budget N  --tool-policy NAME=allow|approve|deny (repeatable; write_file asks by default)
+  --token-budget N  --tool-policy NAME=allow|approve|deny (repeatable; never wider than the
+                                   worker's or the agent's own; write_file asks by default)
   --on-cap escalate|stop|wrap-up  --escalation-timeout SECONDS  --on-timeout deny|stop
-  --max-failures N  --webhook URL
+  --max-failures N  --webhook URL (its origin must be on the worker's LONGHAUL_WEBHOOK_ALLOW)
 
 example:
   longhaul run --workspace ./repo --max-turns 400 --task "Audit every file under src/ for unsafe SQL"`;
@@ -205,6 +208,7 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
       try {
         const handle = await startRun(client, options, {
           taskQueue: env.LONGHAUL_TASK_QUEUE,
+          workspaceRoots: env.LONGHAUL_WORKSPACE_ROOTS,
           ...(values.id ? { workflowId: values.id } : {}),
         });
         process.stdout.write(`${handle.workflowId}\n`);
@@ -427,6 +431,7 @@ export async function runCli(argv: string[], worker: WorkerCommand): Promise<voi
     const usage =
       err instanceof UsageError ||
       err instanceof ConfigError ||
+      err instanceof RunOptionsError ||
       String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`longhaul: ${(err as Error).message.split('\n')[0]}\n`);
     process.exitCode = usage ? 2 : 1;

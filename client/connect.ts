@@ -5,6 +5,7 @@ import { temporalConnectionOptions } from '../config/connection.js';
 import { readEnv, type EnvConfig } from '../config/env.js';
 import { AGENT_RUN_WORKFLOW, type AgentRunWorkflow } from '../common/messages.js';
 import { parseRunOptions, type RunOptionsInput } from '../common/options.js';
+import { resolveWorkspace, WorkspaceRefusedError } from '../tools/workspace-roots.js';
 
 /** A server that answers does so well within this, even across the internet (the SDK's default is 10 s). */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -54,16 +55,24 @@ export const newRunId = () => `longhaul-${new Date().toISOString().slice(0, 10)}
 /**
  * Submits a run. The options are checked here first, so a bad one submits nothing; they are sent
  * as given (not with defaults filled in), so that a named agent's defaults apply to what is unset.
+ * The workspace's name is always checked (no `..`, `/`, /proc, /sys, /dev); given the workers'
+ * `workspaceRoots` (a client with LONGHAUL_WORKSPACE_ROOTS, on the workers' file system), also
+ * where it leads. The worker checks both again when the run starts.
  */
 export async function startRun(
   client: Client,
   options: RunOptionsInput,
-  where: { taskQueue: string; workflowId?: string },
+  where: { taskQueue: string; workflowId?: string; workspaceRoots?: readonly string[] | undefined },
 ): Promise<WorkflowHandleWithFirstExecutionRunId<AgentRunWorkflow>> {
   const checked = parseRunOptions(options);
   if (!checked.ok) throw new RunOptionsError(checked.error);
   const idProblem = where.workflowId === undefined ? null : runIdProblem(where.workflowId);
   if (idProblem) throw new RunOptionsError(idProblem);
+  if (where.workspaceRoots) {
+    await resolveWorkspace(where.workspaceRoots, options.workspace).catch((err: unknown) => {
+      throw err instanceof WorkspaceRefusedError ? new RunOptionsError(err.message) : err;
+    });
+  }
   return client.workflow.start<AgentRunWorkflow>(AGENT_RUN_WORKFLOW, {
     taskQueue: where.taskQueue,
     workflowId: where.workflowId ?? newRunId(),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseRunOptions, type RunOptionsInput } from '../common/options.js';
+import { workspaceNameProblem } from '../common/workspace.js';
 
 /** Flags of `run` and `submit`, for node:util parseArgs; each maps to one RunOptions field. */
 export const runFlagSpec = {
@@ -112,6 +113,9 @@ export function runOptionsFromFlags(flags: RunFlags, cwd = process.cwd()): RunOp
     ...(flags['compaction-instructions'] !== undefined ? { instructions: flags['compaction-instructions'] } : {}),
     ...(flags['pause-after-compaction'] ? { pauseAfterCompaction: true } : {}),
   };
+  // Checked as typed too: resolved against the current directory, `..` would vanish from it.
+  const workspaceProblem = flags.workspace === undefined ? undefined : workspaceNameProblem(flags.workspace);
+  if (workspaceProblem) throw new UsageError(`--workspace: ${JSON.stringify(flags.workspace)} ${workspaceProblem}`);
   const options = {
     task,
     workspace: resolve(cwd, flags.workspace ?? '.'),

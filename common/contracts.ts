@@ -4,7 +4,7 @@
  * records; the workflow imports only these types, never the activities themselves.
  */
 import type { Escalation } from './escalation.js';
-import type { AgentDefaults, RunOptions } from './options.js';
+import type { AgentDefaults, RunOptions, RunOptionsInput } from './options.js';
 import type { AgentState, StateUpdate } from './state.js';
 
 /** A content-addressed reference: `sha256:<hex>` of the stored text. */
@@ -92,6 +92,11 @@ export interface ToolRunInput {
   position?: number;
   /** The run's agent profile, whose tools it may call; absent: the built-in tools. */
   agent?: string;
+  /**
+   * The id of the escalation in which a person approved this call, when one did: the worker runs
+   * a tool whose ceiling is `approve` only with it.
+   */
+  approvedBy?: string;
 }
 
 export interface EscalationNotice {
@@ -113,8 +118,13 @@ export interface LonghaulActivities {
   runTool: (input: ToolRunInput) => Promise<PendingBlock>;
   /** POSTs an opened escalation to the run's webhook. */
   notifyEscalation: (notice: EscalationNotice) => Promise<void>;
-  /** The defaults of a named agent, read once when its run starts. */
+  /** The defaults of a named agent, read once when its run starts (runs from before `admitRun`). */
   agentProfile: (name: string) => Promise<AgentDefaults>;
   /** The state as a model call stored it: a continued run's, carried by reference. */
   loadState: (ref: BlobRef) => Promise<AgentState>;
+  /**
+   * A new run's options as the worker admits them: agent defaults merged, tool policies checked
+   * against their ceiling and made explicit, webhook and workspace checked. Refusals fail the run.
+   */
+  admitRun: (options: RunOptionsInput) => Promise<RunOptionsInput>;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_COMPACTION_TRIGGER, MAX_COMPACTION_INSTRUCTIONS, MIN_COMPACTION_TRIGGER } from './messages-api.js';
+import { workspaceNameProblem } from './workspace.js';
 
 /** A task travels in workflow input and history: keep it far from Temporal's 2 MiB blob limit. */
 export const MAX_TASK_CHARS = 100_000;
@@ -22,8 +23,17 @@ export const CompactionOptions = z
 export const ToolPolicy = z.enum(['allow', 'approve', 'deny']);
 export type ToolPolicy = z.infer<typeof ToolPolicy>;
 
-/** Built-in defaults; a run's `toolPolicies` override them per tool. Writing asks a person first. */
+/** Built-in defaults, where neither the agent nor the worker sets a tool's policy. Writing asks a person first. */
 export const DEFAULT_TOOL_POLICIES: Readonly<Record<string, ToolPolicy>> = { write_file: 'approve' };
+
+/** allow < approve < deny: a run may move a tool's policy right of its ceiling, never left. */
+const POLICY_RANK: Readonly<Record<ToolPolicy, number>> = { allow: 0, approve: 1, deny: 2 };
+export const isWiderPolicy = (policy: ToolPolicy, than: ToolPolicy): boolean => POLICY_RANK[policy] < POLICY_RANK[than];
+const stricterPolicy = (a: ToolPolicy, b: ToolPolicy): ToolPolicy => (isWiderPolicy(a, b) ? b : a);
+
+/** A tool's policy in a set of policies (a run's, an agent's, a worker's), with the built-in fallback. */
+export const policyIn = (policies: Readonly<Record<string, ToolPolicy>> | undefined, tool: string): ToolPolicy =>
+  policies?.[tool] ?? DEFAULT_TOOL_POLICIES[tool] ?? 'allow';
 
 export const EscalationOptions = z
   .object({
@@ -60,8 +70,18 @@ export const RunOptions = z
       .string()
       .max(MAX_TASK_CHARS)
       .default('You are a careful agent working through a long task with tools.'),
-    /** Directory the workspace tools are confined to (on the worker's machine). */
-    workspace: z.string().min(1, 'workspace is empty'),
+    /**
+     * Directory the workspace tools are confined to: relative to one of the worker's workspace
+     * roots, or an absolute path inside one (tools/workspace-roots.ts checks where it leads).
+     */
+    workspace: z
+      .string()
+      .min(1, 'workspace is empty')
+      .max(4_096, 'workspace is longer than 4096 characters')
+      .superRefine((workspace, ctx) => {
+        const problem = workspaceNameProblem(workspace);
+        if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(workspace)} ${problem}` });
+      }),
     compaction: CompactionOptions.default(() => CompactionOptions.parse({})),
     /** Render the structured state into every system prompt. Off only to show what it buys. */
     injectState: z.boolean().default(true),
@@ -100,8 +120,7 @@ export function parseRunOptions(input: unknown): { ok: true; options: RunOptions
   return parsed.success ? { ok: true, options: parsed.data } : { ok: false, error: describeZodError(parsed.error) };
 }
 
-export const toolPolicy = (options: RunOptions, tool: string): ToolPolicy =>
-  options.toolPolicies[tool] ?? DEFAULT_TOOL_POLICIES[tool] ?? 'allow';
+export const toolPolicy = (options: RunOptions, tool: string): ToolPolicy => policyIn(options.toolPolicies, tool);
 
 /** What an agent profile may set for its runs: every run option but the run's own task, workspace and agent. */
 export type AgentDefaults = Omit<RunOptionsInput, 'task' | 'workspace' | 'agent'>;
@@ -109,6 +128,8 @@ export type AgentDefaults = Omit<RunOptionsInput, 'task' | 'workspace' | 'agent'
 /**
  * A run's options over its agent's defaults: the run's own values win, and the nested option
  * groups merge field by field (an agent's compaction instructions survive a run's new trigger).
+ * Tool policies are the exception: the agent's are a ceiling, so a run's policy applies only
+ * where it is stricter (admission refuses a wider one first, with its reason: common/admission.ts).
  */
 export function withAgentDefaults(defaults: AgentDefaults, run: RunOptionsInput): RunOptionsInput {
   return {
@@ -117,7 +138,18 @@ export function withAgentDefaults(defaults: AgentDefaults, run: RunOptionsInput)
     ...(defaults.compaction || run.compaction ? { compaction: { ...defaults.compaction, ...run.compaction } } : {}),
     ...(defaults.escalation || run.escalation ? { escalation: { ...defaults.escalation, ...run.escalation } } : {}),
     ...(defaults.toolPolicies || run.toolPolicies
-      ? { toolPolicies: { ...defaults.toolPolicies, ...run.toolPolicies } }
+      ? { toolPolicies: narrowedPolicies(defaults.toolPolicies ?? {}, run.toolPolicies ?? {}) }
       : {}),
   };
+}
+
+/** Every tool either names: the ceiling's policy, or the run's where that is stricter. */
+function narrowedPolicies(
+  ceiling: Readonly<Record<string, ToolPolicy>>,
+  run: Readonly<Record<string, ToolPolicy>>,
+): Record<string, ToolPolicy> {
+  const tools = new Set([...Object.keys(ceiling), ...Object.keys(run)]);
+  return Object.fromEntries(
+    [...tools].map((t) => [t, run[t] === undefined ? ceiling[t]! : stricterPolicy(run[t], policyIn(ceiling, t))]),
+  );
 }

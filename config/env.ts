@@ -1,4 +1,29 @@
 import { z } from 'zod';
+import { originOf } from '../common/admission.js';
+import { ConfigError } from '../common/errors.js';
+import { ToolPolicy } from '../common/options.js';
+
+export { ConfigError };
+
+const listOf = (separator: RegExp) => (value: string) =>
+  value
+    .split(separator)
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/** `write_file=allow,run_command=deny`: a policy per tool. */
+const toolPolicyList = z
+  .string()
+  .transform((value, ctx) => {
+    const entries = listOf(/,/)(value).map((entry) => /^([\w.-]+)=(\w+)$/.exec(entry) ?? entry);
+    const bad = entries.find((e) => typeof e === 'string');
+    if (bad !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected TOOL=allow|approve|deny, got ${JSON.stringify(bad)}` });
+      return z.NEVER;
+    }
+    return Object.fromEntries(entries.map((m) => [(m as RegExpExecArray)[1]!, (m as RegExpExecArray)[2]!]));
+  })
+  .pipe(z.record(z.string(), ToolPolicy));
 import { WriteProtectedEntry } from '../common/write-protected.js';
 
 /** Shorter codec server tokens are guessable (one it makes itself is 43 characters). */
@@ -63,12 +88,33 @@ export const EnvConfig = z.object({
     .optional(),
   /** The worker's log lines on stderr: one JSON object per line, or Temporal's plain text. */
   LONGHAUL_LOG_FORMAT: z.enum(['json', 'text']).default('json'),
+  /**
+   * The directories runs may work in, absolute, separated by `:` or `,`; the worker's current
+   * directory when unset. A client with it set checks a run's workspace before submitting.
+   */
+  LONGHAUL_WORKSPACE_ROOTS: z
+    .string()
+    .transform(listOf(/[:,]/))
+    .pipe(z.array(z.string().startsWith('/', 'each root must be an absolute path')).min(1, 'names no directory'))
+    .optional(),
+  /** The most permissive tool policies of runs that name no agent, `write_file=allow,x=deny`; runs may only narrow them. */
+  LONGHAUL_TOOL_POLICIES: toolPolicyList.optional(),
+  /** Origins escalation webhooks may go to, comma-separated (`https://hooks.example.com`); none when unset. */
+  LONGHAUL_WEBHOOK_ALLOW: z
+    .string()
+    .transform(listOf(/,/))
+    .pipe(
+      z.array(
+        z
+          .string()
+          .refine((o) => originOf(o) !== undefined, 'each entry must be an origin such as https://hooks.example.com'),
+      ),
+    )
+    .optional(),
   /** The least severe level the worker logs. */
   LONGHAUL_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 });
 export type EnvConfig = z.infer<typeof EnvConfig>;
-
-export class ConfigError extends Error {}
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   // Empty strings count as unset, as in most shells' `VAR= cmd`.

@@ -20,7 +20,9 @@ TEMPORAL=$(node scripts/temporal-cli.mjs)
 "$TSX" worker/bundle.ts >&2
 
 rm -rf "$DEMO_DIR/workspace" "$DEMO_DIR/store"
-mkdir -p "$DEMO_DIR"
+mkdir -p "$DEMO_DIR/workspace"
+# The worker's only workspace root: runs reach the audit's files, not the store or the history beside them.
+WORKSPACE_ROOT=$(cd "$DEMO_DIR/workspace" && pwd)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -54,7 +56,9 @@ for _ in $(seq 1 100); do
 done
 
 say "starting a worker"
-node bin/longhaul.mjs worker >"$DEMO_DIR/worker.log" 2>&1 &
+# The audit writes notes and a report: the worker lets runs allow write_file (the run does, below).
+LONGHAUL_WORKSPACE_ROOTS=$WORKSPACE_ROOT LONGHAUL_TOOL_POLICIES=write_file=allow \
+  node bin/longhaul.mjs worker >"$DEMO_DIR/worker.log" 2>&1 &
 pids+=($!)
 
 say "writing $FILES files to audit into $DEMO_DIR/workspace"

@@ -14,6 +14,7 @@ import { progressQuery, type Progress } from '../common/messages.js';
 import { effects, startAudit, startAuditOn } from './helpers/audit-run.js';
 import { startDevServer, type DevServer } from './helpers/dev-server.js';
 import { useHarness } from './helpers/harness.js';
+import { TEST_WORKER_ENV } from './helpers/test-worker.js';
 import { holdAfter } from './helpers/gate.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
 import { mulberry32 } from '../simulator/seeded-random.js';
@@ -110,7 +111,7 @@ function spawnWorkerProcess(env: Record<string, string>): Promise<ChildWorker> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [join(repoRoot, 'bin/longhaul.mjs'), 'worker'], {
       cwd: repoRoot,
-      env: { ...process.env, ANTHROPIC_API_KEY: '', ...env },
+      env: { ...process.env, ANTHROPIC_API_KEY: '', ...TEST_WORKER_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

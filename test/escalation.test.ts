@@ -13,10 +13,13 @@ import { LONGHAUL_ESCALATION, LONGHAUL_STATUS } from '../common/search-attribute
 import { startRun } from '../client/connect.js';
 import { effects, startAudit } from './helpers/audit-run.js';
 import { cli } from './helpers/cli.js';
+import { freePort } from './helpers/free-port.js';
 import { useHarness } from './helpers/harness.js';
 
 type Handle = WorkflowHandle<AgentRunWorkflow>;
-const h = useHarness({ worker: {} });
+/** The webhook receiver's port, known before the worker starts: the worker posts only to origins on its allow-list. */
+const hookPort = await freePort();
+const h = useHarness({ worker: { webhookAllow: [`http://127.0.0.1:${hookPort}`] } });
 let seq = 0;
 
 async function start(task: string, extra: Partial<RunOptionsInput> = {}, taskQueue = h.taskQueue): Promise<Handle> {
@@ -24,7 +27,8 @@ async function start(task: string, extra: Partial<RunOptionsInput> = {}, taskQue
   await mkdir(workspace, { recursive: true });
   return startRun(
     h.env.client,
-    { task, workspace, model: 'sim', ...extra },
+    // The harness's worker lets runs allow writes (the audits here do); these ask first, as by default.
+    { task, workspace, model: 'sim', toolPolicies: { write_file: 'approve' }, ...extra },
     { taskQueue, workflowId: `esc-test-${seq}-${Date.now()}` },
   );
 }
@@ -219,9 +223,8 @@ describe('escalation triggers and answers', () => {
           res.writeHead(204).end();
         });
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
-    const run = await start('[sim:ask-human]', { escalation: { webhookUrl: `http://127.0.0.1:${port}/hook` } });
+    await new Promise<void>((r) => server.listen(hookPort, '127.0.0.1', r));
+    const run = await start('[sim:ask-human]', { escalation: { webhookUrl: `http://127.0.0.1:${hookPort}/hook` } });
     await waiting(run);
     while (received.length === 0) await sleep(50);
     expect(received[0]).toMatchObject({

@@ -15,6 +15,7 @@ import {
 import { withAgentDefaults } from '../common/options.js';
 import { z } from 'zod';
 import { useHarness } from './helpers/harness.js';
+import { TEST_WORKER_ENV } from './helpers/test-worker.js';
 
 describe('defineAgent', () => {
   const noop = defineTool({
@@ -44,21 +45,22 @@ describe('defineAgent', () => {
     );
   });
 
-  it("a run's options win over its agent's defaults, and option groups merge field by field", () => {
+  it("a run's options win over its agent's defaults, option groups merge field by field, and tool policies only narrow", () => {
     const merged = withAgentDefaults(
       {
         maxTurns: 40,
         compaction: { trigger: 60_000, instructions: 'keep names' },
-        toolPolicies: { write_file: 'deny', x: 'approve' },
+        toolPolicies: { write_file: 'deny', x: 'approve', y: 'allow' },
       },
-      { task: 't', workspace: '.', compaction: { trigger: 80_000 }, toolPolicies: { x: 'allow' } },
+      { task: 't', workspace: '.', compaction: { trigger: 80_000 }, toolPolicies: { x: 'allow', y: 'deny' } },
     );
     expect(merged).toEqual({
       task: 't',
       workspace: '.',
       maxTurns: 40,
       compaction: { trigger: 80_000, instructions: 'keep names' },
-      toolPolicies: { write_file: 'deny', x: 'allow' },
+      // x: the run's allow is wider than the agent's approve, so the agent's holds (admission refuses such a run).
+      toolPolicies: { write_file: 'deny', x: 'approve', y: 'deny' },
     });
   });
 });
@@ -73,6 +75,7 @@ describe('a worker from the library API, with the example agent', () => {
     LONGHAUL_TASK_QUEUE: h.taskQueue,
     LONGHAUL_STORE_DIR: h.storeDir,
     ANTHROPIC_BASE_URL: h.simulator.url,
+    ...TEST_WORKER_ENV,
     ...(process.env.LONGHAUL_WORKFLOW_BUNDLE ? { LONGHAUL_WORKFLOW_BUNDLE: process.env.LONGHAUL_WORKFLOW_BUNDLE } : {}),
   });
 
@@ -126,7 +129,7 @@ describe('a worker from the library API, with the example agent', () => {
     expect(bad.state).not.toHaveProperty('lists');
   });
 
-  it("the agent's tool policy applies, and a run's own options override its defaults", async () => {
+  it("the agent's tool policy applies, and a run's own options override its other defaults", async () => {
     const handle = await startRun(
       h.env.client,
       { agent: 'word-counter', task: '[sim:call write_file] {"path":"x.txt","content":"x"}', workspace, maxTurns: 7 },

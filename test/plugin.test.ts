@@ -6,6 +6,7 @@ import { createPlugin, startRun, type LonghaulPluginFromEnv } from 'longhaul';
 import { auditGroundTruth, auditReport, auditTask, writeAuditWorkspace } from '../simulator/scenarios/audit.js';
 import { userActivities } from './fixtures/user-activities.js';
 import { useHarness } from './helpers/harness.js';
+import { TEST_WORKER_ENV } from './helpers/test-worker.js';
 
 const userWorkflowsPath = fileURLToPath(new URL('./fixtures/user-workflows.ts', import.meta.url));
 
@@ -16,7 +17,9 @@ describe("LonghaulPlugin in a user's own worker, beside the user's own workflow 
   let running: Promise<void>;
 
   beforeAll(async () => {
-    longhaul = await createPlugin({ env: { LONGHAUL_STORE_DIR: h.storeDir, ANTHROPIC_BASE_URL: h.simulator.url } });
+    longhaul = await createPlugin({
+      env: { LONGHAUL_STORE_DIR: h.storeDir, ANTHROPIC_BASE_URL: h.simulator.url, ...TEST_WORKER_ENV },
+    });
     // The user's worker: their connection, queue, workflows and activities; longhaul comes in as a plugin.
     worker = await Worker.create({
       connection: h.env.nativeConnection,

@@ -4,10 +4,12 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { EncryptedStore } from '../store/encrypted-store.js';
 import { DirectoryStore } from '../store/directory-store.js';
 import { refFor } from '../store/blob-store.js';
@@ -29,7 +31,9 @@ import { ConfigError } from '../config/env.js';
 import { auditGroundTruth, auditReport, auditTask, writeAuditWorkspace } from '../simulator/scenarios/audit.js';
 import { createAnthropic } from '../worker/create.js';
 import { discardWorkflowSpans } from '../worker/telemetry.js';
-import { startRun } from '../client/connect.js';
+import { RunOptionsError, startRun } from '../client/connect.js';
+import { AGENT_RUN_WORKFLOW, progressQuery, respondUpdate, type AgentRunWorkflow } from '../common/messages.js';
+import { wordCounter } from '../examples/word-count/agent.js';
 import type { RunOptionsInput } from '../common/options.js';
 import { startAudit, TRIGGER } from './helpers/audit-run.js';
 import { useHarness } from './helpers/harness.js';
@@ -255,7 +259,7 @@ describe('encryption on: failures', () => {
     const client = new Client({ connection: h.env.connection, namespace: 'default', dataConverter });
     const store = new EncryptedStore(new DirectoryStore(join(h.dir, 'encrypted-failures')), keyring);
     const worker = await h.startWorker({ store, dataConverter });
-    // An agent no worker serves: the agentProfile activity fails, then the workflow does.
+    // An agent no worker serves: the admitRun activity fails, then the workflow does.
     const agent = `ZEBRA${randomBytes(4).toString('hex')}`;
     const handle = await startRun(
       client,
@@ -603,5 +607,179 @@ describe('configuration errors', () => {
     expect(() => loadKeyring({ LONGHAUL_ENCRYPTION_KEY_FILE: join(dir, 'missing') })).toThrow(
       /^LONGHAUL_ENCRYPTION_KEY_FILE=.*ENOENT/,
     );
+  });
+});
+
+/** The history of a run, every payload decoded and searchable (see `haystack`). */
+const historyOf = async (client: Client, workflowId: string) =>
+  haystack(historyToJSON(await client.workflow.getHandle(workflowId).fetchHistory()));
+
+/** A run submitted with client.workflow.start, past startRun's checks, as anyone who reaches Temporal can. */
+const startRaw = (taskQueue: string, options: RunOptionsInput, name: string) =>
+  h.env.client.workflow.start<AgentRunWorkflow>(AGENT_RUN_WORKFLOW, {
+    taskQueue,
+    workflowId: `${name}-${randomUUID().slice(0, 8)}`,
+    args: [{ options }],
+  });
+
+const failureOf = async (run: Promise<unknown>) => {
+  const err = await run.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  return (err as WorkflowFailedError).cause?.message;
+};
+
+describe('the worker decides what runs may touch', () => {
+  beforeAll(() => symlink('/etc', refusals().link));
+  /** A symlink in the workspace root to a directory outside every root, and what each refusal says. */
+  const refusals = () => {
+    const link = join(h.dir, 'link-to-etc');
+    return {
+      link,
+      cases: [
+        ['/proc/self', 'workspace: "/proc/self" is under /proc'],
+        ['/', 'workspace: "/" is the root directory'],
+        ['..', `workspace: ".." has a '..' segment`],
+        [
+          link,
+          `workspace ${JSON.stringify(link)} is outside this worker's workspace roots (LONGHAUL_WORKSPACE_ROOTS), after following symlinks`,
+        ],
+      ] as const,
+    };
+  };
+
+  it('--workspace /proc/self, /, .. and a symlink to outside are refused at submit, by the CLI and startRun', async () => {
+    const { link, cases } = refusals();
+    const env = {
+      TEMPORAL_ADDRESS: h.env.address,
+      LONGHAUL_TASK_QUEUE: h.taskQueue,
+      LONGHAUL_WORKSPACE_ROOTS: tmpdir(),
+    };
+    for (const [workspace, why] of cases) {
+      const id = `refused-cli-${randomUUID().slice(0, 8)}`;
+      const out = await runCli(['submit', '--id', id, '--task', 'x', '--workspace', workspace], env);
+      expect(out.code, workspace).toBe(2);
+      const line = why.replace(/^workspace: /, '--workspace: ');
+      expect(out.stderr).toBe(`longhaul: ${workspace === link ? why : line}\n`);
+      await expect(h.env.client.workflow.getHandle(id).describe()).rejects.toThrow(/not found/i);
+
+      const viaLibrary = startRun(
+        h.env.client,
+        { task: 'x', workspace },
+        { taskQueue: h.taskQueue, workspaceRoots: [tmpdir()] },
+      );
+      await expect(viaLibrary).rejects.toThrow(RunOptionsError);
+      await expect(viaLibrary).rejects.toThrow(why);
+    }
+  });
+
+  it('submitted raw past startRun, each fails at start on the worker with the reason, and nothing runs', async () => {
+    const { cases } = refusals();
+    const worker = await h.startWorker();
+    const task = '[sim:call read_file] {"path":"environ"}';
+    const handles = await Promise.all(
+      cases.map(([workspace]) => startRaw(h.taskQueue, { task, workspace, model: 'sim' }, 'raw-workspace')),
+    );
+    const reasons = await worker.runUntil(Promise.all(handles.map((run) => failureOf(run.result()))));
+    expect(reasons).toEqual(cases.map(([, why]) => `invalid run options: ${why}`));
+    for (const run of handles) {
+      const { events } = await run.fetchHistory();
+      expect(events!.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
+    }
+  });
+
+  it("a run cannot widen its worker's policy or its agent's; a webhook off the allow-list is refused", async () => {
+    const worker = await h.startWorker({
+      toolPolicies: {},
+      agents: [wordCounter],
+      webhookAllow: ['https://hooks.example.com'],
+    });
+    const workspace = join(h.dir, 'ceilings');
+    await mkdir(workspace, { recursive: true });
+    const runs = [
+      { task: 'x', workspace, toolPolicies: { write_file: 'allow' } },
+      { task: 'x', workspace, agent: 'word-counter', toolPolicies: { write_file: 'approve' } },
+      { task: 'x', workspace, escalation: { webhookUrl: 'https://evil.example.net/h00k-S3CRET' } },
+    ] satisfies RunOptionsInput[];
+    const handles = await Promise.all(runs.map((o) => startRun(h.env.client, o, { taskQueue: h.taskQueue })));
+    const reasons = await worker.runUntil(Promise.all(handles.map((run) => failureOf(run.result()))));
+    expect(reasons).toEqual([
+      'invalid run options: toolPolicies.write_file: allow is wider than this worker allows (approve); a run may narrow its tool policies, never widen them',
+      'invalid run options: toolPolicies.write_file: approve is wider than agent word-counter allows (deny); a run may narrow its tool policies, never widen them',
+      "invalid run options: escalation.webhookUrl goes to https://evil.example.net, which is not on this worker's webhook allow-list (LONGHAUL_WEBHOOK_ALLOW)",
+    ]);
+    expect(reasons.join('\n')).not.toContain('S3CRET');
+  });
+
+  it("under the worker's approve ceiling, a write runs once a person approves it (the call carries the approval)", async () => {
+    const worker = await h.startWorker({ toolPolicies: {} });
+    const workspace = join(h.dir, 'approved');
+    await mkdir(workspace, { recursive: true });
+    const run = await startRun(
+      h.env.client,
+      { task: '[sim:write]', workspace, model: 'sim' },
+      { taskQueue: h.taskQueue },
+    );
+    const result = await worker.runUntil(async () => {
+      while (!(await run.query(progressQuery)).escalation) await sleep(100);
+      await run.executeUpdate(respondUpdate, { args: [{ escalationId: 'esc-1', decision: 'approve' }] });
+      return run.result();
+    });
+    expect(result.report).toBe('write succeeded: wrote 6 bytes to out.txt');
+    expect(await readFile(join(workspace, 'out.txt'), 'utf8')).toBe('hello\n');
+  });
+});
+
+describe("a run cannot read its worker's environment (canary)", () => {
+  it('no path to /proc/self/environ gives the key to a tool result, the run result or history', async () => {
+    const canary = `sk-ant-CANARY-${randomUUID()}`;
+    const queue = `${h.taskQueue}-canary`;
+    // A process of its own: /proc/self/environ is the environment a process was started with.
+    const child = await h.spawnWorker(queue, { ANTHROPIC_API_KEY: canary });
+    try {
+      const workspace = join(h.dir, 'canary');
+      await mkdir(workspace, { recursive: true });
+      await writeFile(join(workspace, 'visible.txt'), 'CONTROL-TEXT-readable');
+      await symlink('/proc/self/environ', join(workspace, 'environ-link'));
+      await symlink('/proc/self', join(workspace, 'proc-link'));
+      await symlink('/proc/self', join(h.dir, 'canary-proc'));
+      const read = (input: object) => `[sim:call read_file] ${JSON.stringify(input)}`;
+      const toolRuns = await Promise.all(
+        [
+          { path: '/proc/self/environ' },
+          { path: '../../../../../../proc/self/environ' },
+          { path: 'environ-link' },
+          { path: 'proc-link/environ' },
+          { path: 'visible.txt' },
+        ].map((input) => startRun(h.env.client, { task: read(input), workspace, model: 'sim' }, { taskQueue: queue })),
+      );
+      // Workspaces that are /proc/self, by name and through a symlink, submitted past startRun.
+      const workspaceRuns = await Promise.all(
+        ['/proc/self', join(h.dir, 'canary-proc')].map((ws) =>
+          startRaw(queue, { task: read({ path: 'environ' }), workspace: ws, model: 'sim' }, 'canary-ws'),
+        ),
+      );
+      const reports = await Promise.all(toolRuns.map(async (run) => (await run.result()).report!));
+      for (const report of reports.slice(0, 4)) expect(report).toMatch(/^read_file failed: /);
+      expect(reports[4]).toMatch(/^read_file said: CONTROL-TEXT-readable/);
+      const refusals = await Promise.all(workspaceRuns.map((run) => failureOf(run.result())));
+      expect(refusals[0]).toBe('invalid run options: workspace: "/proc/self" is under /proc');
+      expect(refusals[1]).toMatch(
+        /^invalid run options: workspace ".*canary-proc" leads to a directory that is under \/proc$/,
+      );
+
+      const seen = await Promise.all(
+        [...toolRuns, ...workspaceRuns].map((run) => historyOf(h.env.client, run.workflowId)),
+      );
+      // The search sees tool results (the control read), so it would see the key if a tool had returned it.
+      expect(seen[4]).toContain('CONTROL-TEXT-readable');
+      for (const text of [...seen, ...reports, ...refusals]) expect(text).not.toContain(canary);
+      expect(seen.join('\n')).not.toContain('CANARY');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
   });
 });

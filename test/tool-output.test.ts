@@ -10,6 +10,7 @@ import type { PendingBlock, ToolRunInput } from '../common/contracts.js';
 import { DirectoryStore } from '../store/directory-store.js';
 import { READ_CHUNK_CHARS, workspaceTools } from '../tools/workspace-tools.js';
 import { defineTool } from '../tools/define.js';
+import { TEST_WORKER_DEFAULTS } from './helpers/test-worker.js';
 
 const huge = 'x'.repeat(MAX_RESULT_CHARS * 3);
 const dump = defineTool({
@@ -27,6 +28,7 @@ async function setup() {
     anthropic: new Anthropic({ apiKey: 'unused' }),
     store,
     tools: [...workspaceTools, dump],
+    ...TEST_WORKER_DEFAULTS,
   });
   const run = (name: string, input: unknown) =>
     new MockActivityEnvironment().run<[ToolRunInput], PendingBlock, typeof activities.runTool>(activities.runTool, {

@@ -14,7 +14,7 @@ import {
 } from '@temporalio/worker';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createActivities } from '../activities/index.js';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { describeZodError } from '../common/options.js';
 import { WriteProtectedEntry } from '../common/write-protected.js';
 import type { AgentDefinition } from '../agents/define.js';
@@ -32,6 +32,12 @@ export interface LonghaulPluginOptions {
   tools?: ToolDefinition[];
   /** Agent profiles runs may name; every worker on a task queue must serve the same ones. */
   agents?: AgentDefinition[];
+  /** Directories runs may work in; the worker's current directory when omitted (activities/index.ts, ActivityDeps). */
+  workspaceRoots?: ActivityDeps['workspaceRoots'];
+  /** The most permissive tool policies of runs that name no agent; runs may only narrow them. */
+  toolPolicies?: ActivityDeps['toolPolicies'];
+  /** Origins escalation webhooks may be posted to; none when omitted. */
+  webhookAllow?: ActivityDeps['webhookAllow'];
   /**
    * Paths the file tools may not write, beside `.git` which is always protected: `secrets` (any
    * component of that name) or `config/prod` (a prefix relative to the workspace). `LONGHAUL_WRITE_PROTECTED`.
@@ -103,6 +109,9 @@ export class LonghaulPlugin extends SimplePlugin {
       store: opts.store,
       ...(opts.tools ? { tools: opts.tools } : {}),
       ...(opts.agents ? { agents: opts.agents } : {}),
+      ...(opts.workspaceRoots ? { workspaceRoots: opts.workspaceRoots } : {}),
+      ...(opts.toolPolicies ? { toolPolicies: opts.toolPolicies } : {}),
+      ...(opts.webhookAllow ? { webhookAllow: opts.webhookAllow } : {}),
       ...(opts.writeProtected ? { writeProtected: writeProtectedOption(opts.writeProtected) } : {}),
     });
     super({

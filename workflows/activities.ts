@@ -52,8 +52,8 @@ export const { loadState } = proxyLocalActivities<LonghaulActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-/** The agent's profile is in the worker's memory: a local activity costs no extra round trip. */
-export const { agentProfile } = proxyLocalActivities<LonghaulActivities>({
+/** The agent's profile and the worker's admission are in the worker's memory: local activities cost no extra round trip. */
+export const { agentProfile, admitRun } = proxyLocalActivities<LonghaulActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 3 },
 });

@@ -1,11 +1,11 @@
-import { ApplicationFailure, log, TemporalFailure, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, log, patched, TemporalFailure, workflowInfo } from '@temporalio/workflow';
 import type { AgentRunInput, RunResult } from '../common/messages.js';
 import { describeZodError, RunOptions, withAgentDefaults, type RunOptionsInput } from '../common/options.js';
-import { agentProfile, loadState } from './activities.js';
+import { admitRun, agentProfile, loadState } from './activities.js';
 import type { CarriedMemory } from '../common/carried-memory.js';
-import { applyStateUpdate } from '../common/state.js';
-import { installHandlers } from './handlers.js';
-import { freshMemory, fromCarried, type CarriedWithState } from './memory.js';
+import { applyStateUpdate, initialState } from '../common/state.js';
+import { installHandlers, installQueries } from './handlers.js';
+import { freshMemory, fromCarried, type CarriedWithState, type RunMemory } from './memory.js';
 import { nextStep } from './next-step.js';
 import { runResult, type Run, type RunEnd } from './run.js';
 import { takeStep } from './steps.js';
@@ -16,21 +16,16 @@ import { setStatus } from './visibility.js';
  * run ends. A chain of Temporal runs (continue-as-new) carries the memory from one to the next.
  */
 export async function agentRun(input: AgentRunInput): Promise<RunResult> {
-  const resolvedOptions = await resolveOptions(input);
+  const submitted = RunOptions.safeParse(input.options);
+  if (!submitted.success) throw invalidOptions(describeZodError(submitted.error));
+  // Queries answer while the worker admits the run or reads its carried state (local activities).
+  installQueries(runOf(memorySubmitted(input, submitted.data), submitted.data, input.options));
+  const resolvedOptions = await resolveOptions(input, submitted.data);
   const parsed = RunOptions.safeParse(resolvedOptions);
   if (!parsed.success) throw invalidOptions(describeZodError(parsed.error));
   const options = parsed.data;
   const memory = input.memory ? fromCarried(await withState(input.memory)) : freshMemory(options);
-  const run: Run = {
-    options,
-    resolvedOptions,
-    workflowId: workflowInfo().workflowId,
-    chainId: workflowInfo().firstExecutionRunId,
-    memory,
-    status: memory.openEscalation ? 'awaiting_human' : 'running',
-    reason: undefined,
-    answer: null,
-  };
+  const run = runOf(memory, options, resolvedOptions);
   installHandlers(run);
   setStatus(run, run.status, memory.openEscalation?.kind ?? null);
   for (;;) {
@@ -49,22 +44,52 @@ async function withState(carried: CarriedMemory): Promise<CarriedWithState> {
   return { ...carried, state: carried.stateUpdates.reduce(applyStateUpdate, stored) };
 }
 
+/**
+ * What the queries show while the worker admits the run or reads its carried state (local
+ * activities): the memory as submitted, its state empty until read back when carried by reference.
+ */
+function memorySubmitted(input: AgentRunInput, submitted: RunOptions): RunMemory {
+  if (!input.memory) return freshMemory(submitted);
+  return fromCarried({ ...input.memory, state: input.memory.state ?? initialState() });
+}
+
+function runOf(memory: RunMemory, options: RunOptions, resolvedOptions: RunOptionsInput): Run {
+  return {
+    options,
+    resolvedOptions,
+    workflowId: workflowInfo().workflowId,
+    chainId: workflowInfo().firstExecutionRunId,
+    memory,
+    status: memory.openEscalation ? 'awaiting_human' : 'running',
+    reason: undefined,
+    answer: null,
+  };
+}
+
 const invalidOptions = (why: string) =>
   ApplicationFailure.nonRetryable(`invalid run options: ${why}`, 'InvalidRunOptions');
 
 /**
- * The run's options over its agent's defaults, read from the worker when the run starts. A
- * continued run is handed the merged options, so a chain reads the profile once.
+ * The run's options as the worker admits them when the run starts (agent defaults merged, tool
+ * policies under their ceiling, workspace and webhook checked). A continued run is handed the
+ * admitted options, so a chain is admitted once; a run started with a memory but not continued
+ * from another (a hand-made input) is admitted like a new one. Runs from before admission read
+ * only their agent's profile.
  */
-async function resolveOptions(input: AgentRunInput): Promise<RunOptionsInput> {
-  const first = RunOptions.safeParse(input.options);
-  if (!first.success) throw invalidOptions(describeZodError(first.error));
-  const agent = first.data.agent;
+async function resolveOptions(input: AgentRunInput, submitted: RunOptions): Promise<RunOptionsInput> {
+  const continued = input.memory !== undefined && workflowInfo().continuedFromExecutionRunId !== undefined;
+  if (!continued && patched('worker-admits-runs')) return fromWorker(admitRun(input.options));
+  const agent = submitted.agent;
   if (agent === undefined || input.memory) return input.options;
+  return fromWorker(agentProfile(agent).then((defaults) => withAgentDefaults(defaults, input.options)));
+}
+
+/** A local activity's refusal (an unknown agent, a workspace outside the roots) fails the run with its reason. */
+async function fromWorker(options: Promise<RunOptionsInput>): Promise<RunOptionsInput> {
   try {
-    return withAgentDefaults(await agentProfile(agent), input.options);
+    return await options;
   } catch (err) {
-    // The activity's failure (an unknown agent) is the reason; Temporal wraps it once or not at all.
+    // Temporal wraps the activity's failure once or not at all.
     if (err instanceof TemporalFailure) throw invalidOptions(err.cause?.message ?? err.message);
     throw err;
   }

@@ -19,11 +19,16 @@ export const withIgnoredResponse = (memory: RunMemory, reason: string, at: strin
 /** A reason quotes what was sent (zod's messages may): kept short, since the memory carries HISTORY_LIMIT of them. */
 const REASON_CHARS = 300;
 
-/** Queries read the run; the signal and the update hand an answer to the person's wait (person.ts). */
-export function installHandlers(run: Run): void {
+/** The queries, which only read the run. */
+export function installQueries(run: Run): void {
   setHandler(progressQuery, () => buildProgress(run.memory, run.status, run.reason));
   setHandler(stateQuery, () => run.memory.state);
   setHandler(escalationQuery, () => run.memory.openEscalation);
+}
+
+/** Queries read the run; the signal and the update hand an answer to the person's wait (person.ts). */
+export function installHandlers(run: Run): void {
+  installQueries(run);
   setHandler(humanResponseSignal, (raw) => {
     const checked = checkAnswer(run, raw);
     if (checked.ok) run.answer = checked.response;

@@ -91,6 +91,8 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
   if (call.inputError !== undefined) return toolResult(call, call.inputError, true);
   const policy = isStateTool(call.name) ? 'allow' : toolPolicy(run.options, call.name);
   if (policy === 'deny') return toolResult(call, `${call.name} is not allowed in this run`, true);
+  // The worker runs a call whose ceiling is `approve` only with the approving escalation's id.
+  let approvedBy: string | undefined;
   if (policy === 'approve') {
     const question = `Approve ${describeCall(call)}?`;
     const outcome = await askPerson(run, {
@@ -101,6 +103,7 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
     });
     if (outcome.decision === 'stop') return outcome;
     if (outcome.decision !== 'approve') return toolResult(call, declined(outcome, `this ${call.name} call`), true);
+    approvedBy = run.memory.escalations.at(-1)?.id;
   }
   switch (call.name) {
     case 'update_state':
@@ -131,6 +134,7 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
             chainId,
             position: run.memory.toolResults.length,
             ...(options.agent !== undefined ? { agent: options.agent } : {}),
+            ...(approvedBy !== undefined ? { approvedBy } : {}),
           },
         ]);
       } catch (err) {

@@ -1,6 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities/index.js';
+import { TEST_WORKER_DEFAULTS } from '../../test/helpers/test-worker.js';
 import type { ModelCallInput, ModelCallResult, PendingBlock, ToolCall, ToolRunInput } from '../../common/contracts.js';
 import type { BlobStore } from '../../store/blob-store.js';
 import { countModelCall, initialCounters, type Counters } from '../../common/counters.js';
@@ -43,7 +44,12 @@ export async function runDirectLoop(opts: {
   workflowId: string;
 }): Promise<DirectLoopResult> {
   const { options, workflowId } = opts;
-  const activities = createActivities({ anthropic: opts.anthropic, store: opts.store });
+  // As a test worker: workspaces under the temporary directory, writes allowed (the audit's runs allow them).
+  const activities = createActivities({
+    anthropic: opts.anthropic,
+    store: opts.store,
+    ...TEST_WORKER_DEFAULTS,
+  });
   const env = new MockActivityEnvironment({
     activityType: 'callModel',
     workflowExecution: { workflowId, runId: 'direct' },

@@ -2,6 +2,7 @@ import type { Worker } from '@temporalio/worker';
 import { DirectoryStore } from '../../store/directory-store.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/server.js';
 import type { Harness } from '../../test/helpers/harness.js';
+import { TEST_WORKER_DEFAULTS } from '../../test/helpers/test-worker.js';
 import { createAnthropic, createLonghaulWorker } from '../../worker/create.js';
 
 /**
@@ -28,6 +29,8 @@ const workerOn = (h: Harness, taskQueue: string, simulator: Simulator) => () =>
     store: new DirectoryStore(h.storeDir),
     anthropic: createAnthropic({ ANTHROPIC_BASE_URL: simulator.url }),
     workflowBundlePath: process.env.LONGHAUL_WORKFLOW_BUNDLE,
+    // The lanes' workspaces are under the harness's temporary directory; the audits write.
+    ...TEST_WORKER_DEFAULTS,
   });
 
 export function harnessLane(h: Harness): Lane {

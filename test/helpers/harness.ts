@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { startSimulator, type Simulator } from '../../simulator/server.js';
-import { testWorker, type TestWorkerOptions } from './test-worker.js';
+import { TEST_WORKER_ENV, testWorker, type TestWorkerOptions } from './test-worker.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -68,6 +68,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     LONGHAUL_STORE_DIR: storeDir,
     ANTHROPIC_BASE_URL: simulator.url,
     ANTHROPIC_API_KEY: '',
+    ...TEST_WORKER_ENV,
   };
 
   return {

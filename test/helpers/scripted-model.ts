@@ -25,10 +25,14 @@ import { ensureSearchAttributes } from '../../worker/search-attributes.js';
 import { discardWorkflowSpans } from '../../worker/telemetry.js';
 import type { Escalation, EscalationKind } from '../../common/escalation.js';
 import { progressQuery, type Progress } from '../../common/messages.js';
+import { admitOptions } from '../../common/admission.js';
 import type { AgentDefaults, RunOptionsInput } from '../../common/options.js';
 import { applyStateUpdate, initialState, type AgentState } from '../../common/state.js';
 
 export type Handle = WorkflowHandle<AgentRunWorkflow>;
+
+/** The one webhook origin the scripted worker allows. */
+export const SCRIPTED_WEBHOOK_ORIGIN = 'https://hooks.invalid';
 
 /** A tool call the model makes, and what the scripted runTool answers when the workflow runs it. */
 export interface ScriptedCall extends ToolCall {
@@ -168,12 +172,26 @@ export class ScriptedModel {
         if (!state) throw ApplicationFailure.nonRetryable(`no scripted state ${ref}`, 'ScriptedFailure');
         return state;
       },
-      agentProfile: async (name) => {
-        const defaults = this.agents[name];
-        if (!defaults) throw ApplicationFailure.nonRetryable(`unknown agent ${JSON.stringify(name)}`, 'UnknownAgent');
-        return defaults;
+      agentProfile: async (name) => this.agentDefaults(name),
+      // The worker's admission without a file system: policies and webhook as a worker checks them.
+      admitRun: async (options) => {
+        const agent = options.agent;
+        const admitted = admitOptions(options, {
+          ...(agent !== undefined ? { agent: { name: agent, defaults: this.agentDefaults(agent) } } : {}),
+          workerPolicies: {},
+          tools: [],
+          webhookAllow: [SCRIPTED_WEBHOOK_ORIGIN],
+        });
+        if (!admitted.ok) throw ApplicationFailure.nonRetryable(admitted.error, 'InvalidRunOptions');
+        return admitted.options;
       },
     };
+  }
+
+  private agentDefaults(name: string): AgentDefaults {
+    const defaults = this.agents[name];
+    if (!defaults) throw ApplicationFailure.nonRetryable(`unknown agent ${JSON.stringify(name)}`, 'UnknownAgent');
+    return defaults;
   }
 }
 

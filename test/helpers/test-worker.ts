@@ -1,7 +1,9 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { DataConverter, Duration } from '@temporalio/common';
 import type { NativeConnection, Worker } from '@temporalio/worker';
+import { tmpdir } from 'node:os';
 import type { AgentDefinition } from '../../agents/define.js';
+import type { ToolPolicy } from '../../common/options.js';
 import type { BlobStore } from '../../store/blob-store.js';
 import { DirectoryStore } from '../../store/directory-store.js';
 import { createAnthropic, createLonghaulWorker } from '../../worker/create.js';
@@ -13,7 +15,22 @@ export interface TestWorkerOptions {
   /** Another model client than the simulator's (another simulator, or one with a key). */
   anthropic?: Anthropic;
   stickyQueueScheduleToStartTimeout?: Duration;
+  /** Default: the system's temporary directory, where every test's workspaces are. */
+  workspaceRoots?: readonly string[];
+  /** Default: write_file allowed, so that runs may allow it (the audits do); a run narrows it to ask. */
+  toolPolicies?: Record<string, ToolPolicy>;
+  webhookAllow?: string[];
 }
+
+/** The settings a test worker has unless told otherwise; spawned `longhaul worker`s get them as env (TEST_WORKER_ENV). */
+export const TEST_WORKER_DEFAULTS: { workspaceRoots: readonly string[]; toolPolicies: Record<string, ToolPolicy> } = {
+  workspaceRoots: [tmpdir()],
+  toolPolicies: { write_file: 'allow' },
+};
+export const TEST_WORKER_ENV = {
+  LONGHAUL_WORKSPACE_ROOTS: tmpdir(),
+  LONGHAUL_TOOL_POLICIES: 'write_file=allow',
+};
 
 /** Where a test's workers run: its dev server, task queue, store directory and simulator. */
 export interface TestWorkerSite {
@@ -33,6 +50,7 @@ export function testWorker(site: TestWorkerSite, opts: TestWorkerOptions = {}): 
     store: store ?? new DirectoryStore(site.storeDir),
     anthropic: anthropic ?? createAnthropic({ ANTHROPIC_BASE_URL: site.simulatorUrl }),
     workflowBundlePath: process.env.LONGHAUL_WORKFLOW_BUNDLE,
+    ...TEST_WORKER_DEFAULTS,
     ...rest,
   });
 }

@@ -86,8 +86,9 @@ describe.concurrent('bounds', FAST, () => {
     expect(escalation.question.startsWith('Approve write_file path=".git/config" content="xxx')).toBe(true);
     // The whole input stays available: held with the escalation (`longhaul pending --json`).
     expect(escalation.heldToolCall).toMatchObject({ input });
-    const mine = (await listPending(loop.env.client)).filter((p) => p.runId === handle.workflowId);
-    const row = pendingTable(mine).split('\n')[1]!;
+    const { pending } = await listPending(loop.env.client);
+    const mine = pending.filter((p) => p.runId === handle.workflowId);
+    const row = pendingTable({ pending: mine, unreadable: [] }).split('\n')[1]!;
     expect(row).toContain('Approve write_file path=".git/config"');
     await answer(loop.env.client, handle.workflowId, 'deny', { message: 'not .git' });
     const result = await awaitResult(handle);

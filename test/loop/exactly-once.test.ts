@@ -13,6 +13,7 @@ import { DirectoryStore } from '../../store/directory-store.js';
 import { workspaceTools } from '../../tools/workspace-tools.js';
 import { createAnthropic } from '../../worker/create.js';
 import { countingTool, FaultyLedger } from '../helpers/faulty-ledger.js';
+import { TEST_WORKER_DEFAULTS } from '../helpers/test-worker.js';
 import { call, FAST, finish, use, useLoopEnv, waitFor, type Handle } from '../helpers/scripted-model.js';
 import { progressQuery } from '../../common/messages.js';
 
@@ -25,13 +26,15 @@ const dir = mkdtempSync(join(tmpdir(), 'longhaul-once-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const store = new FaultyLedger(new DirectoryStore(join(dir, 'store')));
 const counting = countingTool();
-const { runTool } = createActivities({
+// The real admission too: it passes the runs' workspaces (under the temporary directory) and their write_file=allow.
+const { runTool, admitRun } = createActivities({
   // Never called: the model activities are scripted.
   anthropic: createAnthropic({ ANTHROPIC_BASE_URL: 'http://127.0.0.1:9' }),
   store,
   tools: [counting.tool, ...workspaceTools],
+  ...TEST_WORKER_DEFAULTS,
 });
-const loop = useLoopEnv({}, { runTool });
+const loop = useLoopEnv({}, { runTool, admitRun });
 
 let seq = 0;
 /** A run of its own: a workflowId, and a workspace directory the counting tool counts by. */

@@ -196,7 +196,8 @@ describe.concurrent('tools and failures', FAST, () => {
           : [];
       });
       expect(scheduled.filter((t) => t === 'runTool')).toHaveLength(1);
-      expect(local).toEqual(['runTool']);
+      // The run's admission by the worker, then the read.
+      expect(local).toEqual(['admitRun', 'runTool']);
     });
   });
 

@@ -1,0 +1,94 @@
+/**
+ * What a worker admits of a run's options, the part that needs no file system: tool policies
+ * under their ceiling, and the webhook's destination on the worker's allow-list. The worker's
+ * `admitRun` (activities/index.ts) adds the workspace check; `runTool` and `notifyEscalation`
+ * check again at use, so a run that skipped admission reaches no more.
+ */
+import { isStateTool } from './state-tools.js';
+import {
+  isWiderPolicy,
+  parseRunOptions,
+  policyIn,
+  withAgentDefaults,
+  type AgentDefaults,
+  type RunOptionsInput,
+  type ToolPolicy,
+} from './options.js';
+
+/** What the worker knows of a run: its agent, the policies of runs without one, its tools, the webhook allow-list. */
+export interface AdmissionSite {
+  /** The run's agent profile, when it names one: its policies are the run's ceiling. */
+  agent?: { name: string; defaults: AgentDefaults };
+  /** The ceiling of runs that name no agent (worker option `toolPolicies`, LONGHAUL_TOOL_POLICIES). */
+  workerPolicies: Readonly<Record<string, ToolPolicy>>;
+  /** The tools the run may call (its toolset's, without the state tools): each gets an explicit policy. */
+  tools: readonly string[];
+  /** Origins escalation webhooks may go to (`originOf` normalized). */
+  webhookAllow: readonly string[];
+}
+
+/** The most permissive policy a run may have for each tool: its agent's, else the worker's. */
+export const ceilingOf = (site: Pick<AdmissionSite, 'agent' | 'workerPolicies'>) =>
+  site.agent ? (site.agent.defaults.toolPolicies ?? {}) : site.workerPolicies;
+
+/** Who set a ceiling, for errors. */
+const ownerOf = (site: Pick<AdmissionSite, 'agent'>) => (site.agent ? `agent ${site.agent.name}` : 'this worker');
+
+/**
+ * The normalized origin (`https://host[:port]`) of an allow-list entry, or undefined if the entry
+ * is not exactly an http(s) origin (no path, query, fragment or credentials).
+ */
+export function originOf(entry: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return undefined;
+  }
+  const bare = url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+  return bare && (url.protocol === 'https:' || url.protocol === 'http:') ? url.origin : undefined;
+}
+
+/** Why a webhook URL may not be posted to from this worker, or undefined when it may. Names the origin only: a hook's path often holds its secret. */
+export function webhookProblem(url: string, allow: readonly string[]): string | undefined {
+  let origin: string;
+  try {
+    origin = new URL(url).origin;
+  } catch {
+    return 'is not a URL';
+  }
+  return allow.includes(origin)
+    ? undefined
+    : `goes to ${origin}, which is not on this worker's webhook allow-list (LONGHAUL_WEBHOOK_ALLOW)`;
+}
+
+/**
+ * The run's options as the worker will run them: the agent's defaults merged, every tool's policy
+ * explicit (the run's where it narrows, else the ceiling), or a one-line reason to refuse the run.
+ */
+export function admitOptions(
+  options: RunOptionsInput,
+  site: AdmissionSite,
+): { ok: true; options: RunOptionsInput } | { ok: false; error: string } {
+  const parsed = parseRunOptions(options);
+  if (!parsed.ok) return parsed;
+  const ceiling = ceilingOf(site);
+  for (const [tool, policy] of Object.entries(parsed.options.toolPolicies)) {
+    const most = policyIn(ceiling, tool);
+    if (isWiderPolicy(policy, most)) {
+      return {
+        ok: false,
+        error: `toolPolicies.${tool}: ${policy} is wider than ${ownerOf(site)} allows (${most}); a run may narrow its tool policies, never widen them`,
+      };
+    }
+  }
+  const merged = site.agent ? withAgentDefaults(site.agent.defaults, options) : options;
+  const own = merged.toolPolicies ?? {};
+  const tools = new Set([...site.tools, ...Object.keys(ceiling), ...Object.keys(own)].filter((t) => !isStateTool(t)));
+  const toolPolicies = Object.fromEntries([...tools].map((t) => [t, own[t] ?? policyIn(ceiling, t)]));
+  // An agent's own webhook too: notifyEscalation posts only to the allow-list, whoever named the URL.
+  const url = merged.escalation?.webhookUrl;
+  const hook = url === undefined ? undefined : webhookProblem(url, site.webhookAllow);
+  if (hook) return { ok: false, error: `escalation.webhookUrl ${hook}` };
+  return { ok: true, options: { ...merged, toolPolicies } };
+}
