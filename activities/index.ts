@@ -17,7 +17,8 @@ import { withHeartbeat } from './heartbeat.js';
 import { createModelActivities } from './model.js';
 import { createNotifier } from './notify.js';
 import type { BlobStore } from '../store/blob-store.js';
-import type { LonghaulActivities, PendingBlock, ToolRunInput } from '../common/contracts.js';
+import type { BlobRef, LonghaulActivities, PendingBlock, ToolRunInput } from '../common/contracts.js';
+import type { AgentState } from '../common/state.js';
 import type { ToolOutput } from '../tools/define.js';
 import { runToolCall } from './run-tool.js';
 import { checkWorkspaceRoots, resolveWorkspace, WorkspaceRefusedError } from '../tools/workspace-roots.js';
@@ -122,7 +123,10 @@ export function createActivities({
       if (err instanceof WorkspaceRefusedError) return { content: err.message, isError: true };
       throw err;
     }
-    return runToolCall(toolsetOf(input.agent).registry, store, { ...input, workspace }, writeProtected);
+    // A large input was stored by the model call (activities/model.ts): read it back first.
+    const { inputRef } = input.call;
+    const call = inputRef ? { ...input.call, input: JSON.parse(await store.get(inputRef)) as unknown } : input.call;
+    return runToolCall(toolsetOf(input.agent).registry, store, { ...input, workspace, call }, writeProtected);
   }
 
   return {
@@ -132,6 +136,11 @@ export function createActivities({
     /** The defaults of a named agent, read once when its run starts (a local activity of runs from before admitRun). */
     async agentProfile(name: string): Promise<AgentDefaults> {
       return agentDefaults(profile(name).agent);
+    },
+
+    /** The state a model call stored (a local activity, when a continued run starts). */
+    async loadState(ref: BlobRef): Promise<AgentState> {
+      return JSON.parse(await store.get(ref)) as AgentState;
     },
 
     /**

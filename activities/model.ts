@@ -13,6 +13,17 @@ import { isStateTool } from '../common/state-tools.js';
 import { appendAssistant, resolvePending, writeNode } from './transcript.js';
 import type { ModelCallInput, ModelCallResult, ToolCall } from '../common/contracts.js';
 import { COMPACTION_BETA, COMPACTION_EDIT, SUMMARIZE_BETA } from '../common/messages-api.js';
+import { callDisplay } from '../common/call-display.js';
+import {
+  cutText,
+  FAILURE_CHARS,
+  INLINE_INPUT_BYTES,
+  MAX_CALLS_PER_REPLY,
+  MAX_INLINE_INPUTS_BYTES,
+  MAX_INPUT_DEPTH,
+  measure,
+  tooDeepError,
+} from '../common/input-bounds.js';
 
 type ContentBlockParam = Anthropic.Beta.Messages.BetaContentBlockParam;
 
@@ -51,21 +62,93 @@ export function readUsage(usage: Anthropic.Beta.Messages.BetaUsage): ModelCallRe
   };
 }
 
-function toolCall(block: { id: string; name: string; input: unknown }, toolset: Toolset): ToolCall {
-  const call = { id: block.id, name: block.name, input: block.input };
+type ReplyBlock = Anthropic.Beta.Messages.BetaContentBlock;
+
+/**
+ * Tool inputs nested deeper than MAX_INPUT_DEPTH become `{}`, before anything stringifies the
+ * reply (the transcript node, the activity's result): JSON.stringify recurses, and a RangeError
+ * there was retried as a failed model call. Returns the reply as kept, and why each refused call
+ * (by its index in the reply) is not run.
+ */
+export function refuseDeepInputs(content: ReplyBlock[]): { content: ReplyBlock[]; refused: Map<number, string> } {
+  const refused = new Map<number, string>();
+  const kept = content.map((block, i) => {
+    if (block.type !== 'tool_use' || measure(block.input, { maxDepth: MAX_INPUT_DEPTH }).exceeded !== 'depth')
+      return block;
+    refused.set(i, tooDeepError(block.name));
+    return { ...block, input: {} };
+  });
+  return { content: kept, refused };
+}
+
+/** update_state of an agent with its own lists is checked here, where the agents' schemas are. */
+function checkedStateUpdate(block: { name: string; input: unknown }, toolset: Toolset): Partial<ToolCall> {
   const { state } = toolset;
-  if (block.name === 'update_state' && state) {
-    const checked = state.update.safeParse(block.input);
-    return {
-      ...call,
-      stateUpdate: checked.success
-        ? { ok: true, update: checked.data }
-        : { ok: false, error: describeZodError(checked.error) },
-    };
+  if (block.name !== 'update_state' || !state) return {};
+  const checked = state.update.safeParse(block.input);
+  return {
+    stateUpdate: checked.success
+      ? { ok: true, update: checked.data }
+      : { ok: false, error: describeZodError(checked.error) },
+  };
+}
+
+/**
+ * The reply's tool calls as the workflow gets them, bounded: each with its display line; inputs
+ * above INLINE_INPUT_BYTES (or past MAX_INLINE_INPUTS_BYTES for the reply) stored by reference;
+ * calls the workflow runs itself refused when they do not fit inline, and calls past
+ * MAX_CALLS_PER_REPLY refused, each with a tool error for the model.
+ */
+async function toolCalls(
+  content: ReplyBlock[],
+  refused: Map<number, string>,
+  toolset: Toolset,
+  store: BlobStore,
+): Promise<ToolCall[]> {
+  const calls: ToolCall[] = [];
+  let inlineBytes = 0;
+  for (const [i, block] of content.entries()) {
+    if (block.type !== 'tool_use') continue;
+    const base = { id: block.id, name: block.name };
+    const tooMany =
+      calls.length >= MAX_CALLS_PER_REPLY
+        ? `${block.name} was not run: a reply may make at most ${MAX_CALLS_PER_REPLY} tool calls; make the rest in your next reply`
+        : undefined;
+    const error = refused.get(i) ?? tooMany;
+    if (error) {
+      calls.push({ ...base, input: {}, display: callDisplay(block.name, {}), inputError: error });
+      continue;
+    }
+    const display = callDisplay(block.name, block.input);
+    const json = JSON.stringify(block.input) ?? 'null';
+    const bytes = Buffer.byteLength(json);
+    if (isStateTool(block.name)) {
+      // The workflow reads these inputs itself: they cannot go to the store.
+      if (inlineBytes + bytes > MAX_INLINE_INPUTS_BYTES) {
+        calls.push({
+          ...base,
+          input: {},
+          display,
+          inputError:
+            `${block.name} was not run: its input is ${bytes} bytes, and a reply's ${block.name}, finish and ` +
+            `escalate_to_human inputs may hold ${MAX_INLINE_INPUTS_BYTES} bytes in all; send less in one call`,
+        });
+        continue;
+      }
+      inlineBytes += bytes;
+      calls.push({ ...base, input: block.input, display, ...checkedStateUpdate(block, toolset) });
+      continue;
+    }
+    // Which calls change nothing is the worker's knowledge; they run as local activities.
+    const local = callIsSideEffectFree(toolset, block.name) ? { sideEffectFree: true as const } : {};
+    if (bytes > INLINE_INPUT_BYTES || inlineBytes + bytes > MAX_INLINE_INPUTS_BYTES) {
+      calls.push({ ...base, input: {}, display, inputRef: await store.put(json), ...local });
+      continue;
+    }
+    inlineBytes += bytes;
+    calls.push({ ...base, input: block.input, display, ...local });
   }
-  // State tools run in the workflow itself.
-  const local = !isStateTool(block.name) && callIsSideEffectFree(toolset, block.name);
-  return { ...call, ...(local ? { sideEffectFree: true as const } : {}) };
+  return calls;
 }
 
 /** Applies the updates to the stored state and stores the result (idempotent, content-addressed). */
@@ -103,7 +186,8 @@ async function streamReply(
     const c = classifyModelError(err);
     throw ApplicationFailure.create({
       type: c.type,
-      message: c.message,
+      // The SDK quotes a malformed tool input whole ("Unable to parse tool parameter JSON … JSON: …").
+      message: cutText(c.message, FAILURE_CHARS),
       nonRetryable: !c.retryable,
       ...(c.nextRetryDelayMs !== undefined ? { nextRetryDelay: c.nextRetryDelayMs } : {}),
     });
@@ -174,9 +258,10 @@ export function createModelActivities(deps: {
     // A reply to a context the model cannot hold carries nothing to keep: the transcript stays as
     // it was (with the user message), ready for an on-demand compaction.
     const kept = reply.stop_reason !== 'model_context_window_exceeded';
+    const { content, refused } = refuseDeepInputs(reply.content);
     const headNode = headRef && kept ? await readNode(store, headRef, nodes) : null;
-    const newHead = kept ? await writeNode(store, appendAssistant(headNode, headRef, reply.content), nodes) : headRef!;
-    const compactionBlock = reply.content.find((b) => b.type === 'compaction');
+    const newHead = kept ? await writeNode(store, appendAssistant(headNode, headRef, content), nodes) : headRef!;
+    const compactionBlock = content.find((b) => b.type === 'compaction');
     return {
       head: newHead,
       instructionsRef,
@@ -186,11 +271,11 @@ export function createModelActivities(deps: {
       compaction: compactionBlock
         ? { summarized: !!compactionBlock.content, summaryChars: compactionBlock.content?.length ?? 0 }
         : null,
-      text: reply.content
+      text: content
         .flatMap((b) => (b.type === 'text' ? [b.text] : []))
         .join('\n')
         .slice(0, TEXT_PREVIEW_CHARS),
-      toolCalls: reply.content.flatMap((b) => (b.type === 'tool_use' ? [toolCall(b, toolset)] : [])),
+      toolCalls: await toolCalls(content, refused, toolset, store),
     };
   }
 

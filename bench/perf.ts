@@ -34,7 +34,11 @@ import {
 } from './report/perf-tables.js';
 
 /** The server setting longhaul ships with (scripts/demo.sh, deploy/temporal-dynamic-config.yaml). */
-const SHIPPED = { 'system.enableActivityEagerExecution': true };
+const SHIPPED = {
+  'system.enableActivityEagerExecution': true,
+  'limit.blobSize.error': 1024 * 1024,
+  'limit.blobSize.warn': 256 * 1024,
+};
 
 async function serverVersion(h: Harness): Promise<string> {
   const info = await h.env.connection.workflowService.getSystemInfo({});

@@ -6,9 +6,9 @@ import { loadKeyring } from '../config/codec.js';
 import { ConfigError, readEnv } from '../config/env.js';
 import type { AgentRunWorkflow } from '../common/messages.js';
 import { progressQuery, type Progress } from '../common/messages.js';
-import { openStore } from '../store/index.js';
-import { answer, listPending, listRuns, pendingTable, runsTable } from './escalations.js';
-import { connectClient, RunOptionsError, startRun } from './connect.js';
+import { openStore, type BlobRef } from '../store/index.js';
+import { answer, heldCall, listPending, listRuns, pendingTable, runsTable } from './escalations.js';
+import { connectClient, RunOptionsError, runIdProblem, startRun } from './connect.js';
 import { awaitResult, chainHistoryJSON, exportMarkdown, readExport, readRun, type RunExport } from './export.js';
 import { progressBar, progressLine, resultText } from './format.js';
 import { runFlagSpec, runOptionsFromFlags, UsageError, wholeNumber } from './run-flags.js';
@@ -25,7 +25,9 @@ commands:
   cancel <id>              cancel a run (it ends as cancelled in Temporal)
   export <id> [--format markdown|json] [--out FILE] [--history FILE]
                            the run's transcript from the store, and its Temporal history (see export --help)
-  pending                  runs waiting on a person, with their questions
+  pending [--json]         runs waiting on a person, with their questions (--json: the escalations whole)
+  held <id>                the tool call a run waits to have approved, with its whole input, as JSON
+                           (a large input is read from the store: LONGHAUL_STORE_DIR or _URL)
   approve <id> [--message TEXT]            approve the held tool call / request
   deny <id> --message TEXT                 decline; the model is told why
   reply <id> TEXT                          answer the model's question
@@ -35,7 +37,8 @@ commands:
   worker                   start a worker (env: TEMPORAL_ADDRESS, LONGHAUL_TASK_QUEUE, ANTHROPIC_*,
                            LONGHAUL_WORKSPACE_ROOTS, LONGHAUL_TOOL_POLICIES, LONGHAUL_WEBHOOK_ALLOW)
   codec-server [--port 8888] [--host 127.0.0.1] [--cors-origin http://localhost:8233]
-                           decrypt payloads for the Web UI (env: LONGHAUL_ENCRYPTION_KEYS or _KEY_FILE)
+                           decrypt payloads for the Web UI (env: LONGHAUL_ENCRYPTION_KEYS or _KEY_FILE;
+                           LONGHAUL_CODEC_TOKEN, the token every request needs, else one is made and printed)
 
 run options:
   --task TEXT | --task-file PATH   what the agent should do (required)
@@ -44,7 +47,8 @@ run options:
   --agent NAME                     an agent profile the workers serve (its tools and defaults)
   --model NAME  --max-turns N  --max-output-tokens N  --system-prompt TEXT
   --compaction-trigger N (>= 50000)  --compaction-instructions TEXT
-  --pause-after-compaction  --no-compaction  --no-state  --id RUN_ID
+  --pause-after-compaction  --no-compaction  --no-state
+  --id RUN_ID                      letters, digits, . _ - : @ (at most 200; default longhaul-<date>-<random>)
   --token-budget N  --tool-policy NAME=allow|approve|deny (repeatable; never wider than the
                                    worker's or the agent's own; write_file asks by default)
   --on-cap escalate|stop|wrap-up  --escalation-timeout SECONDS  --on-timeout deny|stop
@@ -174,13 +178,15 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
       if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       const port = wholeNumber('port', values.port);
       if (port !== undefined && port > 65535) throw new UsageError(`--port: expected 0..65535, got ${port}`);
-      const keyring = loadKeyring(readEnv());
+      const env = readEnv();
+      const keyring = loadKeyring(env);
       if (!keyring)
         throw new ConfigError(
           'codec-server needs the keys: set LONGHAUL_ENCRYPTION_KEYS or LONGHAUL_ENCRYPTION_KEY_FILE',
         );
       const { serveCodec } = await import('./codec-server.js');
       await serveCodec(keyring, {
+        token: env.LONGHAUL_CODEC_TOKEN,
         ...(port !== undefined ? { port } : {}),
         ...(values.host !== undefined ? { host: values.host } : {}),
         ...(values['cors-origin'] !== undefined ? { corsOrigin: values['cors-origin'] } : {}),
@@ -196,6 +202,8 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
       });
       if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       const options = runOptionsFromFlags(values);
+      const idProblem = values.id === undefined ? null : runIdProblem(values.id);
+      if (idProblem) throw new UsageError(`--id: ${idProblem}`);
       const { client, connection, env } = await connectClient();
       try {
         const handle = await startRun(client, options, {
@@ -333,7 +341,34 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
       const { client, connection } = await connectClient();
       try {
         const pending = await listPending(client);
-        process.stdout.write(`${values.json ? JSON.stringify(pending) : pendingTable(pending)}\n`);
+        // JSON: one array, a run that cannot be read here as { runId, unreadable } (no escalation).
+        const json = () => JSON.stringify([...pending.pending, ...pending.unreadable]);
+        process.stdout.write(`${values.json ? json() : pendingTable(pending)}\n`);
+        return 0;
+      } finally {
+        await connection.close();
+      }
+    }
+    case 'held': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        options: { help: { type: 'boolean', short: 'h' } },
+        strict: true,
+        allowPositionals: true,
+      });
+      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
+      if (positionals.length !== 1) throw new UsageError('held takes exactly one run id');
+      const { client, connection, env, keyring } = await connectClient();
+      try {
+        const call = await heldCall(client, positionals[0]!, async (ref) => {
+          const store = await openStore(env, keyring);
+          try {
+            return await store.get(ref as BlobRef);
+          } finally {
+            await store.close();
+          }
+        });
+        process.stdout.write(`${JSON.stringify(call, null, 2)}\n`);
         return 0;
       } finally {
         await connection.close();
@@ -397,7 +432,7 @@ export async function runCli(argv: string[], worker: WorkerCommand): Promise<voi
       err instanceof UsageError ||
       err instanceof ConfigError ||
       err instanceof RunOptionsError ||
-      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+      String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`longhaul: ${(err as Error).message.split('\n')[0]}\n`);
     process.exitCode = usage ? 2 : 1;
   }

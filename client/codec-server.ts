@@ -4,13 +4,18 @@
  * ever leaving this machine. `POST /decode` and `POST /encode` take and answer
  * `{ payloads: [{ metadata: { key: base64 }, data: base64 }] }`.
  *
- * Run it next to the browser (loopback by default): whoever can reach it can decrypt.
+ * Every request but a CORS preflight needs the server's token, as `Authorization: Bearer <token>`
+ * (`temporal … --codec-auth "Bearer <token>"`) or, for the Web UI, which cannot send a header of
+ * its own, as the cookie that `GET /login?token=<token>` sets in the browser (with the UI's
+ * "Include cross-origin credentials"). Run it next to the browser (loopback by default).
  */
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { JSONToPayload, payloadToJSON, type JSONPayload } from '@temporalio/common/lib/proto-utils.js';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createEncryptionCodec, type Keyring } from '../config/codec.js';
+import { MIN_CODEC_TOKEN_CHARS } from '../config/env.js';
 
 export interface CodecServerOptions {
   codec: PayloadCodec;
@@ -20,6 +25,8 @@ export interface CodecServerOptions {
   host?: string;
   /** The Web UI's origin, allowed by CORS. Default http://localhost:8233 (the dev server's UI). */
   corsOrigin?: string;
+  /** The credential every request must carry (`newCodecToken()` makes one). */
+  token: string;
 }
 
 export interface CodecServer {
@@ -43,11 +50,32 @@ class HttpError extends Error {
   }
 }
 
+/** The cookie `GET /login` sets: the Web UI sends cookies (with credentials on), never a header of ours. */
+const TOKEN_COOKIE = 'longhaul-codec-token';
+export const newCodecToken = (): string => randomBytes(32).toString('base64url');
+
+/** Equal without saying where they differ: both are hashed first, so neither length nor prefix leaks. */
+function sameSecret(given: string, token: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(token));
+}
+
+/** The credential a request carries: the bearer token, else the login cookie's value. */
+function credentialOf(req: IncomingMessage): string | undefined {
+  const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
+  if (bearer) return bearer[1];
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === TOKEN_COOKIE) return value.join('=');
+  }
+  return undefined;
+}
+
 function corsHeaders(origin: string): Record<string, string> {
   return {
     'access-control-allow-origin': origin,
-    'access-control-allow-methods': 'POST, OPTIONS',
-    'access-control-allow-headers': 'x-namespace, content-type',
+    'access-control-allow-methods': 'GET, POST, OPTIONS',
+    'access-control-allow-headers': 'x-namespace, content-type, authorization',
     'access-control-max-age': '600',
     ...(origin === '*' ? {} : { 'access-control-allow-credentials': 'true', vary: 'Origin' }),
   };
@@ -84,6 +112,8 @@ function parsePayloads(body: string): Payload[] {
 }
 
 export function startCodecServer(opts: CodecServerOptions): Promise<CodecServer> {
+  if (opts.token.length < MIN_CODEC_TOKEN_CHARS)
+    return Promise.reject(new Error(`the codec server's token must be at least ${MIN_CODEC_TOKEN_CHARS} characters`));
   const origin = opts.corsOrigin ?? DEFAULT_CORS_ORIGIN;
   const cors = corsHeaders(origin);
 
@@ -97,8 +127,24 @@ export function startCodecServer(opts: CodecServerOptions): Promise<CodecServer>
     const from = req.headers.origin;
     if (from !== undefined && origin !== '*' && from !== origin)
       return send(403, { error: `origin ${from} is not allowed` });
-    const path = new URL(req.url ?? '/', 'http://codec').pathname.replace(/\/+$/, '');
+    const url = new URL(req.url ?? '/', 'http://codec');
+    const path = url.pathname.replace(/\/+$/, '');
+    // A preflight carries no credentials (browsers never send them on one).
     if (req.method === 'OPTIONS') return send(204);
+    if (path === '/login' && req.method === 'GET') {
+      if (!sameSecret(url.searchParams.get('token') ?? '', opts.token)) return send(401, { error: 'wrong token' });
+      res.writeHead(200, {
+        ...cors,
+        'content-type': 'text/plain',
+        'set-cookie': `${TOKEN_COOKIE}=${opts.token}; HttpOnly; SameSite=Strict; Path=/`,
+      });
+      return void res.end('This browser can now use the codec server (with "Include cross-origin credentials").\n');
+    }
+    const credential = credentialOf(req);
+    if (credential === undefined || !sameSecret(credential, opts.token)) {
+      res.setHeader('www-authenticate', 'Bearer');
+      return send(401, { error: 'the codec server needs its token: Authorization: Bearer <token>' });
+    }
     if (path !== '/encode' && path !== '/decode') return send(404, { error: 'POST /encode or /decode' });
     if (req.method !== 'POST') return send(405, { error: 'POST /encode or /decode' });
     try {
@@ -137,12 +183,22 @@ export function startCodecServer(opts: CodecServerOptions): Promise<CodecServer>
   });
 }
 
-/** The `longhaul codec-server` command: serves until SIGINT/SIGTERM. */
-export async function serveCodec(keyring: Keyring, opts: Omit<CodecServerOptions, 'codec'>): Promise<void> {
-  const server = await startCodecServer({ ...opts, codec: createEncryptionCodec(keyring) });
+/**
+ * The `longhaul codec-server` command: serves until SIGINT/SIGTERM. Without a token (from
+ * LONGHAUL_CODEC_TOKEN) it makes one and prints it once, on stderr.
+ */
+export async function serveCodec(
+  keyring: Keyring,
+  opts: Omit<CodecServerOptions, 'codec' | 'token'> & { token?: string | undefined },
+): Promise<void> {
+  const token = opts.token ?? newCodecToken();
+  const server = await startCodecServer({ ...opts, token, codec: createEncryptionCodec(keyring) });
   const origin = opts.corsOrigin ?? DEFAULT_CORS_ORIGIN;
   process.stderr.write(
-    `longhaul codec server on ${server.url} (CORS origin ${origin}, keys ${keyring.ids.join(', ')}; current ${keyring.current.id})\n`,
+    `longhaul codec server on ${server.url} (CORS origin ${origin}, keys ${keyring.ids.join(', ')}; current ${keyring.current.id})\n` +
+      (opts.token
+        ? 'token from LONGHAUL_CODEC_TOKEN\n'
+        : `token (made for this start; set LONGHAUL_CODEC_TOKEN to choose one): ${token}\n`),
   );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

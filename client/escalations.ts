@@ -3,7 +3,7 @@ import { userInfo } from 'node:os';
 import type { AgentRunWorkflow } from '../common/messages.js';
 import type { Decision, Escalation, HumanResponse } from '../common/escalation.js';
 import { AGENT_RUN_WORKFLOW, escalationQuery, respondUpdate } from '../common/messages.js';
-import { LONGHAUL_STATUS } from '../common/search-attributes.js';
+import { listReadable, unreadableLines } from './listing.js';
 import { UsageError } from './run-flags.js';
 
 export interface PendingRun {
@@ -11,19 +11,27 @@ export interface PendingRun {
   escalation: Escalation;
 }
 
+/** Runs waiting on a person: those this client can read with their open escalation, and those it cannot. */
+export interface Pending {
+  pending: PendingRun[];
+  unreadable: { runId: string; unreadable: string }[];
+}
+
 /** Runs waiting on a person, found through the search attribute, with their open escalation. */
-export async function listPending(client: Client): Promise<PendingRun[]> {
-  const pending: PendingRun[] = [];
-  for await (const run of client.workflow.list({
-    query: `LonghaulStatus = 'awaiting_human' AND ExecutionStatus = 'Running'`,
-  })) {
+export async function listPending(client: Client): Promise<Pending> {
+  const found: Pending = { pending: [], unreadable: [] };
+  for await (const run of listReadable(client, `LonghaulStatus = 'awaiting_human' AND ExecutionStatus = 'Running'`)) {
+    if (run.unreadable) {
+      found.unreadable.push({ runId: run.workflowId, unreadable: run.unreadable });
+      continue;
+    }
     const escalation = await client.workflow
       .getHandle(run.workflowId)
       .query(escalationQuery)
       .catch(() => null);
-    if (escalation) pending.push({ runId: run.workflowId, escalation });
+    if (escalation) found.pending.push({ runId: run.workflowId, escalation });
   }
-  return pending;
+  return found;
 }
 
 /** A plain text table: columns padded to their widest cell, the last one left free. */
@@ -33,8 +41,13 @@ function table(head: string[], rows: string[][]): string {
   return [line(head), ...rows.map(line)].join('\n');
 }
 
-export function pendingTable(pending: PendingRun[]): string {
-  if (pending.length === 0) return 'no run is waiting on a person';
+export function pendingTable({ pending, unreadable }: Pending): string {
+  const notes = unreadableLines(unreadable);
+  if (pending.length === 0)
+    return [
+      notes.length ? 'no run this client can read is waiting on a person' : 'no run is waiting on a person',
+      ...notes,
+    ].join('\n');
   const rows = pending.map(({ runId, escalation: e }) => [
     runId,
     e.id,
@@ -42,7 +55,31 @@ export function pendingTable(pending: PendingRun[]): string {
     e.deadline.slice(0, 19).replace('T', ' '),
     e.question,
   ]);
-  return table(['RUN', 'ESCALATION', 'KIND', 'DEADLINE (UTC)', 'QUESTION'], rows);
+  const text = table(['RUN', 'ESCALATION', 'KIND', 'DEADLINE (UTC)', 'QUESTION'], rows);
+  // The question shows each field cut; what is approved is the whole input.
+  const held = pending.some((p) => p.escalation.heldToolCall);
+  return [text, ...notes, ...(held ? ['', 'the whole input of a held tool call: longhaul held RUN'] : [])].join('\n');
+}
+
+/**
+ * The tool call a run's open escalation holds, with its whole input: inline in the escalation, or
+ * read with `readStored` when the model call stored it by reference (a large input).
+ */
+export async function heldCall(
+  client: Client,
+  runId: string,
+  readStored: (ref: string) => Promise<string>,
+): Promise<{ escalationId: string; name: string; display?: string; input: unknown }> {
+  const escalation = await client.workflow.getHandle<AgentRunWorkflow>(runId).query(escalationQuery);
+  const call = escalation?.heldToolCall;
+  if (!escalation || !call) throw new UsageError(`run ${runId} holds no tool call for approval`);
+  const input = call.inputRef ? (JSON.parse(await readStored(call.inputRef)) as unknown) : call.input;
+  return {
+    escalationId: escalation.id,
+    name: call.name,
+    ...(call.display !== undefined ? { display: call.display } : {}),
+    input,
+  };
 }
 
 export interface RunRow {
@@ -50,6 +87,8 @@ export interface RunRow {
   status: string;
   startedAt: string;
   temporalStatus: string;
+  /** Why this client cannot read the run (its status still shows: a search attribute). */
+  unreadable?: string;
 }
 
 /** The latest run of each longhaul workflow, newest first, optionally of one longhaul status. */
@@ -58,14 +97,15 @@ export async function listRuns(client: Client, status?: string): Promise<RunRow[
   const query = `WorkflowType = '${AGENT_RUN_WORKFLOW}' AND ExecutionStatus != 'ContinuedAsNew'${status ? ` AND LonghaulStatus = '${status}'` : ''}`;
   const seen = new Set<string>();
   const rows: RunRow[] = [];
-  for await (const run of client.workflow.list({ query })) {
+  for await (const run of listReadable(client, query)) {
     if (seen.has(run.workflowId)) continue;
     seen.add(run.workflowId);
     rows.push({
       runId: run.workflowId,
-      status: String(run.typedSearchAttributes.get(LONGHAUL_STATUS) ?? 'unknown'),
+      status: run.status ?? 'unknown',
       startedAt: run.startTime.toISOString(),
-      temporalStatus: run.status.name,
+      temporalStatus: run.temporalStatus,
+      ...(run.unreadable ? { unreadable: run.unreadable } : {}),
     });
   }
   return rows;
@@ -73,10 +113,13 @@ export async function listRuns(client: Client, status?: string): Promise<RunRow[
 
 export function runsTable(rows: RunRow[]): string {
   if (rows.length === 0) return 'no runs';
-  return table(
-    ['RUN', 'STATUS', 'STARTED (UTC)', 'TEMPORAL'],
-    rows.map((r) => [r.runId, r.status, r.startedAt.slice(0, 19).replace('T', ' '), r.temporalStatus]),
-  );
+  return [
+    table(
+      ['RUN', 'STATUS', 'STARTED (UTC)', 'TEMPORAL'],
+      rows.map((r) => [r.runId, r.status, r.startedAt.slice(0, 19).replace('T', ' '), r.temporalStatus]),
+    ),
+    ...unreadableLines(rows),
+  ].join('\n');
 }
 
 /**

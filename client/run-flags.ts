@@ -75,6 +75,16 @@ function toolPolicies(values: string[] | undefined): Record<string, string> | un
 const defined = <T extends object>(o: T) =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
+/** A task file's text: UTF-8 without NUL bytes (a binary file given by mistake is refused, not sent). */
+function taskText(path: string, bytes: Buffer): string {
+  if (bytes.includes(0)) throw new UsageError(`--task-file: ${path} holds NUL bytes; a task is text`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new UsageError(`--task-file: ${path} is not UTF-8 text`);
+  }
+}
+
 /**
  * Turns flags into run options, checked but without defaults filled in (an agent's defaults apply
  * to what is unset), or throws a one-line UsageError naming what is wrong.
@@ -84,13 +94,15 @@ export function runOptionsFromFlags(flags: RunFlags, cwd = process.cwd()): RunOp
     throw new UsageError('give --task or --task-file, not both');
   let task = flags.task;
   if (flags['task-file'] !== undefined) {
+    let bytes: Buffer;
     try {
-      task = readFileSync(resolve(cwd, flags['task-file']), 'utf8');
+      bytes = readFileSync(resolve(cwd, flags['task-file']));
     } catch (err) {
       throw new UsageError(
         `--task-file: cannot read ${flags['task-file']}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
       );
     }
+    task = taskText(flags['task-file'], bytes);
   }
   if (task === undefined) throw new UsageError('a task is required: --task "…" or --task-file PATH');
   const compaction = {

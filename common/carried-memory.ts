@@ -10,7 +10,11 @@ import type { AgentState, StateUpdate } from './state.js';
  * not change (the workflow reads them into its own `RunMemory`, workflows/memory.ts).
  */
 export interface CarriedMemory {
-  state: AgentState;
+  /**
+   * The state, or null when it is carried by reference (patch `state-by-reference`): then it is
+   * `stateRef`'s as stored plus `stateUpdates`, and the next run reads it back before it starts.
+   */
+  state: AgentState | null;
   /** The state as the store holds it for the model call, and the updates made since. */
   stateRef: BlobRef | null;
   stateUpdates: StateUpdate[];

@@ -5,7 +5,7 @@
  */
 import type { Escalation } from './escalation.js';
 import type { AgentDefaults, RunOptions, RunOptionsInput } from './options.js';
-import type { StateUpdate } from './state.js';
+import type { AgentState, StateUpdate } from './state.js';
 
 /** A content-addressed reference: `sha256:<hex>` of the stored text. */
 export type BlobRef = `sha256:${string}`;
@@ -39,7 +39,14 @@ export interface ModelCallInput {
 export interface ToolCall {
   id: string;
   name: string;
+  /** The input, or `{}` when it is stored (`inputRef`) or was refused (`inputError`). */
   input: unknown;
+  /** The line a person reads (common/call-display.ts): absent in runs recorded before it. */
+  display?: string;
+  /** A large input, in the store: runTool reads it back (common/input-bounds.ts: INLINE_INPUT_BYTES). */
+  inputRef?: BlobRef;
+  /** The call is not run: the model is told this as a tool error (an input nested too deep, too many calls). */
+  inputError?: string;
   /**
    * The call changes nothing (its tool has `sideEffectFree: true`, or no tool has its name and
    * the call only earns an error): it runs as a local activity, inside the workflow task that
@@ -75,7 +82,7 @@ export interface ToolRunInput {
   workflowId: string;
   turn: number;
   workspace: string;
-  call: { id: string; name: string; input: unknown };
+  call: { id: string; name: string; input: unknown; inputRef?: BlobRef };
   /**
    * The chain's first run id and the call's index among its reply's calls: with the turn, what
    * makes the ledger key unique per call (activities/ledger.ts). Absent in inputs scheduled
@@ -113,6 +120,8 @@ export interface LonghaulActivities {
   notifyEscalation: (notice: EscalationNotice) => Promise<void>;
   /** The defaults of a named agent, read once when its run starts (runs from before `admitRun`). */
   agentProfile: (name: string) => Promise<AgentDefaults>;
+  /** The state as a model call stored it: a continued run's, carried by reference. */
+  loadState: (ref: BlobRef) => Promise<AgentState>;
   /**
    * A new run's options as the worker admits them: agent defaults merged, tool policies checked
    * against their ceiling and made explicit, webhook and workspace checked. Refusals fail the run.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ToolCall } from './contracts.js';
 import { describeZodError } from './options.js';
+import { cutText, MAX_INPUT_DEPTH, measure } from './input-bounds.js';
 
 /** Why a run stopped to ask a person. */
 export const EscalationKind = z.enum([
@@ -26,6 +27,12 @@ export interface Escalation {
   openedAt: string;
   deadline: string;
 }
+
+/**
+ * An answer larger than this (JSON, UTF-8) is refused before it is parsed: a message of 20,000
+ * characters is at most 60,000 bytes, and the rest of an answer is small.
+ */
+export const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /** An answer, as sent by the `humanResponse` signal or the `respond` update. */
 export const HumanResponse = z
@@ -75,6 +82,12 @@ export function checkResponse(
   closedIds: ReadonlySet<string>,
   alreadyAnswered: boolean,
 ): { ok: true; response: HumanResponse } | { ok: false; error: string } {
+  // Before parsing: a huge or deeply nested payload costs no more than the limit to refuse.
+  const size = measure(raw, { maxDepth: MAX_INPUT_DEPTH, maxBytes: MAX_RESPONSE_BYTES });
+  if (size.exceeded === 'bytes')
+    return { ok: false, error: `the answer is larger than ${MAX_RESPONSE_BYTES} bytes as JSON, the limit` };
+  if (size.exceeded === 'depth')
+    return { ok: false, error: `the answer is nested deeper than ${MAX_INPUT_DEPTH} levels, the limit` };
   const parsed = HumanResponse.safeParse(raw);
   if (!parsed.success) return { ok: false, error: describeZodError(parsed.error) };
   const r = parsed.data;
@@ -107,4 +120,32 @@ export function timeoutOutcome(kind: EscalationKind, onTimeout: 'deny' | 'stop',
   return deny
     ? { decision: 'deny', message: `No person answered within ${waited}; the request is declined.`, by: 'timeout', at }
     : { decision: 'stop', message: `No person answered within ${waited}.`, by: 'timeout', at };
+}
+
+/** What a closed escalation keeps of its texts: the memory carries up to HISTORY_LIMIT of them into every next run. */
+export const CLOSED_TEXT_CHARS = 300;
+/** A held call's input is kept when its JSON is at most this large; otherwise the question (its display line) stands for it. */
+export const CLOSED_INPUT_BYTES = 512;
+
+const cut = (text: string) => cutText(text, CLOSED_TEXT_CHARS);
+
+/**
+ * An escalation closed with its outcome, bounded: long texts cut; of the held call its id, name,
+ * reference, and input only when small (the question holds its display line).
+ */
+export function closedEscalation(escalation: Escalation, outcome: Outcome): ClosedEscalation {
+  const { heldToolCall: held, ...rest } = escalation;
+  let heldToolCall: ToolCall | undefined;
+  if (held) {
+    const { display: _, input, ...call } = held;
+    const small = measure(input, { maxDepth: MAX_INPUT_DEPTH, maxBytes: CLOSED_INPUT_BYTES }).exceeded === null;
+    heldToolCall = { ...call, input: small ? input : {} };
+  }
+  return {
+    ...rest,
+    reason: cut(escalation.reason),
+    question: cut(escalation.question),
+    ...(heldToolCall ? { heldToolCall } : {}),
+    outcome: outcome.message === undefined ? outcome : { ...outcome, message: cut(outcome.message) },
+  };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { utf8Bytes } from './input-bounds.js';
 
 /** The explicit bookkeeping of a run: what a lossy compaction summary must never be trusted with. */
 export const Finding = z
@@ -93,6 +94,49 @@ export function applyStateUpdate(state: AgentState, update: StateUpdate): AgentS
   const lists = { ...state.lists };
   for (const [name, items] of Object.entries(update.lists ?? {})) lists[name] = appendNew(lists[name] ?? [], items);
   return { ...next, lists };
+}
+
+/**
+ * Bounds on the state. It travels whole in every continue-as-new input (with the rest of the
+ * memory, under the server's blob limit: deploy/temporal-dynamic-config.yaml) and is shown to the
+ * model on every call, so 128 KiB (about 32K tokens a call) is already a large state.
+ */
+export const STATE_LIMITS = {
+  /** Items in any one list (items done, findings, decisions, errors, each of an agent's own lists). */
+  itemsPerList: 2_000,
+  /** Characters of one item as JSON (a string item, or a finding or list item). */
+  itemChars: 4_000,
+  /** UTF-8 bytes of the whole state as JSON. */
+  totalBytes: 128 * 1024,
+};
+
+/**
+ * Why a state passes a limit, as the model is told it, or null when it is within them all.
+ * Checked on the state an update would make: an update that passes a limit is refused whole.
+ */
+export function stateLimitError(state: AgentState): string | null {
+  const lists: [string, unknown[]][] = [
+    ['itemsDone', state.itemsDone],
+    ['findings', state.findings],
+    ['decisions', state.decisions],
+    ['errors', state.errors],
+    ...Object.entries(state.lists ?? {}),
+  ];
+  const { itemsPerList, itemChars, totalBytes } = STATE_LIMITS;
+  for (const [name, items] of lists) {
+    if (items.length > itemsPerList)
+      return `${name} would hold ${items.length} items; the limit is ${itemsPerList} a list. Record fewer: group related items into one`;
+    const long = items.findIndex((item) => (JSON.stringify(item) ?? '').length > itemChars);
+    if (long >= 0)
+      return `an item of ${name} is longer than ${itemChars} characters, the limit a state item; shorten it to its conclusion`;
+  }
+  const bytes = utf8Bytes(JSON.stringify(state));
+  if (bytes > totalBytes)
+    return (
+      `the state would be ${bytes} bytes as JSON; the limit is ${totalBytes}. Keep in the state only what must ` +
+      'survive compaction: short conclusions, not raw data or long text'
+    );
+  return null;
 }
 
 export function summarizeState(state: AgentState): string {

@@ -26,6 +26,9 @@ const toolPolicyList = z
   .pipe(z.record(z.string(), ToolPolicy));
 import { WriteProtectedEntry } from '../common/write-protected.js';
 
+/** Shorter codec server tokens are guessable (one it makes itself is 43 characters). */
+export const MIN_CODEC_TOKEN_CHARS = 16;
+
 /**
  * Everything longhaul reads from the environment, in one schema: each variable is named once,
  * validated at start, and a bad value is reported on one line naming it.
@@ -66,6 +69,11 @@ export const EnvConfig = z.object({
     .string()
     .transform((list) => list.split(',').filter((entry) => entry.trim() !== ''))
     .pipe(WriteProtectedEntry.array())
+    .optional(),
+  /** The credential `longhaul codec-server` requires (made and printed at start when unset). */
+  LONGHAUL_CODEC_TOKEN: z
+    .string()
+    .min(MIN_CODEC_TOKEN_CHARS, `must be at least ${MIN_CODEC_TOKEN_CHARS} characters`)
     .optional(),
   LONGHAUL_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(100),
   LONGHAUL_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
@@ -115,5 +123,25 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const name = String(issue.path[0]);
-  throw new ConfigError(`${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`);
+  throw new ConfigError(`${nameAndValue(name, env[name] ?? '')}: ${issue.message}`);
+}
+
+/** Settings whose whole value is a secret: API keys, encryption keys, tokens, passwords. */
+const SECRET_NAME = /(^|_)(KEY|KEYS|TOKEN|PASSWORD|SECRET)$/;
+
+/**
+ * A setting as an error may show it: `NAME="value"`, but never a secret. A secret's value is not
+ * shown at all; a URL's is shown without its user information and query (where a database URL
+ * carries its password), so the host and path a typo is usually in still show.
+ */
+export function nameAndValue(name: string, value: string): string {
+  if (SECRET_NAME.test(name)) return `${name} (value not shown: a secret)`;
+  if (name.endsWith('_URL') && /[@?]/.test(value)) {
+    const shown = value.replace(
+      /^(?:([a-z][a-z0-9+.-]*:)\/\/)?.*@/is,
+      (_, scheme: string | undefined) => `${scheme ? `${scheme}//` : ''}…@`,
+    );
+    return `${name}=${JSON.stringify(shown.replace(/\?.*$/s, '?…'))} (credentials not shown)`;
+  }
+  return `${name}=${JSON.stringify(value)}`;
 }

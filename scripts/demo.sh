@@ -28,11 +28,14 @@ cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; w
 trap cleanup EXIT
 
 # Eager activity execution hands a scheduled activity straight back to the worker that scheduled
-# it: docs/benchmarks.md measured 177 -> 68 ms of overhead per turn with it.
+# it: docs/benchmarks.md measured 177 -> 68 ms of overhead per turn with it. The blob limits are
+# deploy/temporal-dynamic-config.yaml's: a payload over 1 MiB is refused before it reaches history.
 say "starting Temporal dev server on 127.0.0.1:$TEMPORAL_PORT (history in $DEMO_DIR/temporal.db)"
 "$TEMPORAL" server start-dev --headless --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
   --db-filename "$DEMO_DIR/temporal.db" --log-level error \
-  --dynamic-config-value system.enableActivityEagerExecution=true >"$DEMO_DIR/temporal.log" 2>&1 &
+  --dynamic-config-value system.enableActivityEagerExecution=true \
+  --dynamic-config-value limit.blobSize.error=1048576 --dynamic-config-value limit.blobSize.warn=262144 \
+  >"$DEMO_DIR/temporal.log" 2>&1 &
 pids+=($!)
 
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT LONGHAUL_STORE_DIR=$DEMO_DIR/store

@@ -18,7 +18,10 @@ export interface BlobStore {
    * depend on the transformation. Storing under a ref that is already present is a no-op.
    */
   put(content: string, ref?: BlobRef): Promise<BlobRef>;
-  /** Throws a non-retryable `BlobMissing` failure naming the reference when it is absent. */
+  /**
+   * The content stored under `ref`, checked against it. Throws a non-retryable `BlobMissing`
+   * failure naming the reference when it is absent, `BlobCorrupt` when it does not match.
+   */
   get(ref: BlobRef): Promise<string>;
   /** The idempotency ledger: a side-effecting call's intent, then its result, by idempotency key. */
   getRecord(key: string): Promise<string | undefined>;
@@ -31,6 +34,37 @@ export interface BlobStore {
   /** Appends one line to the journal of side effects actually performed (an audit trail). */
   journal(line: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * longhaul's stores: each says what it holds under a ref (`readStored`), and `get` checks it here,
+ * the one place a blob is verified. A store that transforms what it keeps (`EncryptedStore`) reads
+ * its inner store's `readStored` and returns the plaintext, which `get` verifies.
+ */
+export abstract class ContentStore implements BlobStore {
+  abstract put(content: string, ref?: BlobRef): Promise<BlobRef>;
+  /** What this store holds under `ref`, unchecked (ciphertext, under EncryptedStore); `BlobMissing` when absent. */
+  abstract readStored(ref: BlobRef): Promise<string>;
+  abstract getRecord(key: string): Promise<string | undefined>;
+  abstract putRecord(key: string, value: string): Promise<void>;
+  abstract createRecord(key: string, value: string): Promise<boolean>;
+  abstract journal(line: string): Promise<void>;
+  abstract close(): Promise<void>;
+
+  async get(ref: BlobRef): Promise<string> {
+    const content = await this.readStored(ref);
+    if (refFor(content) !== ref) throw blobCorrupt(ref);
+    return content;
+  }
+}
+
+/** Content that is not what its ref says never heals: retrying would read the same bytes again. */
+export function blobCorrupt(ref: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'BlobCorrupt',
+    message: `transcript store blob ${ref} does not match its hash: it was changed outside longhaul`,
+    nonRetryable: true,
+  });
 }
 
 export function blobMissing(ref: string): ApplicationFailure {

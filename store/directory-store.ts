@@ -1,7 +1,7 @@
 import { access, appendFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { blobMissing, refFor, type BlobRef, type BlobStore } from './blob-store.js';
+import { blobMissing, ContentStore, refFor, type BlobRef } from './blob-store.js';
 
 const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
@@ -13,8 +13,10 @@ async function writeAtomic(path: string, content: string): Promise<void> {
 }
 
 /** The default store: one directory on the worker's machine. */
-export class DirectoryStore implements BlobStore {
-  constructor(private readonly root: string) {}
+export class DirectoryStore extends ContentStore {
+  constructor(private readonly root: string) {
+    super();
+  }
 
   private blobPath(ref: string): string {
     const hex = ref.slice('sha256:'.length);
@@ -39,7 +41,7 @@ export class DirectoryStore implements BlobStore {
     return ref;
   }
 
-  async get(ref: BlobRef): Promise<string> {
+  async readStored(ref: BlobRef): Promise<string> {
     try {
       return await readFile(this.blobPath(ref), 'utf8');
     } catch (err) {

@@ -1,36 +1,35 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { decryptString, DecryptionError, encryptString, isEncryptedString, type Keyring } from '../config/codec.js';
-import { refFor, type BlobRef, type BlobStore } from './blob-store.js';
+import { ContentStore, refFor, type BlobRef } from './blob-store.js';
 
 /**
- * Encryption at rest for any `BlobStore`: blob contents and ledger values are stored as
+ * Encryption at rest for a `ContentStore`: blob contents and ledger values are stored as
  * `enc:v1:<keyId>:<base64>` (AES-256-GCM under the keyring's current key). Refs stay the hash of
  * the plaintext, computed here, so content addressing and idempotent writes work as before (a
- * retried write of the same content is a no-op even though its ciphertext would differ).
+ * retried write of the same content is a no-op even though its ciphertext would differ), and
+ * `get` checks the plaintext against its ref.
  *
  * Each ciphertext is bound to where it lives (the blob's ref, the ledger key), so one cannot be
  * swapped for another unnoticed. Values written before encryption was turned on (no prefix) are
  * still read: a blob only if it matches its ref. The journal is not secret (idempotency keys and
  * tool names) and stays plain.
  */
-export class EncryptedStore implements BlobStore {
+export class EncryptedStore extends ContentStore {
   constructor(
-    private readonly inner: BlobStore,
+    private readonly inner: ContentStore,
     private readonly keyring: Keyring,
-  ) {}
+  ) {
+    super();
+  }
 
   async put(content: string, ref: BlobRef = refFor(content)): Promise<BlobRef> {
     return this.inner.put(encryptString(this.keyring, content, ref), ref);
   }
 
-  async get(ref: BlobRef): Promise<string> {
-    const stored = await this.inner.get(ref);
-    if (!isEncryptedString(stored)) {
-      if (refFor(stored) !== ref)
-        throw unreadable(`transcript store blob ${ref} is neither encrypted nor its ref's content`);
-      return stored;
-    }
-    return this.decrypt(stored, ref, `blob ${ref}`);
+  /** The plaintext (unchecked: `get` checks it): decrypted, or as stored before encryption was on. */
+  async readStored(ref: BlobRef): Promise<string> {
+    const stored = await this.inner.readStored(ref);
+    return isEncryptedString(stored) ? this.decrypt(stored, ref, `blob ${ref}`) : stored;
   }
 
   async getRecord(key: string): Promise<string | undefined> {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { blobMissing, refFor, type BlobRef, type BlobStore } from './blob-store.js';
+import { blobMissing, ContentStore, refFor, type BlobRef } from './blob-store.js';
 
 export interface PostgresStoreOptions {
   /** Connections per worker process; activities beyond this wait for a free one. */
@@ -31,8 +31,10 @@ const SCHEMA = `
  * (connection refused, server shutting down, timeouts) are left as plain errors, which Temporal
  * retries; only a ref that the database answers for but does not hold is `BlobMissing`.
  */
-export class PostgresStore implements BlobStore {
-  private constructor(private readonly pool: pg.Pool) {}
+export class PostgresStore extends ContentStore {
+  private constructor(private readonly pool: pg.Pool) {
+    super();
+  }
 
   static async connect(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
     const pool = new pg.Pool({
@@ -73,7 +75,7 @@ export class PostgresStore implements BlobStore {
     return ref;
   }
 
-  async get(ref: BlobRef): Promise<string> {
+  async readStored(ref: BlobRef): Promise<string> {
     const { rows } = await this.pool.query<{ content: Buffer }>('SELECT content FROM longhaul_blobs WHERE ref = $1', [
       ref,
     ]);

@@ -1,5 +1,7 @@
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,10 +11,16 @@ import { auditTask } from '../simulator/scenarios/audit.js';
 import { LONGHAUL_STATUS } from '../common/search-attributes.js';
 import { startAudit, startAuditOn } from './helpers/audit-run.js';
 import { cli } from './helpers/cli.js';
+import { freePort } from './helpers/free-port.js';
 import { useHarness } from './helpers/harness.js';
 
 const h = useHarness({ worker: {} });
 let workspace: string;
+// Task files the CLI must refuse (written while the file is collected: the refusals are a table).
+const nulTask = join(tmpdir(), `longhaul-cli-nul-${process.pid}.md`);
+writeFileSync(nulTask, 'Summarize the logs\0and delete them');
+const latin1Task = join(tmpdir(), `longhaul-cli-latin1-${process.pid}.md`);
+writeFileSync(latin1Task, Buffer.from('R\xe9sum\xe9 the logs', 'latin1'));
 const longhaul = (...args: string[]) => cli(h.env.address, h.taskQueue, args);
 
 beforeAll(async () => {
@@ -146,6 +154,8 @@ describe('longhaul CLI', () => {
     ],
     [['submit', '--task', 'x'.repeat(100_001)], 'longhaul: --task: task is longer than 100000 characters'],
     [['launch'], 'longhaul: unknown command "launch"; see longhaul --help'],
+    [['submit', '--task-file', nulTask], `longhaul: --task-file: ${nulTask} holds NUL bytes; a task is text`],
+    [['submit', '--task-file', latin1Task], `longhaul: --task-file: ${latin1Task} is not UTF-8 text`],
   ];
   it.each(refusals.map(([args, message]) => [message.slice(10, 70), args, message] as const))(
     'refuses bad input with one line, exit 2, and submits nothing: %s',
@@ -163,6 +173,94 @@ describe('longhaul CLI', () => {
       expect(described).toBe('absent');
     },
   );
+
+  it.each(['bad\nid', 'tab\there', 'esc\u001b[31m', 'a/b', ' leading-space', '.dot-first', 'x'.repeat(201)])(
+    'refuses the run id %j with one line, exit 2, and submits nothing',
+    async (id) => {
+      const out = await longhaul('submit', '--task', 'x', '--workspace', workspace, '--id', id);
+      expect(out).toMatchObject({ code: 2, stdout: '' });
+      expect(out.stderr).toBe(
+        `longhaul: --id: run id ${JSON.stringify(id.slice(0, 60))} must be 1 to 200 letters, digits, ., _, -, : or @, starting with a letter or digit\n`,
+      );
+      const described = await h.env.client.workflow
+        .getHandle(id)
+        .describe()
+        .then(
+          () => 'exists',
+          () => 'absent',
+        );
+      expect(described).toBe('absent');
+    },
+  );
+
+  it('an unreachable TEMPORAL_ADDRESS fails with one line naming it and what to check', async () => {
+    const address = `127.0.0.1:${await freePort()}`;
+    const out = await cli(address, h.taskQueue, ['list']);
+    expect(out).toMatchObject({ code: 1, stdout: '' });
+    expect(out.stderr).toMatch(
+      new RegExp(
+        `^longhaul: cannot reach Temporal at ${address} \\(TEMPORAL_ADDRESS\\) within 5 s: .*; check that the server runs there and that TEMPORAL_ADDRESS, TEMPORAL_TLS and TEMPORAL_API_KEY fit it\n$`,
+      ),
+    );
+  });
+});
+
+describe('a client without the encryption keys', () => {
+  it('lists every run and every pending escalation it can read, and names each run it cannot read', async () => {
+    const keys = `k1:${randomBytes(32).toString('base64')}`;
+    const queue = `${h.taskQueue}-sealed`;
+    const worker = await h.spawnWorker(queue, { LONGHAUL_ENCRYPTION_KEYS: keys });
+    const withKeys = (...args: string[]) => cli(h.env.address, queue, args, { LONGHAUL_ENCRYPTION_KEYS: keys });
+    try {
+      const ask = ['submit', '--task', '[sim:ask-human]', '--workspace', workspace, '--id'];
+      expect((await withKeys(...ask, 'cli-sealed')).code).toBe(0);
+      expect((await longhaul(...ask, 'cli-plain-waiting')).code).toBe(0);
+      // Both wait on a person (the memo, encrypted for the sealed one, is written by then).
+      const waiting = async () =>
+        (JSON.parse((await withKeys('pending', '--json')).stdout) as { runId: string }[]).map((p) => p.runId);
+      for (let ids = await waiting(); !['cli-sealed', 'cli-plain-waiting'].every((id) => ids.includes(id));) {
+        await sleep(200);
+        ids = await waiting();
+      }
+      const cannot =
+        'cannot read cli-sealed: encrypted with key "k1", which this client does not have (LONGHAUL_ENCRYPTION_KEYS)';
+
+      const pending = await longhaul('pending');
+      expect(pending).toMatchObject({ code: 0, stderr: '' });
+      const lines = pending.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^RUN +ESCALATION +KIND/);
+      expect(lines.filter((l) => l.startsWith('cli-plain-waiting '))).toHaveLength(1);
+      expect(lines.filter((l) => l.includes('cli-sealed'))).toEqual([cannot]);
+      expect(JSON.parse((await longhaul('pending', '--json')).stdout)).toEqual(
+        expect.arrayContaining([
+          { runId: 'cli-plain-waiting', escalation: expect.objectContaining({ kind: 'model_request' }) },
+          { runId: 'cli-sealed', unreadable: cannot.slice('cannot read cli-sealed: '.length) },
+        ]),
+      );
+
+      const list = await longhaul('list');
+      expect(list).toMatchObject({ code: 0, stderr: '' });
+      const rows = list.stdout.trimEnd().split('\n');
+      // Its status is a search attribute, never encrypted: the row is whole, and the line says what is not.
+      expect(rows.filter((l) => l.startsWith('cli-sealed '))[0]).toMatch(
+        /^cli-sealed +awaiting_human +\S+ \S+ +RUNNING$/,
+      );
+      expect(rows.filter((l) => l.startsWith('cli-plain-waiting '))).toHaveLength(1);
+      expect(rows.filter((l) => l.startsWith('cli-run-1 '))).toHaveLength(1);
+      expect(rows.at(-1)).toBe(cannot);
+      expect(rows.filter((l) => l.startsWith('cannot read'))).toEqual([cannot]);
+      const listed = JSON.parse((await longhaul('list', '--json')).stdout) as { runId: string; unreadable?: string }[];
+      expect(listed.find((r) => r.runId === 'cli-sealed')?.unreadable).toMatch(/^encrypted with key "k1"/);
+      expect(listed.find((r) => r.runId === 'cli-plain-waiting')).not.toHaveProperty('unreadable');
+      // With the keys, nothing is unreadable.
+      expect((await withKeys('list')).stdout).not.toContain('cannot read');
+    } finally {
+      await withKeys('cancel', 'cli-sealed');
+      await longhaul('cancel', 'cli-plain-waiting');
+      worker.kill('SIGTERM');
+      await new Promise((resolve) => worker.once('exit', resolve));
+    }
+  });
 });
 
 describe('longhaul export', () => {

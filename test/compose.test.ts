@@ -190,11 +190,12 @@ describe('docker-compose.yml', () => {
     expect(ok ? [] : ajv.errorsText(validate.errors, { separator: '\n' }).split('\n')).toEqual([]);
   });
 
-  it('has no version key (Compose Specification) and the seven services', () => {
+  it('has no version key (Compose Specification) and the eight services', () => {
     expect(source.version).toBeUndefined();
     expect(Object.keys(compose.services).sort()).toEqual([
       'codec-server',
       'postgresql',
+      'store-setup',
       'temporal',
       'temporal-namespace',
       'temporal-schema',
@@ -256,8 +257,35 @@ describe('docker-compose.yml', () => {
     expect(worker.build).toBeDefined();
     expect(worker.depends_on).toEqual({
       postgresql: { condition: 'service_healthy' },
+      'store-setup': { condition: 'service_completed_successfully' },
       temporal: { condition: 'service_healthy' },
     });
+  });
+
+  it("gives the worker its own PostgreSQL role, never the superuser's password, made by the store-setup job", () => {
+    const postgres = environmentOf(compose.services.postgresql!);
+    const url = new URL(environmentOf(compose.services.worker!).LONGHAUL_STORE_URL!);
+    expect(url.username).not.toBe(postgres.POSTGRES_USER);
+    expect(url.password).not.toBe(postgres.POSTGRES_PASSWORD);
+    // With every variable set, too: the worker's URL is built from the worker's own.
+    const set = interpolateAll(source, { POSTGRES_USER: 'admin', POSTGRES_PASSWORD: 'SUPERSECRET' }) as ComposeFile;
+    expect(JSON.stringify(set.services.worker)).not.toContain('SUPERSECRET');
+    const setup = environmentOf(compose.services['store-setup']!);
+    expect([setup.WORKER_USER, setup.WORKER_PASSWORD, setup.STORE_DB]).toEqual([
+      url.username,
+      url.password,
+      url.pathname.slice(1),
+    ]);
+    expect(compose.services['store-setup']!.command).toEqual(['sh', '/longhaul/store-setup.sh']);
+  });
+
+  it('publishes ports on 127.0.0.1 only, whatever is set, and PostgreSQL on none', () => {
+    const everything = { TEMPORAL_PORT: '7000', TEMPORAL_UI_PORT: '9090', CODEC_SERVER_PORT: '9999' };
+    for (const file of [compose, interpolateAll(source, everything) as ComposeFile]) {
+      const ports = Object.entries(file.services).flatMap(([name, s]) => (s.ports ?? []).map((p) => [name, p]));
+      expect(ports.map(([name]) => name).sort()).toEqual(['codec-server', 'temporal', 'temporal-ui']);
+      for (const [name, port] of ports) expect(port, String(name)).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+    }
   });
 
   it('runs the codec server from the same image, on all interfaces inside its container', () => {
@@ -275,7 +303,7 @@ describe('docker-compose.yml', () => {
     const jobs = Object.entries(compose.services)
       .filter(([, s]) => isOneShot(s))
       .map(([name]) => name);
-    expect(jobs.sort()).toEqual(['temporal-namespace', 'temporal-schema']);
+    expect(jobs.sort()).toEqual(['store-setup', 'temporal-namespace', 'temporal-schema']);
     expect(compose.services.temporal!.depends_on).toEqual({
       'temporal-schema': { condition: 'service_completed_successfully' },
     });

@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { temporalConnectionOptions } from '../config/connection.js';
-import { ConfigError, readEnv } from '../config/env.js';
+import { ConfigError, nameAndValue, readEnv } from '../config/env.js';
 
 describe('worker configuration from the environment', () => {
   it('applies defaults and treats empty values as unset', () => {
@@ -28,6 +28,52 @@ describe('worker configuration from the environment', () => {
   ])('refuses %j with one line naming the variable', (env, message) => {
     expect(() => readEnv(env)).toThrow(ConfigError);
     expect(() => readEnv(env)).toThrow(message);
+  });
+
+  it.each([
+    [
+      { LONGHAUL_STORE_URL: 'postgre://longhaul:Hunter2Secret@db:5432/x' },
+      'LONGHAUL_STORE_URL="postgre://…@db:5432/x" (credentials not shown): must be a postgres:// or postgresql:// URL',
+    ],
+    [
+      // A password with an unencoded @, and one in the query (libpq's ?password=).
+      { LONGHAUL_STORE_URL: 'postgres://u:Hunter2@Secret@db/x ?password=Hunter2Secret' },
+      'LONGHAUL_STORE_URL="postgres://…@db/x ?…" (credentials not shown): must be a postgres:// or postgresql:// URL',
+    ],
+    [{ LONGHAUL_STORE_URL: 'Hunter2Secret@db' }, 'LONGHAUL_STORE_URL="…@db" (credentials not shown)'],
+    [
+      { ANTHROPIC_BASE_URL: 'https//user:Hunter2Secret@api' },
+      'ANTHROPIC_BASE_URL="…@api" (credentials not shown): Invalid URL',
+    ],
+    [
+      { LONGHAUL_CODEC_TOKEN: 'Hunter2Secret' },
+      'LONGHAUL_CODEC_TOKEN (value not shown: a secret): must be at least 16 characters',
+    ],
+  ])('never echoes a secret: %j', (env, message) => {
+    const err = (() => {
+      try {
+        readEnv(env);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err?.message).toContain(message);
+    expect(err?.message).not.toMatch(/Hunter2|Secret/);
+  });
+
+  it('never shows the value of a *_KEY, *_KEYS, *_TOKEN, *_PASSWORD or *_SECRET setting, whatever its name', () => {
+    for (const name of [
+      'ANTHROPIC_API_KEY',
+      'TEMPORAL_API_KEY',
+      'LONGHAUL_ENCRYPTION_KEYS',
+      'LONGHAUL_CODEC_TOKEN',
+      'SOME_PASSWORD',
+      'OTHER_SECRET',
+    ])
+      expect(nameAndValue(name, 'Hunter2Secret')).toBe(`${name} (value not shown: a secret)`);
+    expect(nameAndValue('LONGHAUL_TASK_QUEUE', 'q\n')).toBe('LONGHAUL_TASK_QUEUE="q\\n"');
+    expect(nameAndValue('OTEL_EXPORTER_OTLP_ENDPOINT', 'ftp://x')).toBe('OTEL_EXPORTER_OTLP_ENDPOINT="ftp://x"');
   });
 });
 

@@ -62,7 +62,7 @@ describe("LonghaulPlugin in a user's own worker, beside the user's own workflow 
           .map((e) => e.workflowTaskCompletedEventAttributes?.identity)
           .filter(Boolean),
       );
-    expect(worker.options.identity).toMatch(/^\d+@\S+ \w{8}$/);
+    expect(worker.options.identity).toMatch(/^\d+@\S+ \w{8} boot=[0-9a-f-]{36} pidns=\d+$/);
     expect(await ranOn(run)).toEqual(new Set([worker.options.identity]));
     expect(await ranOn(greeting)).toEqual(new Set([worker.options.identity]));
 

@@ -1,11 +1,16 @@
 import { ApplicationFailure } from '@temporalio/common';
 import pg from 'pg';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refFor } from '../store/blob-store.js';
 import { DirectoryStore } from '../store/directory-store.js';
 import { openStore } from '../store/index.js';
 import { PostgresStore } from '../store/postgres-store.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 describe('PostgresStore against a real PostgreSQL server', () => {
   let server: TestPostgres;
@@ -108,6 +113,56 @@ describe('PostgresStore against a real PostgreSQL server', () => {
     }
     expect(await openStore({ LONGHAUL_STORE_DIR: '/tmp/x' })).toBeInstanceOf(DirectoryStore);
     expect(await openStore({ LONGHAUL_STORE_URL: '', LONGHAUL_STORE_DIR: '/tmp/x' })).toBeInstanceOf(DirectoryStore);
+  });
+
+  it('a blob edited in the database is refused as BlobCorrupt naming its ref', async () => {
+    const ref = await store.put('the task as submitted');
+    await sql.query('UPDATE longhaul_blobs SET content = $2 WHERE ref = $1', [ref, Buffer.from('the task, edited')]);
+    await expect(store.get(ref)).rejects.toMatchObject({ type: 'BlobCorrupt', nonRetryable: true });
+    await expect(store.get(ref)).rejects.toThrow(ref);
+  });
+
+  it("deploy/store-setup.sh: the workers' role owns the store's database and can reach nothing else", async () => {
+    for (const db of ['temporal', 'temporal_visibility', 'compose_store']) await sql.query(`CREATE DATABASE ${db}`);
+    const at = new URL(server.url);
+    // A store an older deployment's workers made as the superuser: the role is given its tables.
+    const older = await PostgresStore.connect(server.url.replace(/\/postgres$/, '/compose_store'));
+    const before = await older.put('written by the superuser');
+    await older.close();
+    const setup = () =>
+      spawnSync('sh', [join(root, 'deploy/store-setup.sh')], {
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          PGHOST: at.hostname,
+          PGPORT: at.port,
+          PGUSER: at.username,
+          STORE_DB: 'compose_store',
+          WORKER_USER: 'longhaul_worker',
+          WORKER_PASSWORD: 'worker-secret',
+        },
+      });
+    for (const run of [setup(), setup()])
+      expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    const as = (db: string) => `postgres://longhaul_worker:worker-secret@${at.host}/${db}`;
+    const worker = await PostgresStore.connect(as('compose_store'));
+    try {
+      expect(await worker.get(before)).toBe('written by the superuser');
+      const ref = await worker.put('written by the worker role');
+      await worker.putRecord('k', 'v');
+      await worker.journal('k write_file');
+      expect(await worker.get(ref)).toBe('written by the worker role');
+    } finally {
+      await worker.close();
+    }
+    for (const db of ['temporal', 'temporal_visibility', 'postgres']) {
+      const client = new pg.Client(as(db));
+      await expect(client.connect()).rejects.toThrow(/permission denied for database/);
+    }
+    const { rows } = await sql.query<{ rolsuper: boolean; rolcreaterole: boolean; rolcreatedb: boolean }>(
+      "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = 'longhaul_worker'",
+    );
+    expect(rows).toEqual([{ rolsuper: false, rolcreaterole: false, rolcreatedb: false }]);
   });
 
   it('fails retryably while the database is down and recovers when it returns', async () => {

@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EncryptedStore } from '../store/encrypted-store.js';
 import { DirectoryStore } from '../store/directory-store.js';
 import { refFor } from '../store/blob-store.js';
-import { startCodecServer } from '../client/codec-server.js';
+import { newCodecToken, startCodecServer } from '../client/codec-server.js';
 import {
   createEncryptionCodec,
   decryptString,
@@ -334,7 +334,7 @@ describe('key rotation', () => {
     const ref = await before.put('a transcript node');
     expect(ref).toBe(refFor('a transcript node'));
     await before.putRecord('wf/1/toolu_1', '{"ok":true}');
-    expect(await plainStore.get(ref)).toMatch(/^enc:v1:k1:/);
+    expect(await plainStore.readStored(ref)).toMatch(/^enc:v1:k1:/);
     expect(await plainStore.getRecord('wf/1/toolu_1')).toMatch(/^enc:v1:k1:/);
 
     const after = new EncryptedStore(new DirectoryStore(dir), rotated);
@@ -343,9 +343,9 @@ describe('key rotation', () => {
     expect(await after.getRecord('wf/9/missing')).toBeUndefined();
     // Idempotent across keys: the same content is the same ref and is not rewritten.
     expect(await after.put('a transcript node')).toBe(ref);
-    expect(await plainStore.get(ref)).toMatch(/^enc:v1:k1:/);
+    expect(await plainStore.readStored(ref)).toMatch(/^enc:v1:k1:/);
     const ref2 = await after.put('written after rotation');
-    expect(await plainStore.get(ref2)).toMatch(/^enc:v1:k2:/);
+    expect(await plainStore.readStored(ref2)).toMatch(/^enc:v1:k2:/);
     await after.putRecord('wf/1/toolu_1', '{"ok":"again"}');
     expect(await plainStore.getRecord('wf/1/toolu_1')).toMatch(/^enc:v1:k2:/);
 
@@ -355,7 +355,7 @@ describe('key rotation', () => {
 
     // Ciphertext moved under another ref is refused for good.
     const moved = refFor('some other content');
-    await plainStore.put(await plainStore.get(ref), moved);
+    await plainStore.put(await plainStore.readStored(ref), moved);
     await expect(after.get(moved)).rejects.toMatchObject({ type: 'BlobUnreadable', nonRetryable: true });
 
     // Without k1 the old blob names the missing key.
@@ -370,16 +370,17 @@ describe('longhaul codec-server', () => {
   const keyring = new Keyring([keyOf('k2'), keyOf('k1')]);
 
   it('POST /encode then /decode round-trips; preflight answers with the CORS headers', async () => {
-    const server = await startCodecServer({ codec: createEncryptionCodec(keyring), port: 0 });
+    const token = newCodecToken();
+    const server = await startCodecServer({ codec: createEncryptionCodec(keyring), port: 0, token });
     try {
       const original = {
         metadata: { encoding: Buffer.from('json/plain').toString('base64') },
         data: Buffer.from(JSON.stringify({ secret: 'round trip' })).toString('base64'),
       };
-      const post = (path: string, body: unknown, origin = 'http://localhost:8233') =>
+      const post = (path: string, body: unknown, origin = 'http://localhost:8233', authorization = `Bearer ${token}`) =>
         fetch(`${server.url}${path}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-namespace': 'default', origin },
+          headers: { 'content-type': 'application/json', 'x-namespace': 'default', origin, authorization },
           body: JSON.stringify(body),
         });
 
@@ -411,7 +412,41 @@ describe('longhaul codec-server', () => {
         .get('access-control-allow-headers')!
         .split(',')
         .map((s) => s.trim().toLowerCase());
-      expect(allowed).toEqual(expect.arrayContaining(['x-namespace', 'content-type']));
+      expect(allowed).toEqual(expect.arrayContaining(['x-namespace', 'content-type', 'authorization']));
+
+      // No token, another token (longer, shorter, one character off), another scheme: 401, nothing decoded.
+      for (const authorization of ['', `Bearer ${token}x`, `Bearer ${token.slice(1)}`, `Basic ${token}`, 'Bearer ']) {
+        const refused = await post('/decode', encoded, 'http://localhost:8233', authorization);
+        expect(refused.status).toBe(401);
+        expect(refused.headers.get('www-authenticate')).toBe('Bearer');
+        expect(await refused.text()).not.toContain('round trip');
+      }
+      expect(
+        (
+          await post(
+            '/decode',
+            encoded,
+            'http://localhost:8233',
+            `Bearer ${token.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))}`,
+          )
+        ).status,
+      ).toBe(401);
+      // The Web UI's way: a cookie set once by GET /login?token=…, sent with credentials.
+      expect((await fetch(`${server.url}/login?token=wrong`)).status).toBe(401);
+      const login = await fetch(`${server.url}/login?token=${token}`);
+      expect(login.status).toBe(200);
+      const cookie = login.headers.get('set-cookie')!;
+      expect(cookie).toMatch(/HttpOnly; SameSite=Strict/);
+      const withCookie = await fetch(`${server.url}/decode`, {
+        method: 'POST',
+        headers: { origin: 'http://localhost:8233', cookie: cookie.split(';')[0]! },
+        body: JSON.stringify(encoded),
+      });
+      expect(withCookie.status).toBe(200);
+      expect(await withCookie.json()).toEqual({ payloads: [original] });
+      await expect(
+        startCodecServer({ codec: createEncryptionCodec(keyring), port: 0, token: 'short' }),
+      ).rejects.toThrow(/at least 16 characters/);
 
       // Another origin, a bad body, an unknown key id.
       expect((await post('/decode', encoded, 'http://evil.example')).status).toBe(403);
@@ -437,18 +472,24 @@ describe('longhaul codec-server', () => {
       process.execPath,
       [bin, 'codec-server', '--port', '0', '--cors-origin', 'http://ui.test:8080'],
       {
-        env: { ...process.env, LONGHAUL_ENCRYPTION_KEYS: spec([keyOf('k1')]), LONGHAUL_ENCRYPTION_KEY_FILE: '' },
+        env: {
+          ...process.env,
+          LONGHAUL_ENCRYPTION_KEYS: spec([keyOf('k1')]),
+          LONGHAUL_ENCRYPTION_KEY_FILE: '',
+          LONGHAUL_CODEC_TOKEN: '',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
     const exited = new Promise<number | null>((r) => child.once('exit', r));
     try {
-      const url = await new Promise<string>((resolve, reject) => {
+      // Without LONGHAUL_CODEC_TOKEN it makes a token and prints it once.
+      const [url, token] = await new Promise<[string, string]>((resolve, reject) => {
         let out = '';
         child.stderr.on('data', (c: Buffer) => {
           out += c.toString();
-          const m = /codec server on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-          if (m) resolve(m[1]!);
+          const m = /codec server on (http:\/\/127\.0\.0\.1:\d+).*\ntoken \(made for this start.*\): (\S+)\n/.exec(out);
+          if (m) resolve([m[1]!, m[2]!]);
         });
         void exited.then((code) => reject(new Error(`codec-server exited with ${code}: ${out}`)));
       });
@@ -459,15 +500,50 @@ describe('longhaul codec-server', () => {
       const enc = await fetch(`${url}/encode`, {
         method: 'POST',
         body: JSON.stringify({ payloads: [payload] }),
-        headers: { origin: 'http://ui.test:8080' },
+        headers: { origin: 'http://ui.test:8080', authorization: `Bearer ${token}` },
       });
       expect(enc.headers.get('access-control-allow-origin')).toBe('http://ui.test:8080');
-      const dec = await fetch(`${url}/decode`, { method: 'POST', body: await enc.text() });
+      const body = await enc.text();
+      expect((await fetch(`${url}/decode`, { method: 'POST', body })).status).toBe(401);
+      const dec = await fetch(`${url}/decode`, { method: 'POST', body, headers: { authorization: `Bearer ${token}` } });
       expect(await dec.json()).toEqual({ payloads: [payload] });
     } finally {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
+  });
+
+  it('with LONGHAUL_CODEC_TOKEN set, the CLI command requires that token and never prints it', async () => {
+    const token = newCodecToken();
+    const child = spawn(process.execPath, [bin, 'codec-server', '--port', '0'], {
+      env: {
+        ...process.env,
+        LONGHAUL_ENCRYPTION_KEYS: spec([keyOf('k1')]),
+        LONGHAUL_ENCRYPTION_KEY_FILE: '',
+        LONGHAUL_CODEC_TOKEN: token,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    let out = '';
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stderr.on('data', (c: Buffer) => {
+          out += c.toString();
+          const m = /codec server on (http:\/\/127\.0\.0\.1:\d+).*\ntoken from LONGHAUL_CODEC_TOKEN\n/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        void exited.then((code) => reject(new Error(`codec-server exited with ${code}: ${out}`)));
+      });
+      const decode = (authorization: string) =>
+        fetch(`${url}/decode`, { method: 'POST', body: '{"payloads":[]}', headers: { authorization } });
+      expect((await decode(`Bearer ${token}`)).status).toBe(200);
+      expect((await decode(`Bearer ${newCodecToken()}`)).status).toBe(401);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(out).not.toContain(token);
   });
 });
 

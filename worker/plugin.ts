@@ -187,7 +187,7 @@ export class LonghaulPlugin extends SimplePlugin {
             `reclaimed from gone workers${gone ? ` (${gone})` : ''}: ${activities.length} activities, ${stickyResets} sticky queues, ${tasksReturned} waiting workflow tasks, among ${runs} running runs`,
             { activities },
           );
-        }
+        } else log.debug(`reclaimed nothing: no gone worker's work among ${runs} running runs`);
       },
       (err: Error) => {
         log.warn(`could not look for a gone worker's activities: ${err.message}`);

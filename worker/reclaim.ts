@@ -1,13 +1,15 @@
 /**
  * Reclaiming a dead predecessor's work. A worker killed in the middle of a model call leaves the
  * activity "started" on the server until its heartbeat timeout (5 s) expires, and the run's next
- * workflow task goes to the dead worker's sticky queue for 3 s more. A worker that starts on the
- * same host can tell that the worker that started such an activity is gone (its process no longer
- * exists), fail the attempt at once (Temporal retries it at once, here or elsewhere) and send the
- * run's workflow tasks to the normal queue. A worker on another host is never judged: for it the
- * timeouts stay the bound.
+ * workflow task goes to the dead worker's sticky queue for 3 s more. A worker that starts where it
+ * can prove that the worker that started such an activity is gone (the same kernel boot and pid
+ * namespace, and its pid no longer exists there) fails the attempt at once (Temporal retries it at
+ * once, here or elsewhere) and sends the run's workflow tasks to the normal queue. Any other worker
+ * is never judged (another host, another boot, another pid namespace: containers with host
+ * networking share a hostname and each has its own pid 1): for it the timeouts stay the bound.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { NativeConnection } from '@temporalio/worker';
 import proto from '@temporalio/proto';
@@ -15,24 +17,54 @@ import { AGENT_RUN_WORKFLOW } from '../common/messages.js';
 
 type WorkflowService = NativeConnection['workflowService'];
 
-/** Who this worker is: `pid@host token`; the token tells a predecessor that had the same pid apart. */
+/** Where a pid names one process: a kernel boot, and a pid namespace in it. */
+export interface PidSpace {
+  bootId: string;
+  pidNamespace: string;
+}
+
+/**
+ * Who this worker is: `pid@host token boot=<boot id> pidns=<pid namespace inode>`; the token tells a
+ * predecessor that had the same pid apart.
+ */
 export interface WorkerSelf {
   pid: number;
   host: string;
+  /** Null where the boot or pid namespace cannot be read (not Linux): then no worker is judged gone. */
+  space: PidSpace | null;
   identity: string;
   /** Identities of the workers of this process (a process may run several: tests, several queues). */
   here: ReadonlySet<string>;
 }
 
-const identitiesHere = new Set<string>();
-
-/** A new identity, or the one a worker was given (then a predecessor with the same one is never judged gone). */
-export function workerSelf(identity = `${process.pid}@${hostname()} ${randomUUID().slice(0, 8)}`): WorkerSelf {
-  identitiesHere.add(identity);
-  return { pid: process.pid, host: hostname(), identity, here: identitiesHere };
+/** This process's kernel boot and pid namespace, from /proc; null when either cannot be read. */
+export function pidSpace(): PidSpace | null {
+  try {
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const ns = /^pid:\[(\d+)\]$/.exec(readlinkSync('/proc/self/ns/pid'));
+    return /^[0-9a-f-]{36}$/.test(bootId) && ns ? { bootId, pidNamespace: ns[1]! } : null;
+  } catch {
+    return null;
+  }
 }
 
-/** Whether a process with this pid exists on this host (EPERM: it exists, but is not ours). */
+const identitiesHere = new Set<string>();
+const here = { pid: process.pid, host: hostname(), space: pidSpace() };
+
+/** The identity a worker of this process gets unless it is given one. */
+function newIdentity(): string {
+  const { pid, host, space } = here;
+  const proof = space ? ` boot=${space.bootId} pidns=${space.pidNamespace}` : '';
+  return `${pid}@${host} ${randomUUID().slice(0, 8)}${proof}`;
+}
+
+/** A new identity, or the one a worker was given (then a predecessor with the same one is never judged gone). */
+export function workerSelf(identity = newIdentity()): WorkerSelf {
+  identitiesHere.add(identity);
+  return { ...here, identity, here: identitiesHere };
+}
+
+/** Whether a process with this pid exists in this pid namespace (EPERM: it exists, but is not ours). */
 export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -42,20 +74,25 @@ export function processExists(pid: number): boolean {
   }
 }
 
+const PROVABLE = /^(\d+)@(\S+) \S+ boot=([0-9a-f-]{36}) pidns=(\d+)$/;
+
 /**
- * Whether the worker of `identity` is certainly gone: it ran on this host, it is none of this
- * process's workers, and its process no longer exists or this process now has its pid (a restarted
- * container's pid 1). Identities of other hosts or of another form are never judged gone.
+ * Whether the worker of `identity` is certainly gone: it ran on this host, in this kernel boot and
+ * this pid namespace, it is none of this process's workers, and its process no longer exists or
+ * this process now has its pid. Identities without a boot and pid namespace (the SDK's default
+ * `pid@host`, an older longhaul's `pid@host token`, one a user gave) are never judged: a pid alone
+ * does not say which process it was, as two containers' pid 1 with one hostname showed.
  */
 export function workerGone(
   identity: string,
   self: WorkerSelf,
   exists: (pid: number) => boolean = processExists,
 ): boolean {
-  const match = /^(\d+)@(\S+)/.exec(identity);
-  if (!match || match[2] !== self.host || self.here.has(identity)) return false;
-  const pid = Number(match[1]);
-  return pid === self.pid || !exists(pid);
+  const match = PROVABLE.exec(identity);
+  if (!match || !self.space || self.here.has(identity)) return false;
+  const [, pid, host, bootId, pidNamespace] = match;
+  if (host !== self.host || bootId !== self.space.bootId || pidNamespace !== self.space.pidNamespace) return false;
+  return Number(pid) === self.pid || !exists(Number(pid));
 }
 
 export interface Reclaimed {

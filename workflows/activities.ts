@@ -46,6 +46,12 @@ export const { notifyEscalation } = proxyActivities<LonghaulActivities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
+/** A continued run's state carried by reference: read from the store, retried while the store is down. */
+export const { loadState } = proxyLocalActivities<LonghaulActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
 /** The agent's profile is in the worker's memory: a local activity costs no extra round trip. */
 export const { agentProfile } = proxyLocalActivities<LonghaulActivities>({
   startToCloseTimeout: '10 seconds',

@@ -1,9 +1,11 @@
 import { ApplicationFailure, log, patched, TemporalFailure, workflowInfo } from '@temporalio/workflow';
 import type { AgentRunInput, RunResult } from '../common/messages.js';
 import { describeZodError, RunOptions, withAgentDefaults, type RunOptionsInput } from '../common/options.js';
-import { admitRun, agentProfile } from './activities.js';
+import { admitRun, agentProfile, loadState } from './activities.js';
+import type { CarriedMemory } from '../common/carried-memory.js';
+import { applyStateUpdate, initialState } from '../common/state.js';
 import { installHandlers, installQueries } from './handlers.js';
-import { freshMemory, fromCarried } from './memory.js';
+import { freshMemory, fromCarried, type CarriedWithState, type RunMemory } from './memory.js';
 import { nextStep } from './next-step.js';
 import { runResult, type Run, type RunEnd } from './run.js';
 import { takeStep } from './steps.js';
@@ -16,14 +18,14 @@ import { setStatus } from './visibility.js';
 export async function agentRun(input: AgentRunInput): Promise<RunResult> {
   const submitted = RunOptions.safeParse(input.options);
   if (!submitted.success) throw invalidOptions(describeZodError(submitted.error));
-  // Queries answer while the worker admits the run (an activity), from the options as submitted.
-  installQueries(runOf(input, submitted.data, input.options));
+  // Queries answer while the worker admits the run (an activity) or reads its carried state (a local one).
+  installQueries(runOf(memorySubmitted(input, submitted.data), submitted.data, input.options));
   const resolvedOptions = await resolveOptions(input, submitted.data);
   const parsed = RunOptions.safeParse(resolvedOptions);
   if (!parsed.success) throw invalidOptions(describeZodError(parsed.error));
   const options = parsed.data;
-  const run = runOf(input, options, resolvedOptions);
-  const { memory } = run;
+  const memory = input.memory ? fromCarried(await withState(input.memory)) : freshMemory(options);
+  const run = runOf(memory, options, resolvedOptions);
   installHandlers(run);
   setStatus(run, run.status, memory.openEscalation?.kind ?? null);
   for (;;) {
@@ -33,8 +35,25 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
   }
 }
 
-function runOf(input: AgentRunInput, options: RunOptions, resolvedOptions: RunOptionsInput): Run {
-  const memory = input.memory ? fromCarried(input.memory) : freshMemory(options);
+/** The carried memory with its state: read back (the stored state plus the updates since) when carried by reference. */
+async function withState(carried: CarriedMemory): Promise<CarriedWithState> {
+  if (carried.state) return { ...carried, state: carried.state };
+  if (!carried.stateRef)
+    throw ApplicationFailure.nonRetryable('the carried memory has neither a state nor its reference');
+  const stored = await loadState(carried.stateRef);
+  return { ...carried, state: carried.stateUpdates.reduce(applyStateUpdate, stored) };
+}
+
+/**
+ * What the queries show while the worker admits the run or reads its carried state (local
+ * activities): the memory as submitted, its state empty until read back when carried by reference.
+ */
+function memorySubmitted(input: AgentRunInput, submitted: RunOptions): RunMemory {
+  if (!input.memory) return freshMemory(submitted);
+  return fromCarried({ ...input.memory, state: input.memory.state ?? initialState() });
+}
+
+function runOf(memory: RunMemory, options: RunOptions, resolvedOptions: RunOptionsInput): Run {
   return {
     options,
     resolvedOptions,

@@ -1,5 +1,6 @@
 import { log, setHandler } from '@temporalio/workflow';
 import { checkResponse } from '../common/escalation.js';
+import { cutText } from '../common/input-bounds.js';
 import { escalationQuery, humanResponseSignal, progressQuery, respondUpdate, stateQuery } from '../common/messages.js';
 import { buildProgress } from '../common/progress.js';
 import { HISTORY_LIMIT, type RunMemory } from './memory.js';
@@ -9,11 +10,14 @@ import type { Run } from './run.js';
 const checkAnswer = (run: Run, raw: unknown) =>
   checkResponse(raw, run.memory.openEscalation, new Set(run.memory.escalations.map((e) => e.id)), run.answer !== null);
 
-/** A refused answer is recorded (the newest HISTORY_LIMIT), never a failure of the run. */
+/** A refused answer (malformed, oversize, for no open escalation) is recorded (the newest HISTORY_LIMIT), never a failure of the run. */
 export const withIgnoredResponse = (memory: RunMemory, reason: string, at: string): RunMemory => ({
   ...memory,
-  ignoredResponses: [...memory.ignoredResponses, { reason, at }].slice(-HISTORY_LIMIT),
+  ignoredResponses: [...memory.ignoredResponses, { reason: cutText(reason, REASON_CHARS), at }].slice(-HISTORY_LIMIT),
 });
+
+/** A reason quotes what was sent (zod's messages may): kept short, since the memory carries HISTORY_LIMIT of them. */
+const REASON_CHARS = 300;
 
 /** The queries, which only read the run. */
 export function installQueries(run: Run): void {

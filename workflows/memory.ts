@@ -3,11 +3,14 @@ import type { PendingBlock, ToolCall } from '../common/contracts.js';
 import { initialCounters } from '../common/counters.js';
 import type { Escalation } from '../common/escalation.js';
 import type { RunOptions } from '../common/options.js';
-import { initialState } from '../common/state.js';
+import { initialState, type AgentState } from '../common/state.js';
 import { BEGIN, textBlock } from './blocks.js';
 
 /** The carried fields whose recorded names say too little; `RunMemory` names them for what they hold. */
 type RecordedNames = 'open' | 'append' | 'turnOpen' | 'pendingCalls' | 'results' | 'cutOff';
+
+/** A carried memory with its state in hand (read back if it was carried by reference). */
+export type CarriedWithState = CarriedMemory & { state: AgentState };
 
 /**
  * Everything a run remembers, in one object, so that it is carried into a continued run whole.
@@ -15,7 +18,8 @@ type RecordedNames = 'open' | 'append' | 'turnOpen' | 'pendingCalls' | 'results'
  * one stood, in the middle of a turn's tool calls or while a person is being asked. The other
  * fields are described where they are carried (common/carried-memory.ts).
  */
-export interface RunMemory extends Omit<CarriedMemory, RecordedNames> {
+export interface RunMemory extends Omit<CarriedMemory, RecordedNames | 'state'> {
+  state: AgentState;
   openEscalation: Escalation | null;
   /** What the next model call adds as a user message; null continues the assistant message at the head. */
   nextUserMessage: PendingBlock[] | null;
@@ -60,7 +64,7 @@ export function freshMemory(options: RunOptions): RunMemory {
 }
 
 /** Reads the memory a previous run handed on. */
-export function fromCarried(carried: CarriedMemory): RunMemory {
+export function fromCarried(carried: CarriedWithState): RunMemory {
   const { open, append, turnOpen, pendingCalls, results, cutOff, ...same } = carried;
   return {
     ...same,
@@ -95,10 +99,14 @@ export function toCarried(memory: RunMemory): CarriedMemory {
   };
 }
 
-/** What the next run of the chain starts from: this memory, with the chain one run further on. */
-export function memoryForNextRun(memory: RunMemory): CarriedMemory {
+/**
+ * What the next run of the chain starts from: this memory, with the chain one run further on.
+ * By reference, the state stays out of the continue-as-new input when the store holds it
+ * (`stateRef`, plus `stateUpdates` since): the input then grows with the updates of one turn at most.
+ */
+export function memoryForNextRun(memory: RunMemory, stateByReference = false): CarriedMemory {
   const { counters } = memory;
-  return toCarried({
+  const carried = toCarried({
     ...memory,
     chain: {
       runNumber: memory.chain.runNumber + 1,
@@ -106,4 +114,5 @@ export function memoryForNextRun(memory: RunMemory): CarriedMemory {
       compactionsAtStart: counters.compactions,
     },
   });
+  return stateByReference && memory.stateRef !== null ? { ...carried, state: null } : carried;
 }

@@ -1,6 +1,7 @@
 import { patched } from '@temporalio/workflow';
 import type { ModelCallInput, ModelCallResult } from '../common/contracts.js';
 import { countModelCall, logCompaction } from '../common/counters.js';
+import { cutText, FAILURE_CHARS } from '../common/input-bounds.js';
 import type { RunOptions } from '../common/options.js';
 import { callModel, compactTranscript } from './activities.js';
 import type { RunMemory } from './memory.js';
@@ -45,7 +46,7 @@ export function bookModelCall(memory: RunMemory, reply: ModelCallResult): RunMem
 export function countModelFailure(memory: RunMemory, message: string): RunMemory {
   return {
     ...memory,
-    lastFailure: `model call: ${message}`,
+    lastFailure: cutText(`model call: ${message}`, FAILURE_CHARS),
     counters: { ...memory.counters, failuresInRow: memory.counters.failuresInRow + 1 },
   };
 }

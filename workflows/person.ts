@@ -1,6 +1,7 @@
 import { condition, log, workflowInfo } from '@temporalio/workflow';
 import type { ToolCall } from '../common/contracts.js';
 import {
+  closedEscalation,
   timeoutOutcome,
   type Escalation,
   type EscalationKind,
@@ -48,11 +49,11 @@ export function answeredOutcome(answer: HumanResponse, at: string): Outcome {
   };
 }
 
-/** The escalation closed with its outcome, kept in the newest HISTORY_LIMIT. */
+/** The escalation closed with its outcome (bounded: common/escalation.ts), kept in the newest HISTORY_LIMIT. */
 export function closeEscalation(memory: RunMemory, escalation: Escalation, outcome: Outcome): RunMemory {
   return {
     ...memory,
-    escalations: [...memory.escalations, { ...escalation, outcome }].slice(-HISTORY_LIMIT),
+    escalations: [...memory.escalations, closedEscalation(escalation, outcome)].slice(-HISTORY_LIMIT),
     openEscalation: null,
   };
 }

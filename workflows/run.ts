@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, continueAsNew, log } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, log, patched } from '@temporalio/workflow';
 import type { HumanResponse } from '../common/escalation.js';
 import type { AgentRunWorkflow, RunResult, RunStatus } from '../common/messages.js';
 import type { RunOptions, RunOptionsInput } from '../common/options.js';
@@ -32,7 +32,8 @@ export interface RunEnd {
 export async function continueAsNextRun(run: Run): Promise<never> {
   await condition(allHandlersFinished);
   log.info('continuing as new', { turn: run.memory.counters.turn, run: run.memory.chain.runNumber });
-  return continueAsNew<AgentRunWorkflow>({ options: run.resolvedOptions, memory: memoryForNextRun(run.memory) });
+  const memory = memoryForNextRun(run.memory, patched('state-by-reference'));
+  return continueAsNew<AgentRunWorkflow>({ options: run.resolvedOptions, memory });
 }
 
 /** The run's result: what it spent and found, and where its transcript is, so `longhaul export` needs no worker. */

@@ -1,9 +1,10 @@
 import { ActivityFailure, isCancellation, patched } from '@temporalio/workflow';
 import type { PendingBlock, ToolCall } from '../common/contracts.js';
 import { countToolResults } from '../common/counters.js';
+import { cutText, FAILURE_CHARS } from '../common/input-bounds.js';
 import type { Outcome } from '../common/escalation.js';
 import { describeZodError, toolPolicy } from '../common/options.js';
-import { applyStateUpdate, summarizeState } from '../common/state.js';
+import { applyStateUpdate, stateLimitError, summarizeState } from '../common/state.js';
 import { isStateTool, stateTools } from '../common/state-tools.js';
 import { runTool, runToolLocally } from './activities.js';
 import { CUT_OFF, isErrorResult, toolResult, withText } from './blocks.js';
@@ -16,16 +17,15 @@ export type ToolCallResult = PendingBlock | Outcome;
 export const isStop = (result: ToolCallResult): result is Outcome => !('type' in result);
 
 /** Within a line of a person's question or the Web UI's event list: long inputs are cut. */
-export const preview = (value: unknown, max = 500): string => {
-  const json = JSON.stringify(value) ?? '';
-  return json.length > max ? `${json.slice(0, max)}…` : json;
-};
+export const preview = (value: unknown, max = 500): string => cutText(JSON.stringify(value) ?? '', max);
 
 /** update_state: the update as the model activity checked it (an agent's own lists), or as checked here. */
 export function applyUpdateStateCall(memory: RunMemory, call: ToolCall): { memory: RunMemory; result: PendingBlock } {
   const parsed = call.stateUpdate ?? checkStateUpdate(call.input);
   if (!parsed.ok) return { memory, result: toolResult(call, `invalid update_state input: ${parsed.error}`, true) };
   const state = applyStateUpdate(memory.state, parsed.update);
+  const over = stateLimitError(state);
+  if (over) return { memory, result: toolResult(call, `update_state refused, the state is unchanged: ${over}`, true) };
   return {
     memory: { ...memory, state, stateUpdates: [...memory.stateUpdates, parsed.update] },
     result: toolResult(call, `state updated: ${summarizeState(state)}`),
@@ -67,7 +67,7 @@ export function recordToolResult(memory: RunMemory, call: ToolCall, result: Pend
   const toolResults = [...memory.toolResults, result];
   const toolCallsToRun = memory.toolCallsToRun.slice(1);
   const lastFailure = isErrorResult(result)
-    ? `${call.name}: ${'content' in result ? result.content : 'see the transcript'}`
+    ? cutText(`${call.name}: ${'content' in result ? result.content : 'see the transcript'}`, FAILURE_CHARS)
     : memory.lastFailure;
   if (toolCallsToRun.length) return { ...memory, toolResults, toolCallsToRun, lastFailure };
   return {
@@ -80,15 +80,21 @@ export function recordToolResult(memory: RunMemory, call: ToolCall, result: Pend
   };
 }
 
+/** What a person and the Web UI are shown of a call: its display line, or (runs recorded before it) a preview. */
+export const describeCall = (call: ToolCall, max = 500): string =>
+  call.display ?? `${call.name} ${preview(call.input, max)}`;
+
 /** Runs one tool call under its policy: state tools here in the workflow, the rest as an activity. */
 export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallResult> {
   if (run.memory.report !== undefined) return toolResult(call, 'not run: the run had finished', true);
+  // Refused by the model call (an input nested too deep, too many calls): never run, never asked about.
+  if (call.inputError !== undefined) return toolResult(call, call.inputError, true);
   const policy = isStateTool(call.name) ? 'allow' : toolPolicy(run.options, call.name);
   if (policy === 'deny') return toolResult(call, `${call.name} is not allowed in this run`, true);
   // The worker runs a call whose ceiling is `approve` only with the approving escalation's id.
   let approvedBy: string | undefined;
   if (policy === 'approve') {
-    const question = `Approve ${call.name} ${preview(call.input)}?`;
+    const question = `Approve ${describeCall(call)}?`;
     const outcome = await askPerson(run, {
       kind: 'tool_approval',
       reason: `the model wants to run ${call.name}`,
@@ -117,8 +123,9 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
       // Which calls change nothing is the worker's knowledge, recorded in the model call's result.
       const activity = call.sideEffectFree ? runToolLocally : runTool;
       const { workflowId, chainId, options } = run;
+      const summary = call.display === undefined ? describeCall(call, 80) : cutText(call.display, 120);
       try {
-        return await activity.executeWithOptions({ summary: `${call.name} ${preview(call.input, 80)}` }, [
+        return await activity.executeWithOptions({ summary }, [
           {
             workflowId,
             turn: run.memory.counters.turn,

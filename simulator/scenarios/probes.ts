@@ -90,6 +90,20 @@ const PROBES: Record<string, (context: ScenarioContext, argument: string) => Act
     if (!result) return call('rm_rf', { path: '/' });
     return finish(`${result.isError ? 'error' : 'ok'}: ${result.text}`);
   },
+  /**
+   * `[sim:big-writes N SIZE]`: N write_file calls of SIZE characters each in one reply (content
+   * before path, as a model may order them), then reports what each call was told.
+   */
+  'big-writes': (context, argument) => {
+    const [n = 4, size = 1024 * 1024] = argument.split(/\s+/).filter(Boolean).map(Number);
+    const done = toolExchanges(context.messages).filter((e) => e.name === 'write_file' && e.result !== null);
+    if (done.length)
+      return finish(done.map((e) => `${e.result!.isError ? 'error' : 'ok'}: ${e.result!.text}`).join(' | '));
+    const writes = Array.from({ length: n }, (_, i) =>
+      toolUse('write_file', { content: String.fromCharCode(97 + (i % 26)).repeat(size), path: `big-${i}.txt` }),
+    );
+    return { blocks: writes, stopReason: 'tool_use' };
+  },
   /** Never finishes: lists the workspace every turn, for caps and budgets. */
   forever: () => call('list_files', {}),
 };

@@ -26,12 +26,13 @@ export interface Harness {
   /**
    * `longhaul worker` as a child process (on another task queue if given); resolves once it polls.
    * With `stickyTimeout`, test/helpers/worker-process.ts instead: a worker whose runs' workflow
-   * tasks wait that long on its sticky queue.
+   * tasks wait that long on its sticky queue. With `within`, run under that command (e.g. `unshare
+   * …`); with `until`, resolves once its output includes that instead of the polling line.
    */
   spawnWorker(
     taskQueue?: string,
     env?: Record<string, string>,
-    opts?: { stickyTimeout?: string },
+    opts?: { stickyTimeout?: string; within?: string[]; until?: string },
   ): Promise<ChildProcess>;
   close(): Promise<void>;
 }
@@ -78,12 +79,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     taskQueue,
     startWorker: (workerOpts = {}) =>
       testWorker({ connection: env.nativeConnection, taskQueue, storeDir, simulatorUrl: simulator.url }, workerOpts),
-    spawnWorker: (queue = taskQueue, extraEnv = {}, { stickyTimeout } = {}) =>
+    spawnWorker: (
+      queue = taskQueue,
+      extraEnv = {},
+      { stickyTimeout, within = [], until = 'longhaul worker polling' } = {},
+    ) =>
       new Promise((resolve, reject) => {
         const args = stickyTimeout
           ? ['--import', 'tsx', join(repoRoot, 'test/helpers/worker-process.ts')]
           : [join(repoRoot, 'bin/longhaul.mjs'), 'worker'];
-        const child = spawn(process.execPath, args, {
+        const [command, ...prefix] = [...within, process.execPath];
+        const child = spawn(command, [...prefix, ...args], {
           cwd: repoRoot,
           env: {
             ...workerEnv,
@@ -98,7 +104,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         let output = '';
         const onData = (chunk: Buffer) => {
           output += chunk.toString();
-          if (output.includes('longhaul worker polling')) resolve(child);
+          if (output.includes(until)) resolve(child);
         };
         child.stderr.on('data', onData);
         child.stdout.on('data', onData);

@@ -27,6 +27,7 @@ import type { Escalation, EscalationKind } from '../../common/escalation.js';
 import { progressQuery, type Progress } from '../../common/messages.js';
 import { admitOptions } from '../../common/admission.js';
 import type { AgentDefaults, RunOptionsInput } from '../../common/options.js';
+import { applyStateUpdate, initialState, type AgentState } from '../../common/state.js';
 
 export type Handle = WorkflowHandle<AgentRunWorkflow>;
 
@@ -98,6 +99,8 @@ export class ScriptedModel {
   private readonly sentBy = new Map<string, Sent[]>();
   private readonly toolsBy = new Map<string, ToolRunInput[]>();
   private readonly results = new Map<string, ScriptedCall['result']>();
+  /** The states the scripted model calls "stored", by their references, for loadState. */
+  private readonly states = new Map<string, AgentState>();
   readonly notices: EscalationNotice[] = [];
 
   constructor(private readonly agents: Record<string, AgentDefaults> = {}) {}
@@ -124,12 +127,17 @@ export class ScriptedModel {
     }
     const r = step.reply;
     const calls = r.calls ?? [];
+    const stateRef = input.state ? (`sha256:state#${sent.length}` as const) : null;
+    if (input.state && stateRef) {
+      const base = (input.state.ref && this.states.get(input.state.ref)) || initialState();
+      this.states.set(stateRef, input.state.updates.reduce(applyStateUpdate, base));
+    }
     for (const c of calls) this.results.set(`${input.workflowId}/${c.id}`, c.result);
     record.reply = {
       // Distinct per call, so a test can see that the workflow sends back the head it was given.
       head: `sha256:${input.workflowId}#${sent.length}`,
       instructionsRef: 'sha256:instructions',
-      stateRef: input.state ? `sha256:state#${sent.length}` : null,
+      stateRef,
       stopReason: r.stopReason === undefined ? (calls.length ? 'tool_use' : 'end_turn') : r.stopReason,
       usage: r.usage ?? DEFAULT_USAGE,
       compaction: r.compaction ?? null,
@@ -158,6 +166,11 @@ export class ScriptedModel {
       },
       notifyEscalation: async (notice) => {
         this.notices.push(notice);
+      },
+      loadState: async (ref) => {
+        const state = this.states.get(ref);
+        if (!state) throw ApplicationFailure.nonRetryable(`no scripted state ${ref}`, 'ScriptedFailure');
+        return state;
       },
       agentProfile: async (name) => this.agentDefaults(name),
       // The worker's admission without a file system: policies and webhook as a worker checks them.

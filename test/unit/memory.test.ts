@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import type { AgentRunInput } from '../../common/messages.js';
-import { fromCarried, memoryForNextRun, toCarried } from '../../workflows/memory.js';
+import { fromCarried, memoryForNextRun, toCarried, type CarriedWithState } from '../../workflows/memory.js';
 import { call, memoryWith, optionsWith } from './fixtures.js';
 
 /** The memory a recorded continue-as-new handed on, as its history holds it. */
@@ -17,7 +17,7 @@ describe("the run's memory and the shape recorded runs carry", () => {
     async (file) => {
       const carried = await recordedMemory(file);
       expect(Object.keys(carried)).toContain('pendingCalls');
-      const memory = fromCarried(carried);
+      const memory = fromCarried(carried as CarriedWithState);
       expect(memory.toolCallsToRun).toEqual(carried.pendingCalls);
       expect(memory.openEscalation).toEqual(carried.open);
       expect(toCarried(memory)).toEqual(carried);
@@ -37,6 +37,18 @@ describe("the run's memory and the shape recorded runs carry", () => {
     const next = memoryForNextRun(memory);
     expect(next.chain).toEqual({ runNumber: 2, turnsAtStart: 42, compactionsAtStart: 3 });
     expect(next).toMatchObject({ pendingCalls: pending, turnOpen: true });
-    expect(fromCarried(next)).toEqual({ ...memory, chain: next.chain });
+    expect(fromCarried(next as CarriedWithState)).toEqual({ ...memory, chain: next.chain });
+  });
+
+  it("by reference, the state stays out of the next run's input when the store holds it, and only then", () => {
+    const state = { itemsDone: ['a'], findings: [], decisions: [], errors: [] };
+    const stored = memoryWith({ state, stateRef: 'sha256:s', stateUpdates: [{ mark_done: ['a'] }] });
+    expect(memoryForNextRun(stored, true)).toMatchObject({
+      state: null,
+      stateRef: 'sha256:s',
+      stateUpdates: [{ mark_done: ['a'] }],
+    });
+    expect(memoryForNextRun(stored).state).toEqual(state);
+    expect(memoryForNextRun(memoryWith({ state, stateRef: null }), true).state).toEqual(state);
   });
 });

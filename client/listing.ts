@@ -1,0 +1,77 @@
+/**
+ * Listing runs so that one this client cannot read does not hide the others. The SDK's
+ * `workflow.list()` decodes every run's memo with the client's data converter and throws on the
+ * first it cannot decode (an encrypted run, for a client without its key), ending the whole
+ * listing; here each run is decoded on its own, and one that fails is listed as unreadable.
+ */
+import type { Client } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
+import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes.js';
+import { decodeMapFromPayloads } from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
+import proto from '@temporalio/proto';
+import { ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../config/codec.js';
+import { LONGHAUL_STATUS } from '../common/search-attributes.js';
+
+const Status = proto.temporal.api.enums.v1.WorkflowExecutionStatus;
+
+export interface ListedRun {
+  workflowId: string;
+  startTime: Date;
+  /** Temporal's status, named as the SDK names it (RUNNING, COMPLETED, CANCELLED, …). */
+  temporalStatus: string;
+  /** longhaul's status (a search attribute: never encrypted, so known for every run). */
+  status: string | undefined;
+  /** Why this client cannot read the run's memo, queries and result; absent when it can. */
+  unreadable?: string;
+}
+
+const text = (bytes: Uint8Array | null | undefined) => (bytes ? Buffer.from(bytes).toString('utf8') : '');
+
+/** Why a memo cannot be decoded here, in a person's words: a key this client lacks, or the decoder's error. */
+export function unreadableReason(fields: Record<string, Payload>, err: unknown): string {
+  const sealed = Object.values(fields).find((p) => text(p.metadata?.encoding) === ENCRYPTED_ENCODING);
+  if (!sealed) return `its payloads cannot be decoded here (${(err as Error).message})`;
+  const key = text(sealed.metadata?.[KEY_ID_METADATA]);
+  return `encrypted with key "${key}", which this client does not have (LONGHAUL_ENCRYPTION_KEYS)`;
+}
+
+function statusName(code: number | null | undefined): string {
+  const name = (Status[code ?? 0] ?? 'WORKFLOW_EXECUTION_STATUS_UNSPECIFIED').replace('WORKFLOW_EXECUTION_STATUS_', '');
+  return name === 'CANCELED' ? 'CANCELLED' : name === 'UNSPECIFIED' ? 'UNKNOWN' : name;
+}
+
+/** The runs matching a visibility query, newest first, each readable or marked as not. */
+export async function* listReadable(client: Client, query: string): AsyncIterable<ListedRun> {
+  const { namespace, loadedDataConverter } = client.options;
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.listWorkflowExecutions({
+      namespace,
+      query,
+      ...(nextPageToken ? { nextPageToken } : {}),
+    });
+    for (const raw of page.executions ?? []) {
+      const workflowId = raw.execution?.workflowId ?? '';
+      const fields = (raw.memo?.fields ?? {}) as Record<string, Payload>;
+      let unreadable: string | undefined;
+      try {
+        await decodeMapFromPayloads(loadedDataConverter, fields, { type: 'workflow', namespace, workflowId });
+      } catch (err) {
+        unreadable = unreadableReason(fields, err);
+      }
+      const seconds = Number(raw.startTime?.seconds ?? 0);
+      yield {
+        workflowId,
+        startTime: new Date(seconds * 1000 + Math.floor((raw.startTime?.nanos ?? 0) / 1e6)),
+        temporalStatus: statusName(raw.status),
+        status: decodeTypedSearchAttributes(raw.searchAttributes?.indexedFields).get(LONGHAUL_STATUS),
+        ...(unreadable ? { unreadable } : {}),
+      };
+    }
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
+}
+
+/** One line per run this client cannot read, for under a table. */
+export const unreadableLines = (runs: { runId: string; unreadable?: string }[]): string[] =>
+  runs.flatMap((r) => (r.unreadable ? [`cannot read ${r.runId}: ${r.unreadable}`] : []));
