@@ -68,7 +68,10 @@ describe('bounds, end to end', () => {
 
   it('an approval of write_file with content first shows the path first: in the question and in `longhaul pending`; --json holds the whole input', async () => {
     const input = { content: `${'[core]\\n\\tfsmonitor = evil\\n'.repeat(40)}`, path: 'notes/config.txt' };
-    const { handle } = await start(`[sim:call write_file] ${JSON.stringify(input)}`);
+    // The harness's workers allow writes; this run asks for approval (a run may narrow a policy).
+    const { handle } = await start(`[sim:call write_file] ${JSON.stringify(input)}`, {
+      toolPolicies: { write_file: 'approve' },
+    });
     let question = '';
     for (let i = 0; i < 200 && !question; i++) {
       question = (await handle.query(progressQuery)).escalation?.question ?? '';
@@ -88,7 +91,7 @@ describe('bounds, end to end', () => {
   });
 
   it('a held call whose input went to the store: the escalation carries a reference, `longhaul held` prints the whole input', async () => {
-    const { handle, workspace } = await start('[sim:big-writes 1 20000]');
+    const { handle, workspace } = await start('[sim:big-writes 1 20000]', { toolPolicies: { write_file: 'approve' } });
     let held: { input: unknown; inputRef?: string } | undefined;
     for (let i = 0; i < 200 && !held; i++) {
       held = (await handle.query(progressQuery)).escalation?.heldToolCall;

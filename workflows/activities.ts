@@ -46,8 +46,11 @@ export const { notifyEscalation } = proxyActivities<LonghaulActivities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
-/** A continued run's state carried by reference: read from the store, retried while the store is down. */
-export const { loadState } = proxyLocalActivities<LonghaulActivities>({
+/**
+ * A continued run's state carried by reference, read from the store (retried while the store is
+ * down): an activity on the server, not a local one, for the same reason as admitRun below.
+ */
+export const { loadState } = proxyActivities<LonghaulActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });

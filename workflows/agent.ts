@@ -7,7 +7,7 @@ import { applyStateUpdate, initialState } from '../common/state.js';
 import { installHandlers, installQueries } from './handlers.js';
 import { freshMemory, fromCarried, type CarriedWithState, type RunMemory } from './memory.js';
 import { nextStep } from './next-step.js';
-import { runResult, type Run, type RunEnd } from './run.js';
+import { runPatches, runResult, type Run, type RunEnd, type RunPatches } from './run.js';
 import { takeStep } from './steps.js';
 import { setStatus } from './visibility.js';
 
@@ -16,16 +16,17 @@ import { setStatus } from './visibility.js';
  * run ends. A chain of Temporal runs (continue-as-new) carries the memory from one to the next.
  */
 export async function agentRun(input: AgentRunInput): Promise<RunResult> {
+  const patches = runPatches();
   const submitted = RunOptions.safeParse(input.options);
   if (!submitted.success) throw invalidOptions(describeZodError(submitted.error));
-  // Queries answer while the worker admits the run (an activity) or reads its carried state (a local one).
-  installQueries(runOf(memorySubmitted(input, submitted.data), submitted.data, input.options));
+  // Queries answer while the worker admits the run or reads its carried state (activities).
+  installQueries(runOf(memorySubmitted(input, submitted.data), submitted.data, input.options, patches));
   const resolvedOptions = await resolveOptions(input, submitted.data);
   const parsed = RunOptions.safeParse(resolvedOptions);
   if (!parsed.success) throw invalidOptions(describeZodError(parsed.error));
   const options = parsed.data;
   const memory = input.memory ? fromCarried(await withState(input.memory)) : freshMemory(options);
-  const run = runOf(memory, options, resolvedOptions);
+  const run = runOf(memory, options, resolvedOptions, patches);
   installHandlers(run);
   setStatus(run, run.status, memory.openEscalation?.kind ?? null);
   for (;;) {
@@ -53,10 +54,11 @@ function memorySubmitted(input: AgentRunInput, submitted: RunOptions): RunMemory
   return fromCarried({ ...input.memory, state: input.memory.state ?? initialState() });
 }
 
-function runOf(memory: RunMemory, options: RunOptions, resolvedOptions: RunOptionsInput): Run {
+function runOf(memory: RunMemory, options: RunOptions, resolvedOptions: RunOptionsInput, patches: RunPatches): Run {
   return {
     options,
     resolvedOptions,
+    patches,
     workflowId: workflowInfo().workflowId,
     chainId: workflowInfo().firstExecutionRunId,
     memory,

@@ -12,6 +12,8 @@ export interface Run {
   readonly workflowId: string;
   /** The chain's first run id: kept across continue-as-new and reset, new for a new run under a reused workflow id. */
   readonly chainId: string;
+  /** The patches asked when the run started (runPatches). */
+  readonly patches: RunPatches;
   /** Carried to the next run of the chain. */
   memory: RunMemory;
   /** Not carried: each run publishes its status again when it starts. */
@@ -21,6 +23,24 @@ export interface Run {
   /** An answer received but not yet acted on: never carried, because the run never continues as new with one. */
   answer: HumanResponse | null;
 }
+
+/**
+ * Patches asked once, when a run starts, before any activity. A patch asked for the first time
+ * later, after a local activity in the same workflow task (a read-only tool), could meet its marker
+ * early on replay when a query had split that task, which is nondeterminism
+ * (docs/workflow-changes.md).
+ */
+export interface RunPatches {
+  /** The next run is handed the state by reference (memoryForNextRun). */
+  stateByReference: boolean;
+  /** A tool activity that fails for good is a tool error for the model (tool-calls.ts). */
+  toolFailureIsToolError: boolean;
+}
+
+export const runPatches = (): RunPatches => ({
+  stateByReference: patched('state-by-reference'),
+  toolFailureIsToolError: patched('tool-failure-is-tool-error'),
+});
 
 /** How a run ends: its status and, unless it completed, why. */
 export interface RunEnd {
@@ -32,7 +52,7 @@ export interface RunEnd {
 export async function continueAsNextRun(run: Run): Promise<never> {
   await condition(allHandlersFinished);
   log.info('continuing as new', { turn: run.memory.counters.turn, run: run.memory.chain.runNumber });
-  const memory = memoryForNextRun(run.memory, patched('state-by-reference'));
+  const memory = memoryForNextRun(run.memory, run.patches.stateByReference);
   return continueAsNew<AgentRunWorkflow>({ options: run.resolvedOptions, memory });
 }
 

@@ -1,4 +1,4 @@
-import { ActivityFailure, isCancellation, patched } from '@temporalio/workflow';
+import { ActivityFailure, isCancellation } from '@temporalio/workflow';
 import type { PendingBlock, ToolCall } from '../common/contracts.js';
 import { countToolResults } from '../common/counters.js';
 import { cutText, FAILURE_CHARS } from '../common/input-bounds.js';
@@ -139,9 +139,8 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
         ]);
       } catch (err) {
         // Retries exhausted, non-retryable or timed out: the model hears of it and the failure counter
-        // counts it. Recorded runs that failed here replay as they ran: the patch is only asked here.
-        if (!(err instanceof ActivityFailure) || isCancellation(err) || !patched('tool-failure-is-tool-error'))
-          throw err;
+        // counts it. Runs recorded before the patch replay as they ran (run.ts, runPatches).
+        if (!(err instanceof ActivityFailure) || isCancellation(err) || !run.patches.toolFailureIsToolError) throw err;
         return toolResult(call, toolFailed(call, err), true);
       }
     }
