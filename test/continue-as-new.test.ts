@@ -108,7 +108,7 @@ describe('continue-as-new', () => {
     const stuck = await until(handle, (p) => p.escalation !== null);
     expect(stuck.escalation!.kind).toBe('failures');
     expect(stuck.escalation!.reason).toMatch(
-      /model call: transcript store has no blob sha256:[0-9a-f]{64}: the store was changed or lost outside longhaul$/,
+      /(model call|reading the run's state): transcript store has no blob sha256:[0-9a-f]{64}: the store was changed or lost outside longhaul$/,
     );
     await handle.executeUpdate(respondUpdate, { args: [{ escalationId: stuck.escalation!.id, decision: 'stop' }] });
     expect((await handle.result()).status).toBe('stopped');

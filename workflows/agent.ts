@@ -1,11 +1,11 @@
 import { ApplicationFailure, log, patched, TemporalFailure, workflowInfo } from '@temporalio/workflow';
 import type { AgentRunInput, RunResult } from '../common/messages.js';
 import { describeZodError, RunOptions, withAgentDefaults, type RunOptionsInput } from '../common/options.js';
-import { admitRun, agentProfile, loadState } from './activities.js';
-import type { CarriedMemory } from '../common/carried-memory.js';
-import { applyStateUpdate, initialState } from '../common/state.js';
+import { admitRun, agentProfile } from './activities.js';
+import { readCarriedState } from './carried-state.js';
+import { initialState } from '../common/state.js';
 import { installHandlers, installQueries } from './handlers.js';
-import { freshMemory, fromCarried, type CarriedWithState, type RunMemory } from './memory.js';
+import { freshMemory, fromCarried, type RunMemory } from './memory.js';
 import { nextStep } from './next-step.js';
 import { runPatches, runResult, type Run, type RunEnd, type RunPatches } from './run.js';
 import { takeStep } from './steps.js';
@@ -25,10 +25,13 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
   const parsed = RunOptions.safeParse(resolvedOptions);
   if (!parsed.success) throw invalidOptions(describeZodError(parsed.error));
   const options = parsed.data;
-  const memory = input.memory ? fromCarried(await withState(input.memory)) : freshMemory(options);
-  const run = runOf(memory, options, resolvedOptions, patches);
+  const run = runOf(memorySubmitted(input, options), options, resolvedOptions, patches);
   installHandlers(run);
-  setStatus(run, run.status, memory.openEscalation?.kind ?? null);
+  setStatus(run, run.status, run.memory.openEscalation?.kind ?? null);
+  if (input.memory && !input.memory.state) {
+    const end = await readCarriedState(run, input.memory);
+    if (end) return endRun(run, end);
+  }
   for (;;) {
     const step = nextStep(run.memory, options, { continueAsNewSuggested: workflowInfo().continueAsNewSuggested });
     const end = await takeStep(run, step);
@@ -36,18 +39,10 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
   }
 }
 
-/** The carried memory with its state: read back (the stored state plus the updates since) when carried by reference. */
-async function withState(carried: CarriedMemory): Promise<CarriedWithState> {
-  if (carried.state) return { ...carried, state: carried.state };
-  if (!carried.stateRef)
-    throw ApplicationFailure.nonRetryable('the carried memory has neither a state nor its reference');
-  const stored = await loadState(carried.stateRef);
-  return { ...carried, state: carried.stateUpdates.reduce(applyStateUpdate, stored) };
-}
-
 /**
- * What the queries show while the worker admits the run or reads its carried state (local
- * activities): the memory as submitted, its state empty until read back when carried by reference.
+ * The memory as submitted: a fresh one, or the carried one, whose state is empty until read back
+ * when it was carried by reference (readCarriedState). The queries show it while the worker admits
+ * the run.
  */
 function memorySubmitted(input: AgentRunInput, submitted: RunOptions): RunMemory {
   if (!input.memory) return freshMemory(submitted);

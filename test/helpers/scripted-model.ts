@@ -101,6 +101,8 @@ export class ScriptedModel {
   private readonly results = new Map<string, ScriptedCall['result']>();
   /** The states the scripted model calls "stored", by their references, for loadState. */
   private readonly states = new Map<string, AgentState>();
+  /** Runs whose next loadState calls fail (as a lost store would), and how many. */
+  private readonly lostStates = new Map<string, number>();
   readonly notices: EscalationNotice[] = [];
 
   constructor(private readonly agents: Record<string, AgentDefaults> = {}) {}
@@ -111,6 +113,10 @@ export class ScriptedModel {
   }
   sent(workflowId: string): Sent[] {
     return this.sentBy.get(workflowId) ?? [];
+  }
+  /** The next `times` reads of a run's carried state fail for good, as with a lost store. */
+  loseState(workflowId: string, times: number): void {
+    this.lostStates.set(workflowId, times);
   }
   toolRuns(workflowId: string): ToolRunInput[] {
     return this.toolsBy.get(workflowId) ?? [];
@@ -127,7 +133,8 @@ export class ScriptedModel {
     }
     const r = step.reply;
     const calls = r.calls ?? [];
-    const stateRef = input.state ? (`sha256:state#${sent.length}` as const) : null;
+    // The run's own name in the ref: concurrent tests share this model.
+    const stateRef = input.state ? (`sha256:state#${input.workflowId}#${sent.length}` as const) : null;
     if (input.state && stateRef) {
       const base = (input.state.ref && this.states.get(input.state.ref)) || initialState();
       this.states.set(stateRef, input.state.updates.reduce(applyStateUpdate, base));
@@ -168,6 +175,12 @@ export class ScriptedModel {
         this.notices.push(notice);
       },
       loadState: async (ref) => {
+        const run = ref.split('#')[1] ?? '';
+        const lost = this.lostStates.get(run) ?? 0;
+        if (lost > 0) {
+          this.lostStates.set(run, lost - 1);
+          throw ApplicationFailure.nonRetryable(`transcript store has no blob ${ref}`, 'BlobMissing');
+        }
         const state = this.states.get(ref);
         if (!state) throw ApplicationFailure.nonRetryable(`no scripted state ${ref}`, 'ScriptedFailure');
         return state;

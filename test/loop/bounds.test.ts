@@ -65,6 +65,19 @@ describe.concurrent('bounds', FAST, () => {
     }
   });
 
+  it('a continued run whose state cannot be read asks a person; approved, it reads the state again and goes on', async () => {
+    const turns = Array.from({ length: 11 }, (_, t) => use(call('update_state', { add_decisions: [`d${t}`] })));
+    const handle = await loop.start([...turns, finish('done')], { continueAsNewEvery: 10 });
+    loop.model.loseState(handle.workflowId, 1);
+    const escalation = await opened(handle, 'failures');
+    expect(escalation.reason).toMatch(/^reading the run's state: .*transcript store has no blob sha256:state#/);
+    await answer(loop.env.client, handle.workflowId, 'approve', {});
+    const result = await awaitResult(handle);
+    expect(result).toMatchObject({ status: 'completed', report: 'done', chain: { runNumber: 2 } });
+    // Read again after the approval: nothing of the state was lost.
+    expect(result.state.decisions).toHaveLength(11);
+  });
+
   it('a call the model activity refused (inputError) is a tool error, before policy: never run, never asked about', async () => {
     const deep: ScriptedCall = {
       ...call('write_file', {}),
