@@ -147,9 +147,15 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
   }
 }
 
-/** What the model is told of a tool activity that failed for good; a side-effecting call may have acted. */
+/** An absolute path on the worker (the store's, a tool's) in an error, not a URL's path. */
+const WORKER_PATH = /(?<![\w:/.~-])\/[^\s'"`,;)]+/g;
+
+/**
+ * What the model is told of a tool activity that failed for good; a side-effecting call may have
+ * acted. The cause's first line, without the worker's own paths: those are not the model's to see.
+ */
 export function toolFailed(call: ToolCall, err: ActivityFailure): string {
-  const cause = (err.cause?.message ?? err.message).split('\n')[0]!.slice(0, 300);
+  const cause = (err.cause?.message ?? err.message).split('\n')[0]!.replace(WORKER_PATH, '<worker path>').slice(0, 300);
   const effect = call.sideEffectFree
     ? ''
     : ': it may or may not have taken effect; check whether it did before calling it again';

@@ -111,6 +111,16 @@ describe('a tool activity that failed for good, as the model is told of it', () 
     );
   });
 
+  it("never shows the worker's own paths (a store's), though a URL stays whole", () => {
+    const err = gaveUp(
+      "EROFS: read-only file system, open '/var/lib/longhaul/store/ledger/ab12.tmp' via http://db:5432/x",
+    );
+    expect(toolFailed(call('write_file', {}), err)).toContain(
+      "EROFS: read-only file system, open '<worker path>' via http://db:5432/x",
+    );
+    expect(toolFailed(call('write_file', {}), err)).not.toContain('/var/lib');
+  });
+
   it('a call that changes nothing simply failed', () => {
     const read = { ...call('read_file', {}), sideEffectFree: true as const };
     expect(toolFailed(read, gaveUp('timed out'))).toBe('read_file could not be run (the worker gave up: timed out)');
