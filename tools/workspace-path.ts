@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readlink, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, normalize } from 'node:path';
+import { isUnder } from '../common/workspace.js';
 import { writeProtectedBy } from '../common/write-protected.js';
 import type { ToolContext } from './define.js';
 
@@ -96,12 +97,11 @@ async function realPathOf(handle: FileHandle): Promise<string> {
 /** The components of `handle`'s real path below `root`; refused if it is not inside. */
 async function insideRoot(root: string, handle: FileHandle, requested: string): Promise<string[]> {
   const real = await realPathOf(handle);
-  if (real === root) return [];
-  const prefix = root.endsWith('/') ? root : `${root}/`;
-  if (!real.startsWith(prefix)) {
+  if (!isUnder(root, real)) {
     throw new WorkspaceEscapeError(`path ${q(requested)} resolves outside the workspace through a symlink`);
   }
-  return real.slice(prefix.length).split('/');
+  if (real === root) return [];
+  return real.slice(root.endsWith('/') ? root.length : root.length + 1).split('/');
 }
 
 async function openChecked(root: string, path: string, flags: number, requested: string): Promise<Dir> {
