@@ -31,7 +31,7 @@ const layers = {
   config: ['common'],
   client: ['common', 'activities', 'tools', 'agents', 'store', 'config'],
   worker: ['common', 'workflows', 'activities', 'tools', 'agents', 'store', 'config'],
-  simulator: ['common/messages-api.ts', 'common/prompt-format.ts'],
+  simulator: ['common/messages-api.ts', 'common/prompt-format.ts', 'common/models.ts'],
 };
 const folders = [...Object.keys(layers), 'examples', 'bin', 'scripts', 'test', 'bench', 'index.ts'];
 
