@@ -8,6 +8,7 @@ import { FaultQueue, type ActiveFault, type ApiRoute, type Fault } from './fault
 import { requestId } from './ids.js';
 import { countTokens, createMessage } from './responder.js';
 import { formatSse, messageEvents, type SseEvent } from './sse.js';
+import { ThreadStore } from './threads.js';
 import { parseBetas, validateRequest } from './validate.js';
 
 export type { Fault } from './faults.js';
@@ -92,6 +93,7 @@ const routeOf = (path: string): ApiRoute =>
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const { port = 0, host = '127.0.0.1', latencyMs = 0, secret = DEFAULT_SECRET, contextWindowTokens } = opts;
   const faults = new FaultQueue();
+  const threads = new ThreadStore();
   const stats: SimStats = { requests: 0, messages: 0, compactions: 0, maxVisibleInputTokens: 0, faultsServed: 0 };
   const held = new Set<() => void>();
   const release = () => {
@@ -125,11 +127,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       throw new SimError(404, `${req.method} ${path} is not a route of this API`);
     }
     const betas = parseBetas(req.headers['anthropic-beta']);
-    const request = validateRequest(parseJson(body), betas, secret, route);
+    const expanded = threads.expand(parseJson(body), betas);
+    const request = validateRequest(expanded, betas, secret, route);
     if (route === 'count_tokens') return sendJson(res, 200, countTokens(request), headers);
 
     const contextWindow = contextWindowTokens ?? modelSpec(request.model)!.contextWindow;
     const reply = createMessage(request, secret, contextWindow, { pauseTurn: fault?.pauseTurn === true });
+    threads.record(expanded, reply.message);
     stats.messages += 1;
     stats.compactions += reply.compacted ? 1 : 0;
     stats.maxVisibleInputTokens = Math.max(stats.maxVisibleInputTokens, reply.visibleInputTokens);
