@@ -13,6 +13,9 @@ export interface InputMessage {
   content: string | InputBlock[];
 }
 
+/** The lifetime of a prompt-cache entry, as `cache_control.ttl` names it. */
+export type CacheTtl = '5m' | '1h';
+
 /** The validated `compact_20260112` edit, with defaults applied. */
 export interface CompactionEdit {
   trigger: number;
@@ -32,6 +35,8 @@ export interface MessagesRequest {
   summarize: boolean;
   /** The compaction beta header was sent: every response then carries `usage.iterations`. */
   compactionBeta: boolean;
+  /** The top-level `cache_control` (automatic caching): a breakpoint on the last cacheable block. */
+  cacheControl: CacheTtl | null;
 }
 
 export interface TextBlock {
@@ -68,10 +73,16 @@ export interface RefusalStopDetails {
   recommended_model: string | null;
 }
 
-interface CacheFields {
+/** `cache_creation_input_tokens` split by the lifetime of the entries written. */
+export interface CacheCreation {
+  ephemeral_5m_input_tokens: number;
+  ephemeral_1h_input_tokens: number;
+}
+
+export interface CacheFields {
   cache_creation_input_tokens: number;
   cache_read_input_tokens: number;
-  cache_creation: null;
+  cache_creation: CacheCreation;
 }
 
 export type IterationUsage =
