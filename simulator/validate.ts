@@ -1,3 +1,4 @@
+import { validateCacheControl } from './cache.js';
 import { invalidRequest } from './errors.js';
 import { isEffectiveCompaction, isOnDemandBlock, signSummary } from './compaction.js';
 import {
@@ -74,6 +75,7 @@ export function validateRequest(
     compaction,
     summarize: validateSummarize(body, betas),
     compactionBeta: betas.has(COMPACTION_BETA),
+    cacheControl: validateCacheControl(body),
   };
 }
 
