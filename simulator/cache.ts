@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { invalidRequest } from './errors.js';
-import { blocksOf, isRecord, type CacheTtl, type InputMessage } from './protocol.js';
+import { isRecord, type CacheTtl, type InputMessage } from './protocol.js';
 import { tokensOfChars, unmarked } from './tokens.js';
 
 /**
@@ -29,7 +29,7 @@ const CACHE_CONTROL_KEYS = new Set(['type', 'ttl']);
 export interface PrefixBlock {
   /** What the model reads at this position, as JSON: markers removed, its place (tools, system, a role) included. */
   key: string;
-  /** Characters of the block as the request's serialization holds it: its share of the estimate. */
+  /** The block's share of the serialized request the estimate measures. */
   chars: number;
   /** The breakpoint at this block, explicit or automatic. */
   breakpoint: CacheTtl | null;
@@ -141,32 +141,42 @@ export function prefixBlocks(
   automatic: CacheTtl | null,
 ): PrefixBlock[] {
   const blocks: PrefixBlock[] = [];
-  /** `place` (where the block sits) is hashed with it; `sent` is how the request spelled it. */
-  const add = (place: unknown[], block: unknown, sent: unknown, breakpoint: CacheTtl | null) => {
-    const content = unmarked(block);
-    blocks.push({
-      key: JSON.stringify([...place, content]),
-      chars: JSON.stringify(sent ?? content).length,
-      breakpoint,
-    });
-  };
+  // Each position counts its block's JSON plus the separators and wrappers around it (a message's
+  // role and brackets go with its first block), so the positions add up to the serialization the
+  // estimate measures and the uncached rest is only what follows the last breakpoint.
+  const add = (place: unknown[], json: string, chars: number, breakpoint: CacheTtl | null) =>
+    blocks.push({ key: `${JSON.stringify(place)}${json}`, chars, breakpoint });
+  const jsonOf = (value: unknown) => JSON.stringify(unmarked(value));
+
   if (Array.isArray(tools)) {
-    for (const tool of tools as unknown[]) add(['tool'], tool, null, isRecord(tool) ? ttlOf(tool.cache_control) : null);
+    for (const tool of tools as unknown[]) {
+      const json = jsonOf(tool);
+      add(['tool'], json, json.length + 1, isRecord(tool) ? ttlOf(tool.cache_control) : null);
+    }
   }
-  if (typeof system === 'string') add(['system'], { type: 'text', text: system }, system, null);
+  if (typeof system === 'string') add(['system'], jsonOf({ type: 'text', text: system }), jsonOf(system).length, null);
   else if (Array.isArray(system)) {
-    for (const block of system as Record<string, unknown>[]) add(['system'], block, null, ttlOf(block.cache_control));
+    for (const block of system as Record<string, unknown>[]) {
+      const json = jsonOf(block);
+      add(['system'], json, json.length + 1, ttlOf(block.cache_control));
+    }
   }
   let lastCacheable = -1;
   messages.forEach((message, m) => {
-    const opensTurn = m === 0 || messages[m - 1]!.role !== message.role;
-    // The string shorthand is one text block to the cache, and its own JSON to the estimate.
-    const sent = typeof message.content === 'string' ? message.content : null;
-    blocksOf(message).forEach((block, b) => {
+    const place = (b: number) => [message.role, b === 0 && (m === 0 || messages[m - 1]!.role !== message.role)];
+    if (typeof message.content === 'string') {
+      // The string shorthand is one text block to the cache, and its own JSON to the estimate.
+      if (message.content !== '') lastCacheable = blocks.length;
+      add(place(0), jsonOf({ type: 'text', text: message.content }), JSON.stringify(message).length + 1, null);
+      return;
+    }
+    const wrapper = JSON.stringify({ ...message, content: [] }).length + message.content.length;
+    message.content.forEach((block, b) => {
       if (!UNCACHEABLE_TYPES.has(block.type) && !(block.type === 'text' && block.text === '')) {
         lastCacheable = blocks.length;
       }
-      add([message.role, opensTurn && b === 0], block, sent, breakpointOf(block));
+      const json = jsonOf(block);
+      add(place(b), json, json.length + (b === 0 ? wrapper : 0), breakpointOf(block));
     });
   });
   if (automatic && lastCacheable >= 0) {
