@@ -60,7 +60,18 @@ export interface CompactionBlock {
 
 export type OutputBlock = TextBlock | ToolUseBlock | CompactionBlock;
 
-export type StopReason = 'end_turn' | 'tool_use' | 'compaction' | 'refusal' | 'model_context_window_exceeded';
+export type StopReason =
+  'end_turn' | 'tool_use' | 'compaction' | 'refusal' | 'max_tokens' | 'pause_turn' | 'model_context_window_exceeded';
+
+/** `stop_details` of a refusal (BetaRefusalStopDetails); every other stop reason has null. */
+export interface RefusalStopDetails {
+  type: 'refusal';
+  category: 'cyber' | 'bio' | 'frontier_llm' | 'reasoning_extraction' | 'general_harms' | null;
+  explanation: string | null;
+  fallback_credit_token: string | null;
+  fallback_has_prefill_claim: boolean | null;
+  recommended_model: string | null;
+}
 
 /** `cache_creation_input_tokens` split by the lifetime of the entries written. */
 export interface CacheCreation {
@@ -92,9 +103,10 @@ export interface MessageResponse {
   content: OutputBlock[];
   stop_reason: StopReason;
   stop_sequence: null;
-  stop_details: null;
+  stop_details: RefusalStopDetails | null;
   container: null;
   context_management: { applied_edits: [] };
+  diagnostics: null;
   usage: Usage;
 }
 

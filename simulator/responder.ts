@@ -2,6 +2,7 @@ import { DEFAULT_MODEL, modelSpec } from '../common/models.js';
 import { prefixBlocks, type CacheUsage, type PromptCache } from './cache.js';
 import { compactionBlock, visibleMessages } from './compaction.js';
 import { messageId, toolUseId } from './ids.js';
+import { capOutput } from './output-cap.js';
 import type {
   CacheFields,
   CacheTtl,
@@ -11,9 +12,10 @@ import type {
   MessageResponse,
   MessagesRequest,
   OutputBlock,
+  RefusalStopDetails,
   TokenCount,
 } from './protocol.js';
-import { systemPromptOf, toolNames, type PlannedBlock } from './scenarios/scenario.js';
+import { systemPromptOf, toolNames, type Action, type PlannedBlock } from './scenarios/scenario.js';
 import { selectScenario } from './scenarios/index.js';
 import { estimateContextTokens, outputTokens, serializeContext, tokensOfChars } from './tokens.js';
 
@@ -24,6 +26,16 @@ export interface Reply {
   /** Estimated input tokens of the visible context, before any compaction of this request. */
   visibleInputTokens: number;
 }
+
+/** A refusal that maps to no named category and earns no fallback credit. */
+const REFUSAL_DETAILS: RefusalStopDetails = {
+  type: 'refusal',
+  category: null,
+  explanation: null,
+  fallback_credit_token: null,
+  fallback_has_prefill_claim: null,
+  recommended_model: null,
+};
 
 /** Input that never met the cache: a reply that stops before sampling, or a request with no breakpoints. */
 const uncached = (inputTokens: number): CacheUsage => ({
@@ -45,11 +57,15 @@ const cacheFields = (input: CacheUsage): CacheFields => ({
 /** The default model context window, in estimated tokens. */
 export const DEFAULT_CONTEXT_WINDOW = 200_000;
 
+/** A turn the server paused (a `pauseTurn` fault): nothing generated yet, to be resumed. */
+const PAUSED: Action = { blocks: [], stopReason: 'pause_turn' };
+
 export function createMessage(
   request: MessagesRequest,
   secret: string,
   cache: PromptCache,
   contextWindow = DEFAULT_CONTEXT_WINDOW,
+  { pauseTurn = false }: { pauseTurn?: boolean } = {},
 ): Reply {
   // The model table has every id the API accepts; the default model's minimum stands in for an id it lacks.
   const minCacheable = (modelSpec(request.model) ?? modelSpec(DEFAULT_MODEL)!).minCacheableTokens;
@@ -85,10 +101,11 @@ export function createMessage(
       visibleInputTokens,
     };
   }
-  const action = summary && request.compaction?.pauseAfterCompaction ? null : scenario.act(scenarioContext);
+  const action =
+    summary && request.compaction?.pauseAfterCompaction ? null : pauseTurn ? PAUSED : scenario.act(scenarioContext);
 
-  const offset = summary ? 1 : 0;
-  const generated = (action?.blocks ?? []).map((block, i) => materialize(block, context, offset + i));
+  const capped = capOutput((action?.blocks ?? []).map(materialize), request.maxTokens);
+  const generated = capped.blocks;
   const content: OutputBlock[] = summary ? [summary, ...generated] : generated;
   const out = outputTokens(generated);
   // The summarizing pass reads the whole visible context as sent, breakpoints and all, so it comes first.
@@ -114,7 +131,7 @@ export function createMessage(
   const message = envelope(
     request,
     content,
-    action?.stopReason ?? 'compaction',
+    capped.truncated ? 'max_tokens' : (action?.stopReason ?? 'compaction'),
     input,
     out,
     request.compactionBeta ? iterations : null,
@@ -131,16 +148,18 @@ function envelope(
   iterations: IterationUsage[] | null,
 ): MessageResponse {
   return {
-    id: messageId(JSON.stringify({ ...request, stream: false })),
+    id: messageId(),
     type: 'message',
     role: 'assistant',
     model: request.model,
     content,
     stop_reason: stopReason,
     stop_sequence: null,
-    stop_details: null,
+    stop_details: stopReason === 'refusal' ? REFUSAL_DETAILS : null,
     container: null,
     context_management: { applied_edits: [] },
+    // Null: no request here supplies `diagnostics`, and the simulator reports no cache divergence.
+    diagnostics: null,
     usage: { input_tokens: input.inputTokens, output_tokens: outputTokens, ...cacheFields(input), iterations },
   };
 }
@@ -157,7 +176,17 @@ function summarizeOnDemand(
   visibleInputTokens: number,
 ): Reply {
   const block = compactionBlock(summary, secret, 'on-demand');
-  const message = envelope(request, [block], 'compaction', uncached(0), 0, [compactionIteration(block, input)]);
+  const iteration = compactionIteration(block, input);
+  // A summary longer than max_tokens never comes back: 200, no content, the summarizer's stop reason.
+  if (iteration.output_tokens > request.maxTokens) {
+    const cut = { ...iteration, output_tokens: request.maxTokens };
+    return {
+      message: envelope(request, [], 'max_tokens', uncached(0), 0, [cut]),
+      compacted: false,
+      visibleInputTokens,
+    };
+  }
+  const message = envelope(request, [block], 'compaction', uncached(0), 0, [iteration]);
   return { message, compacted: true, visibleInputTokens };
 }
 
@@ -171,11 +200,9 @@ function compactionIteration(block: CompactionBlock, input: CacheUsage): Iterati
   };
 }
 
-/** Tool ids hash the visible context and the block's position: the same request gets the same ids. */
-function materialize(block: PlannedBlock, context: string, index: number): OutputBlock {
-  return block.type === 'text'
-    ? block
-    : { type: 'tool_use', id: toolUseId(context, index), name: block.name, input: block.input };
+/** Tool ids are random, as the real API's: unique to the reply. */
+function materialize(block: PlannedBlock): OutputBlock {
+  return block.type === 'text' ? block : { type: 'tool_use', id: toolUseId(), name: block.name, input: block.input };
 }
 
 /** count_tokens applies compaction blocks already in the prompt but never compacts. */
