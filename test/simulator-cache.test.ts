@@ -128,6 +128,16 @@ describe('prompt caching', () => {
     expect(inputOf(next.usage)).toBe(await uncachedInput(auto(3)));
   });
 
+  it('warms the cache with max_tokens 0: nothing generated, the prefix written for the next request', async () => {
+    const warm = await client.beta.messages.create(request({ max_tokens: 0 }));
+    expect(warm.content).toEqual([]);
+    expect(warm.usage.output_tokens).toBe(0);
+    expect(written(warm.usage)).toBeGreaterThan(0);
+    const real = await client.beta.messages.create(request());
+    expect(read(real.usage)).toBe(written(warm.usage));
+    expect(written(real.usage)).toBe(0);
+  });
+
   it('caches nothing for a prompt below the model minimum', async () => {
     const small = await client.beta.messages.create(
       request({ tools: [], system: 'Be brief.', messages: turns(1), cache_control: ephemeral() }),
