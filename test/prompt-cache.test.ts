@@ -2,7 +2,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { readState, type AgentState } from '../common/prompt-format.js';
 import { MAX_BREAKPOINTS } from '../activities/request-layout.js';
-import { DEFAULT_MODEL } from '../common/models.js';
 import { auditGroundTruth, auditReport } from '../simulator/scenarios/audit.js';
 import { startAudit } from './helpers/audit-run.js';
 import { useHarness } from './helpers/harness.js';
@@ -16,8 +15,6 @@ import {
 
 const N = 250;
 const h = useHarness();
-/** A model the strict simulator knows, with its cache minimum. */
-const model = DEFAULT_MODEL;
 
 /** The state a request shows the model: in a text block of its newest user message. */
 function shownState(body: RequestBody): AgentState | null {
@@ -48,7 +45,7 @@ describe('requests laid out for the prompt cache, as a 250-turn audit sends them
   it('tools and system the same bytes on every call, the latest state on every call, at most 4 breakpoints, each call reading where the last wrote', async () => {
     const { anthropic, bodies } = recordingClient(h.simulator.url);
     // Continue-as-new between compactions too, and a worker restart midway: the prefix is rebuilt from the store.
-    const { handle } = await startAudit(h, 'cached', N, { model, continueAsNewEvery: 40 });
+    const { handle } = await startAudit(h, 'cached', N, { continueAsNewEvery: 40 });
     await (await h.startWorker({ anthropic })).runUntil(until(() => bodies.length >= 100));
     // A retried call (an overloaded API) sends the same bytes again.
     h.simulator.injectFaults([{ status: 529, match: 'messages' }]);
@@ -103,10 +100,10 @@ describe('requests laid out for the prompt cache, as a 250-turn audit sends them
     const control = recordingClient(h.simulator.url);
     const worker = await h.startWorker({ anthropic: control.anthropic });
     const runs = await worker.runUntil(async () => {
-      const naive = await startAudit(h, 'system-state', n, { model, promptCache: 'system-state' });
+      const naive = await startAudit(h, 'system-state', n, { promptCache: 'system-state' });
       const naiveResult = await naive.handle.result();
       const naiveBodies = control.bodies.splice(0);
-      const off = await startAudit(h, 'off', n, { model, promptCache: 'off' });
+      const off = await startAudit(h, 'off', n, { promptCache: 'off' });
       return { naiveResult, naiveBodies, offResult: await off.handle.result(), offBodies: control.bodies.splice(0) };
     });
     const expected = auditReport(n, auditGroundTruth(n));
