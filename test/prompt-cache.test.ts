@@ -58,6 +58,11 @@ describe('requests laid out for the prompt cache, as a 250-turn audit sends them
     expect(bodies.length).toBeGreaterThanOrEqual(N);
     expect(JSON.stringify(bodies[retried + 1])).toBe(JSON.stringify(bodies[retried]));
 
+    // Done-when 2: most of the run's input is read from the cache (compaction passes included).
+    const billed = h.simulator.stats();
+    const input = billed.inputTokens + billed.cacheReadInputTokens + billed.cacheCreationInputTokens;
+    expect(billed.cacheReadInputTokens / input).toBeGreaterThanOrEqual(0.85);
+
     const [first] = bodies;
     let pairs = 0;
     let previous: AgentState | null = null;
