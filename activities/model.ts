@@ -5,7 +5,7 @@ import { describeZodError, type RunOptions } from '../common/options.js';
 import { applyStateUpdate, initialState, type AgentState, type StateUpdate } from '../common/state.js';
 import { withHeartbeat } from './heartbeat.js';
 import { classifyModelError } from './model-errors.js';
-import { renderSystemPrompt } from '../common/prompt-format.js';
+import { layoutRequest } from './request-layout.js';
 import type { BlobRef, BlobStore } from '../store/blob-store.js';
 import { loadTranscript, readNode, TranscriptCache } from '../store/transcript.js';
 import { callIsSideEffectFree, type Toolset } from '../tools/toolset.js';
@@ -26,6 +26,7 @@ import {
 } from '../common/input-bounds.js';
 
 type ContentBlockParam = Anthropic.Beta.Messages.BetaContentBlockParam;
+type MessageParam = Anthropic.Beta.Messages.BetaMessageParam;
 
 const TEXT_PREVIEW_CHARS = 500;
 
@@ -223,21 +224,19 @@ export function createModelActivities(deps: {
     }
     const state = input.state ? await resolveState(store, input.state) : null;
     const toolset = toolsetOf(input.agent);
-    const system = renderSystemPrompt(
-      systemPrompt,
-      task,
-      state ? withEmptyLists(state.value, toolset.state?.lists ?? []) : null,
-    );
     const transcript = await loadTranscript(store, headRef, nodes);
+    const layout = (messages: MessageParam[], promptCache = input.promptCache ?? 'on') =>
+      layoutRequest({
+        tools: toolset.schemas,
+        systemPrompt,
+        task,
+        messages,
+        state: state ? withEmptyLists(state.value, toolset.state?.lists ?? []) : null,
+        promptCache,
+      });
     /** The request every call makes; each adds its betas and compaction parameters. */
-    const request = {
-      model: input.model,
-      max_tokens: input.maxOutputTokens,
-      system,
-      messages: transcript.messages,
-      tools: toolset.schemas,
-    };
-    return { instructionsRef, headRef, state, system, request, toolset, onDemand: transcript.onDemand };
+    const request = { model: input.model, max_tokens: input.maxOutputTokens, ...layout(transcript.messages) };
+    return { instructionsRef, headRef, state, layout, request, toolset, onDemand: transcript.onDemand };
   }
 
   async function callModel(input: ModelCallInput): Promise<ModelCallResult> {
@@ -285,7 +284,7 @@ export function createModelActivities(deps: {
    * fits the model's window. The size after is measured with count_tokens.
    */
   async function compactTranscript(input: ModelCallInput): Promise<ModelCallResult> {
-    const { instructionsRef, state, system, request } = await prepare(input);
+    const { instructionsRef, state, layout, request } = await prepare(input);
     const instructions = input.compaction.instructions;
     const reply = await streamReply(
       anthropic,
@@ -306,8 +305,9 @@ export function createModelActivities(deps: {
     }
     const compacted = [{ role: 'assistant' as const, content: [block as ContentBlockParam] }];
     const head = await writeNode(store, { prev: null, message: compacted[0]!, onDemand: true }, nodes);
+    // Measured as the next call will send it: the block, then the state; breakpoints do not count.
     const after = await anthropic.beta.messages
-      .countTokens({ model: input.model, system, messages: compacted, tools: request.tools, betas: [SUMMARIZE_BETA] })
+      .countTokens({ model: input.model, ...layout(compacted, 'off'), betas: [SUMMARIZE_BETA] })
       .then((c) => c.input_tokens)
       .catch(() => 0); // a measurement only: never fail a compaction that succeeded over it
     return {

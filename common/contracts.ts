@@ -34,6 +34,8 @@ export interface ModelCallInput {
   append: PendingBlock[] | null;
   /** The run's agent profile, whose tools the model is offered; absent: the built-in tools. */
   agent?: string;
+  /** RunOptions.promptCache; absent (calls scheduled before it existed): 'on'. */
+  promptCache?: RunOptions['promptCache'];
 }
 
 export interface ToolCall {

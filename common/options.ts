@@ -84,8 +84,14 @@ export const RunOptions = z
         if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(workspace)} ${problem}` });
       }),
     compaction: CompactionOptions.default(() => CompactionOptions.parse({})),
-    /** Render the structured state into every system prompt. Off only to show what it buys. */
+    /** Show the structured state to the model on every call. Off only to show what it buys. */
     injectState: z.boolean().default(true),
+    /**
+     * Prompt caching (activities/request-layout.ts): 'on' caches the stable prefix and each turn's
+     * messages, the state shown after the last breakpoint; 'off' sets no cache_control; 'system-state'
+     * caches with the state in the system prompt, a measured control that rewrites the cache every turn.
+     */
+    promptCache: z.enum(['on', 'off', 'system-state']).default('on'),
     /** Input + output + compaction tokens the run may spend; unlimited when absent. */
     tokenBudget: z.number().int().positive().optional(),
     toolPolicies: z.record(z.string(), ToolPolicy).default({}),

@@ -15,7 +15,7 @@ import type {
   RefusalStopDetails,
   TokenCount,
 } from './protocol.js';
-import { systemPromptOf, toolNames, type Action, type PlannedBlock } from './scenarios/scenario.js';
+import { promptOf, toolNames, type Action, type PlannedBlock } from './scenarios/scenario.js';
 import { selectScenario } from './scenarios/index.js';
 import { estimateContextTokens, outputTokens, serializeContext, tokensOfChars } from './tokens.js';
 
@@ -81,7 +81,7 @@ export function createMessage(
   const visible = visibleMessages(request.messages);
   const context = serializeContext(request.system, request.tools, visible);
   const visibleInputTokens = tokensOfChars(context.length);
-  const { task, instructions, state } = systemPromptOf(request.system);
+  const { task, instructions, state } = promptOf(request.system, request.messages);
   const scenario = selectScenario(task);
   // The scenario acts on the full pre-compaction context, as a real model answering in the same turn would.
   const scenarioContext = { task, instructions, tools: toolNames(request.tools), state, messages: visible };

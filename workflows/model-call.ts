@@ -23,6 +23,7 @@ export function modelCallInput(memory: RunMemory, options: RunOptions, workflowI
     head: memory.head,
     append: memory.nextUserMessage,
     ...(options.agent !== undefined ? { agent: options.agent } : {}),
+    promptCache: options.promptCache,
   };
 }
 

@@ -1,9 +1,9 @@
-import { readSystemPrompt, type AgentState } from '../../common/prompt-format.js';
+import { readState, readSystemPrompt, type AgentState } from '../../common/prompt-format.js';
 import { blocksOf, type InputBlock, type InputMessage, type StopReason } from '../protocol.js';
 
 /**
- * What a scripted "model" sees and returns. It decides only from the request: the task and state
- * rendered into the system prompt, and the visible messages (from the last compaction block on).
+ * What a scripted "model" sees and returns. It decides only from the request: the task in the system
+ * prompt, the state where the client shows it (promptOf), and the visible messages (from the last compaction block on).
  */
 export interface ScenarioContext {
   task: string;
@@ -36,13 +36,28 @@ export const text = (value: string): PlannedBlock => ({ type: 'text', text: valu
 export const toolUse = (name: string, input: unknown): PlannedBlock => ({ type: 'tool_use', name, input });
 
 /** The system prompt as the request sent it: a string, or text blocks. */
-export function systemPromptOf(system: unknown): { task: string; instructions: string; state: AgentState | null } {
+function systemPromptOf(system: unknown): { task: string; instructions: string; state: AgentState | null } {
   const prompt = Array.isArray(system)
     ? system.map((block: { text: string }) => block.text).join('\n')
     : typeof system === 'string'
       ? system
       : '';
   return readSystemPrompt(prompt);
+}
+
+/**
+ * What the client told the model: the task and instructions from the system prompt, the state from
+ * the text blocks of the newest user message (where longhaul shows it), else from the system prompt.
+ */
+export function promptOf(
+  system: unknown,
+  messages: InputMessage[],
+): { task: string; instructions: string; state: AgentState | null } {
+  const prompt = systemPromptOf(system);
+  const newest = messages.findLast((m) => m.role === 'user');
+  const texts = newest ? blocksOf(newest).filter((b) => b.type === 'text' && typeof b.text === 'string') : [];
+  const shown = texts.map((b) => readState(b.text as string)).findLast((state) => state !== null);
+  return { ...prompt, state: shown ?? prompt.state };
 }
 
 export function toolNames(tools: unknown): string[] {
