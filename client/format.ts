@@ -96,7 +96,7 @@ export function resultText(r: RunResult, figures?: RunFigures): string {
     `status: ${r.status}${r.reason ? ` (${r.reason})` : ''}`,
     `turns: ${c.turn} over ${r.chain.runNumber} Temporal run${r.chain.runNumber === 1 ? '' : 's'}   model calls: ${c.modelCalls}   compactions: ${c.compactions}   tool calls: ${c.toolCalls} (${c.toolErrors} errors)`,
     `tokens: input ${c.inputTokens}   output ${c.outputTokens}   compaction ${c.compactionInputTokens}+${c.compactionOutputTokens}   largest context ${c.maxInputTokens}`,
-    `cache: written ${c.cacheWriteTokens}   read ${c.cacheReadTokens} (${percent(cacheReadShare(c))} of input)   ${costText(c)}`,
+    `cache: written ${c.cacheWriteTokens} (${c.cacheWrite1hTokens} for 1h)   read ${c.cacheReadTokens} (${percent(cacheReadShare(c))} of input)   ${costText(c)}`,
   ];
   if (figures) {
     const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;

@@ -15,6 +15,8 @@ export interface Counters {
    * counters recorded before they were read: withCounterDefaults).
    */
   cacheWriteTokens: number;
+  /** The part of the cache writes at the 1-hour TTL (billed at 2x input, against 1.25x for 5 minutes). */
+  cacheWrite1hTokens: number;
   cacheReadTokens: number;
   /** What the priced calls cost, in nano-dollars (common/cost.ts), and how many calls had no price. */
   costNanos: number;
@@ -48,6 +50,7 @@ export const initialCounters = (): Counters => ({
   compactionOutputTokens: 0,
   compactions: 0,
   cacheWriteTokens: 0,
+  cacheWrite1hTokens: 0,
   cacheReadTokens: 0,
   costNanos: 0,
   unpricedCalls: 0,
@@ -84,6 +87,7 @@ export function countModelCall(c: Counters, reply: ModelCallResult): Counters {
   return {
     ...c,
     cacheWriteTokens: c.cacheWriteTokens + (usage.cacheWriteTokens ?? 0) + (usage.compaction?.cacheWriteTokens ?? 0),
+    cacheWrite1hTokens: c.cacheWrite1hTokens + (usage.cacheWrite1hTokens ?? 0),
     cacheReadTokens: c.cacheReadTokens + (usage.cacheReadTokens ?? 0) + (usage.compaction?.cacheReadTokens ?? 0),
     costNanos: c.costNanos + (reply.costNanos ?? 0),
     unpricedCalls: c.unpricedCalls + (reply.costNanos === undefined ? 1 : 0),

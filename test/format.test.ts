@@ -92,7 +92,14 @@ describe('cost on the progress line, bar and result', () => {
   });
 
   it('shows a result recorded before costs were counted, as 0 and without NaN', () => {
-    const { cacheReadTokens: _r, cacheWriteTokens: _w, costNanos: _c, unpricedCalls: _u, ...old } = initialCounters();
+    const {
+      cacheReadTokens: _r,
+      cacheWriteTokens: _w,
+      cacheWrite1hTokens: _h,
+      costNanos: _c,
+      unpricedCalls: _u,
+      ...old
+    } = initialCounters();
     const text = resultText({
       status: 'completed',
       counters: { ...old, modelCalls: 2 } as Counters,
@@ -101,7 +108,7 @@ describe('cost on the progress line, bar and result', () => {
       state: initialState(),
       chain: { runNumber: 1, turnsAtStart: 0, compactionsAtStart: 0 },
     });
-    expect(text).toContain('cache: written 0   read 0 (0%');
+    expect(text).toContain('cache: written 0 (0 for 1h)   read 0 (0%');
     expect(text).not.toContain('NaN');
   });
 });

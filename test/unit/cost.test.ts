@@ -207,7 +207,7 @@ describe('counters', () => {
   it('count cache writes and reads, cost, unpriced calls, and the largest context with its cached part', () => {
     let c = countModelCall(
       initialCounters(),
-      reply({ inputTokens: 10, outputTokens: 1, cacheWriteTokens: 5_000 }, 700),
+      reply({ inputTokens: 10, outputTokens: 1, cacheWriteTokens: 5_000, cacheWrite1hTokens: 2_000 }, 700),
     );
     c = countModelCall(
       c,
@@ -226,6 +226,7 @@ describe('counters', () => {
       modelCalls: 3,
       inputTokens: 31,
       cacheWriteTokens: 5_007,
+      cacheWrite1hTokens: 2_000,
       cacheReadTokens: 5_050,
       costNanos: 1_000,
       unpricedCalls: 1,
@@ -238,6 +239,7 @@ describe('counters', () => {
   it('carried from before the cache and cost counters existed, they count on from 0', () => {
     const {
       cacheWriteTokens: _w,
+      cacheWrite1hTokens: _h,
       cacheReadTokens: _r,
       costNanos: _c,
       unpricedCalls: _u,
