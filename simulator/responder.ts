@@ -1,14 +1,16 @@
 import { compactionBlock, visibleMessages } from './compaction.js';
 import { messageId, toolUseId } from './ids.js';
+import { capOutput } from './output-cap.js';
 import type {
   CompactionBlock,
   IterationUsage,
   MessageResponse,
   MessagesRequest,
   OutputBlock,
+  RefusalStopDetails,
   TokenCount,
 } from './protocol.js';
-import { systemPromptOf, toolNames, type PlannedBlock } from './scenarios/scenario.js';
+import { systemPromptOf, toolNames, type Action, type PlannedBlock } from './scenarios/scenario.js';
 import { selectScenario } from './scenarios/index.js';
 import { estimateContextTokens, outputTokens, serializeContext, tokensOfChars } from './tokens.js';
 
@@ -20,12 +22,30 @@ export interface Reply {
   visibleInputTokens: number;
 }
 
+/** A refusal that maps to no named category and earns no fallback credit. */
+const REFUSAL_DETAILS: RefusalStopDetails = {
+  type: 'refusal',
+  category: null,
+  explanation: null,
+  fallback_credit_token: null,
+  fallback_has_prefill_claim: null,
+  recommended_model: null,
+};
+
 const NO_CACHE = { cache_creation_input_tokens: 0, cache_read_input_tokens: 0, cache_creation: null } as const;
 
 /** The default model context window, in estimated tokens. */
 export const DEFAULT_CONTEXT_WINDOW = 200_000;
 
-export function createMessage(request: MessagesRequest, secret: string, contextWindow = DEFAULT_CONTEXT_WINDOW): Reply {
+/** A turn the server paused (a `pauseTurn` fault): nothing generated yet, to be resumed. */
+const PAUSED: Action = { blocks: [], stopReason: 'pause_turn' };
+
+export function createMessage(
+  request: MessagesRequest,
+  secret: string,
+  contextWindow = DEFAULT_CONTEXT_WINDOW,
+  { pauseTurn = false }: { pauseTurn?: boolean } = {},
+): Reply {
   const visible = visibleMessages(request.messages);
   const context = serializeContext(request.system, request.tools, visible);
   const visibleInputTokens = tokensOfChars(context.length);
@@ -47,10 +67,11 @@ export function createMessage(request: MessagesRequest, secret: string, contextW
       visibleInputTokens,
     };
   }
-  const action = summary && request.compaction?.pauseAfterCompaction ? null : scenario.act(scenarioContext);
+  const action =
+    summary && request.compaction?.pauseAfterCompaction ? null : pauseTurn ? PAUSED : scenario.act(scenarioContext);
 
-  const offset = summary ? 1 : 0;
-  const generated = (action?.blocks ?? []).map((block, i) => materialize(block, context, offset + i));
+  const capped = capOutput((action?.blocks ?? []).map(materialize), request.maxTokens);
+  const generated = capped.blocks;
   const content: OutputBlock[] = summary ? [summary, ...generated] : generated;
   const out = outputTokens(generated);
   // After compaction the model's input is only the new block (plus system and tools).
@@ -65,7 +86,7 @@ export function createMessage(request: MessagesRequest, secret: string, contextW
   const message = envelope(
     request,
     content,
-    action?.stopReason ?? 'compaction',
+    capped.truncated ? 'max_tokens' : (action?.stopReason ?? 'compaction'),
     inputTokens,
     out,
     request.compactionBeta ? iterations : null,
@@ -82,16 +103,18 @@ function envelope(
   iterations: IterationUsage[] | null,
 ): MessageResponse {
   return {
-    id: messageId(JSON.stringify({ ...request, stream: false })),
+    id: messageId(),
     type: 'message',
     role: 'assistant',
     model: request.model,
     content,
     stop_reason: stopReason,
     stop_sequence: null,
-    stop_details: null,
+    stop_details: stopReason === 'refusal' ? REFUSAL_DETAILS : null,
     container: null,
     context_management: { applied_edits: [] },
+    // Null: no request here supplies `diagnostics`, and the simulator reports no cache divergence.
+    diagnostics: null,
     usage: { input_tokens: inputTokens, output_tokens: outputTokens, ...NO_CACHE, iterations },
   };
 }
@@ -107,7 +130,13 @@ function summarizeOnDemand(
   visibleInputTokens: number,
 ): Reply {
   const block = compactionBlock(summary, secret, 'on-demand');
-  const message = envelope(request, [block], 'compaction', 0, 0, [compactionIteration(block, visibleInputTokens)]);
+  const iteration = compactionIteration(block, visibleInputTokens);
+  // A summary longer than max_tokens never comes back: 200, no content, the summarizer's stop reason.
+  if (iteration.output_tokens > request.maxTokens) {
+    const cut = { ...iteration, output_tokens: request.maxTokens };
+    return { message: envelope(request, [], 'max_tokens', 0, 0, [cut]), compacted: false, visibleInputTokens };
+  }
+  const message = envelope(request, [block], 'compaction', 0, 0, [iteration]);
   return { message, compacted: true, visibleInputTokens };
 }
 
@@ -120,11 +149,9 @@ function compactionIteration(block: CompactionBlock, inputTokens: number): Itera
   };
 }
 
-/** Tool ids hash the visible context and the block's position: the same request gets the same ids. */
-function materialize(block: PlannedBlock, context: string, index: number): OutputBlock {
-  return block.type === 'text'
-    ? block
-    : { type: 'tool_use', id: toolUseId(context, index), name: block.name, input: block.input };
+/** Tool ids are random, as the real API's: unique to the reply. */
+function materialize(block: PlannedBlock): OutputBlock {
+  return block.type === 'text' ? block : { type: 'tool_use', id: toolUseId(), name: block.name, input: block.input };
 }
 
 /** count_tokens applies compaction blocks already in the prompt but never compacts. */

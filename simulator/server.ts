@@ -2,11 +2,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { errorBody, SimError } from './errors.js';
+import { modelSpec } from '../common/models.js';
+import { errorBody, overloadedBody, SimError } from './errors.js';
 import { FaultQueue, type ActiveFault, type ApiRoute, type Fault } from './faults.js';
 import { requestId } from './ids.js';
 import { countTokens, createMessage } from './responder.js';
-import { formatSse, messageEvents } from './sse.js';
+import { formatSse, messageEvents, type SseEvent } from './sse.js';
+import { ThreadStore } from './threads.js';
 import { parseBetas, validateRequest } from './validate.js';
 
 export type { Fault } from './faults.js';
@@ -18,7 +20,10 @@ export interface SimulatorOptions {
   latencyMs?: number;
   /** HMAC key of compaction signatures. */
   secret?: string;
-  /** Above this many estimated tokens of visible context, replies stop with `model_context_window_exceeded`. */
+  /**
+   * Above this many estimated tokens of visible context, replies stop with `model_context_window_exceeded`.
+   * Defaults to the requested model's context window.
+   */
   contextWindowTokens?: number;
 }
 
@@ -60,6 +65,15 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Whether a body asks for a stream, read leniently: faults are chosen before the body is validated. */
+function asksForStream(body: string): boolean {
+  try {
+    return (JSON.parse(body) as { stream?: unknown } | null)?.stream === true;
+  } catch {
+    return false;
+  }
+}
+
 function parseJson(body: string): unknown {
   try {
     return JSON.parse(body);
@@ -79,6 +93,7 @@ const routeOf = (path: string): ApiRoute =>
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const { port = 0, host = '127.0.0.1', latencyMs = 0, secret = DEFAULT_SECRET, contextWindowTokens } = opts;
   const faults = new FaultQueue();
+  const threads = new ThreadStore();
   const stats: SimStats = { requests: 0, messages: 0, compactions: 0, maxVisibleInputTokens: 0, faultsServed: 0 };
   const held = new Set<() => void>();
   const release = () => {
@@ -97,7 +112,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     stats.requests += 1;
     const headers = { 'request-id': rid };
     const route = routeOf(path);
-    const fault = path.startsWith('/v1/') ? faults.take(route) : null;
+    const fault = path.startsWith('/v1/') ? faults.take(route, asksForStream(body)) : null;
     if (fault) stats.faultsServed += 1;
     const wait = latencyMs + (fault?.delayMs ?? 0);
     if (wait > 0) await sleep(wait);
@@ -112,16 +127,39 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       throw new SimError(404, `${req.method} ${path} is not a route of this API`);
     }
     const betas = parseBetas(req.headers['anthropic-beta']);
-    const request = validateRequest(parseJson(body), betas, secret, { requireMaxTokens: route === 'messages' });
+    const expanded = threads.expand(parseJson(body), betas);
+    const request = validateRequest(expanded, betas, secret, route);
     if (route === 'count_tokens') return sendJson(res, 200, countTokens(request), headers);
 
-    const reply = createMessage(request, secret, contextWindowTokens);
+    const contextWindow = contextWindowTokens ?? modelSpec(request.model)!.contextWindow;
+    const reply = createMessage(request, secret, contextWindow, { pauseTurn: fault?.pauseTurn === true });
+    threads.record(expanded, reply.message);
     stats.messages += 1;
     stats.compactions += reply.compacted ? 1 : 0;
     stats.maxVisibleInputTokens = Math.max(stats.maxVisibleInputTokens, reply.visibleInputTokens);
     if (!request.stream) return sendJson(res, 200, reply.message, headers);
     res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    res.end(messageEvents(reply.message).map(formatSse).join(''));
+    const events = messageEvents(reply.message, { compactionWhole: request.summarize });
+    await sendStream(res, events, fault, rid);
+  }
+
+  /** The events of a streamed reply, or the first N of them and then an error event or a cut socket. */
+  async function sendStream(
+    res: ServerResponse,
+    events: SseEvent[],
+    fault: ActiveFault | null,
+    rid: string,
+  ): Promise<void> {
+    const errorAfter = fault?.streamErrorAfterEvents;
+    const cutAfter = fault?.cutStreamAfterEvents;
+    if (errorAfter !== undefined) {
+      const error = { event: 'error', data: overloadedBody(rid) };
+      return void res.end([...events.slice(0, errorAfter), error].map(formatSse).join(''));
+    }
+    if (cutAfter === undefined) return void res.end(events.map(formatSse).join(''));
+    // Flush what was sent before the cut, so the client has parsed it when the socket dies.
+    await new Promise<void>((resolve) => res.write(events.slice(0, cutAfter).map(formatSse).join(''), () => resolve()));
+    res.socket?.destroy();
   }
 
   function sendFault(res: ServerResponse, fault: ActiveFault, rid: string): void {
@@ -160,11 +198,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://simulator').pathname;
-    let rid = requestId(path, '');
+    // Every request gets its own id, retries and identical requests too, as on the real API.
+    const rid = requestId();
     try {
       const body = await readBody(req);
-      // Retries of one request differ only in the SDK's retry count: give each attempt its own id.
-      rid = requestId(path, `${String(req.headers['x-stainless-retry-count'] ?? '')}\n${body}`);
       await (path.startsWith('/__sim/') ? serveAdmin : serveApi)(req, res, path, body, rid);
     } catch (err) {
       const error = err instanceof SimError ? err : new SimError(500, `simulator failure: ${String(err)}`);

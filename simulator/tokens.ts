@@ -6,9 +6,25 @@ import type { InputMessage } from './protocol.js';
  */
 export const tokensOfChars = (chars: number): number => Math.ceil(chars / 4);
 
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * A tool, system block, message or content block without its `cache_control` markers (its own and
+ * those of the blocks in its `content`): a marker is no input to the model, so moving a breakpoint
+ * changes neither the estimate nor the cached prefix.
+ */
+export function unmarked(value: unknown): unknown {
+  if (!isRecord(value)) return value;
+  const { cache_control: _marker, ...rest } = value;
+  return Array.isArray(rest.content) ? { ...rest, content: rest.content.map(unmarked) } : rest;
+}
+
+const unmarkedAll = (value: unknown): unknown => (Array.isArray(value) ? value.map(unmarked) : value);
+
 /** The model's input as one string: what is estimated, and what deterministic ids are derived from. */
 export const serializeContext = (system: unknown, tools: unknown, messages: InputMessage[]): string =>
-  JSON.stringify([system ?? null, tools ?? null, messages]);
+  JSON.stringify([unmarkedAll(system) ?? null, unmarkedAll(tools) ?? null, messages.map(unmarked)]);
 
 export const estimateContextTokens = (system: unknown, tools: unknown, messages: InputMessage[]): number =>
   tokensOfChars(serializeContext(system, tools, messages).length);
