@@ -5,9 +5,6 @@
  * minutes on a person midway (the simulator's clock moved while it waits). One dev server, one
  * simulator, one worker, in this process. Tables go to stdout, the same data to bench/results/.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { answer } from '../client/escalations.js';
 import { awaitResult } from '../client/export.js';
@@ -23,6 +20,7 @@ import { billedInputEquivalents } from './measure/billing.js';
 import { log, UNATTENDED, type AuditHandle } from './perf/runs.js';
 import { costReport, type CostRun, type CostScenario } from './report/cost-tables.js';
 import { describeMachine } from './report/machine.js';
+import { writeResults } from './report/results-file.js';
 
 /** The three layouts compared: RunOptions.promptCache (common/options.ts). */
 export const VARIANTS = [
@@ -200,11 +198,7 @@ async function main(): Promise<void> {
       scenarios,
     };
     process.stdout.write(`${costReport(data)}\n`);
-    const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
-    const file = join(resultsDir, mode === 'quick' ? 'cost-quick.json' : 'cost.json');
-    await mkdir(resultsDir, { recursive: true });
-    await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
-    log(`wrote ${file}`);
+    log(`wrote ${await writeResults(mode === 'quick' ? 'cost-quick.json' : 'cost.json', data)}`);
   } finally {
     await h.close();
   }
