@@ -37,7 +37,7 @@ export class ThreadStore {
     if (this.#continued.has(id)) {
       throw invalidRequest(`thread: message ${id} was already continued`, 'thread_already_continued');
     }
-    const messages = Array.isArray(body.messages) ? body.messages : [];
+    const messages: unknown[] = Array.isArray(body.messages) ? body.messages : [];
     return { ...body, system: kept.system, tools: kept.tools, messages: [...kept.messages, ...messages] };
   }
 

@@ -38,7 +38,7 @@ async function start(task: string, extra: Partial<RunOptionsInput> = {}, taskQue
   await mkdir(workspace, { recursive: true });
   const handle: Handle = await startRun(
     h.env.client,
-    { task, workspace, model: 'sim', ...extra },
+    { task, workspace, ...extra },
     { taskQueue, workflowId: `bounds-${seq}-${Date.now()}` },
   );
   return { handle, workspace };

@@ -33,7 +33,7 @@ describe('exactly once, or said so, end to end', () => {
     await mkdir(workspace, { recursive: true });
     const handle = await startRun(
       h.env.client,
-      { task: '[sim:write]', workspace, model: 'sim', toolPolicies: { write_file: 'allow' } },
+      { task: '[sim:write]', workspace, toolPolicies: { write_file: 'allow' } },
       { taskQueue: h.taskQueue, workflowId },
     );
     return { workflowId, workspace, runId: handle.firstExecutionRunId, result: await handle.result() };

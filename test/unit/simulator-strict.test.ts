@@ -110,9 +110,7 @@ describe('parameters', () => {
     expect(error).toBeInstanceOf(BadRequestError);
     expect(error.apiMessage).toBe('temperature: Extra inputs are not permitted');
     // count_tokens takes no max_tokens.
-    const counted = await rejection(
-      client.beta.messages.countTokens({ ...request() } as Parameters<typeof client.beta.messages.countTokens>[0]),
-    );
+    const counted = await rejection(client.beta.messages.countTokens(request()));
     expect(counted.apiMessage).toBe('max_tokens: Extra inputs are not permitted');
   });
 
