@@ -5,11 +5,9 @@ import { progressQuery } from '../../common/messages.js';
 import { call, FAST, finish, opened, reply, type Handle, useLoopEnv } from '../helpers/scripted-model.js';
 
 const loop = useLoopEnv();
-/** The scripted runs name a model of their own, which has no price: these name one that has. */
-const PRICED = 'claude-sonnet-5-5';
 
 /**
- * A turn as a cached call reports it, at claude-sonnet-5-5's list price ( $2
+ * A turn as a cached call reports it, at the default model's list price (claude-sonnet-5-5: $2
  * input, $10 output, $2.50 5m write, $4 1h write, $0.10 read a million tokens): 50 uncached
  * ($0.0001), 1,000 written for 5m ($0.0025) and 1,000 for 1h ($0.004), 40,000 read ($0.004), 200
  * out ($0.002): $0.0126.
@@ -35,7 +33,7 @@ const sumOfCalls = (handle: Handle) =>
 
 describe.concurrent('dollar budget', FAST, () => {
   it('onCap escalate at budgetUsd, extend --usd: the run goes on, and its cost is the sum of its calls', async () => {
-    const handle = await loop.start([cachedTurn(), cachedTurn(), finish('done')], { model: PRICED, budgetUsd: 0.02 });
+    const handle = await loop.start([cachedTurn(), cachedTurn(), finish('done')], { budgetUsd: 0.02 });
     const escalation = await opened(handle, 'cost_budget');
     expect(escalation).toMatchObject({
       reason: 'cost budget of $0.0200 reached ($0.0252 spent)',
@@ -55,7 +53,7 @@ describe.concurrent('dollar budget', FAST, () => {
   });
 
   it('an extend without dollars is refused with its reason, and the run keeps waiting', async () => {
-    const handle = await loop.start([cachedTurn(), finish('never')], { model: PRICED, budgetUsd: 0.01 });
+    const handle = await loop.start([cachedTurn(), finish('never')], { budgetUsd: 0.01 });
     await opened(handle, 'cost_budget');
     await expect(answer(loop.env.client, handle.workflowId, 'extend', { tokens: 1_000 })).rejects.toThrow(
       'refused: extend of a cost budget needs usd > 0',
@@ -69,7 +67,6 @@ describe.concurrent('dollar budget', FAST, () => {
     // 10 turns a Temporal run: the budget of $0.15 is reached in the chain's second run, at turn 12.
     const steps = Array.from({ length: 14 }, cachedTurn);
     const handle = await loop.start(steps, {
-      model: PRICED,
       budgetUsd: 0.15,
       continueAsNewEvery: 10,
       escalation: { onCap: 'stop' },
