@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { invalidRequest } from './errors.js';
-import { blocksOf, type CacheTtl, type InputMessage } from './protocol.js';
+import { isRecord, type CacheTtl, type InputMessage } from './protocol.js';
 import { tokensOfChars, unmarked } from './tokens.js';
 
 /**
@@ -27,9 +27,9 @@ const CACHE_CONTROL_KEYS = new Set(['type', 'ttl']);
 
 /** One position of the prefix: a tool definition, a system text block, or a content block of a message. */
 export interface PrefixBlock {
-  /** What the model reads at this position (markers removed, with its role for message blocks). */
-  content: unknown;
-  /** Characters of the block as the request's serialization holds it: its share of the estimate. */
+  /** What the model reads at this position, as JSON: markers removed, its place (tools, system, a role) included. */
+  key: string;
+  /** The block's share of the serialized request the estimate measures. */
   chars: number;
   /** The breakpoint at this block, explicit or automatic. */
   breakpoint: CacheTtl | null;
@@ -45,9 +45,6 @@ export interface CacheUsage {
   /** Written to entries that live an hour. */
   cacheWrite1hTokens: number;
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const ttlOf = (marker: unknown): CacheTtl | null => (isRecord(marker) ? (marker.ttl === '1h' ? '1h' : '5m') : null);
 
@@ -144,42 +141,42 @@ export function prefixBlocks(
   automatic: CacheTtl | null,
 ): PrefixBlock[] {
   const blocks: PrefixBlock[] = [];
+  // Each position counts its block's JSON plus the separators and wrappers around it (a message's
+  // role and brackets go with its first block), so the positions add up to the serialization the
+  // estimate measures and the uncached rest is only what follows the last breakpoint.
+  const add = (place: unknown[], json: string, chars: number, breakpoint: CacheTtl | null) =>
+    blocks.push({ key: `${JSON.stringify(place)}${json}`, chars, breakpoint });
+  const jsonOf = (value: unknown) => JSON.stringify(unmarked(value));
+
   if (Array.isArray(tools)) {
     for (const tool of tools as unknown[]) {
-      const content = unmarked(tool);
-      blocks.push({
-        content: ['tool', content],
-        chars: JSON.stringify(content).length,
-        breakpoint: isRecord(tool) ? ttlOf(tool.cache_control) : null,
-      });
+      const json = jsonOf(tool);
+      add(['tool'], json, json.length + 1, isRecord(tool) ? ttlOf(tool.cache_control) : null);
     }
   }
-  if (typeof system === 'string') {
-    blocks.push({
-      content: ['system', { type: 'text', text: system }],
-      chars: JSON.stringify(system).length,
-      breakpoint: null,
-    });
-  } else if (Array.isArray(system)) {
+  if (typeof system === 'string') add(['system'], jsonOf({ type: 'text', text: system }), jsonOf(system).length, null);
+  else if (Array.isArray(system)) {
     for (const block of system as Record<string, unknown>[]) {
-      const content = unmarked(block);
-      blocks.push({
-        content: ['system', content],
-        chars: JSON.stringify(content).length,
-        breakpoint: ttlOf(block.cache_control),
-      });
+      const json = jsonOf(block);
+      add(['system'], json, json.length + 1, ttlOf(block.cache_control));
     }
   }
   let lastCacheable = -1;
   messages.forEach((message, m) => {
-    const opensTurn = m === 0 || messages[m - 1]!.role !== message.role;
-    const shorthand = typeof message.content === 'string';
-    blocksOf(message).forEach((block, b) => {
-      const content = unmarked(block);
-      const chars = JSON.stringify(shorthand ? message.content : content).length;
-      if (!UNCACHEABLE_TYPES.has(block.type) && !(block.type === 'text' && block.text === ''))
+    const place = (b: number) => [message.role, b === 0 && (m === 0 || messages[m - 1]!.role !== message.role)];
+    if (typeof message.content === 'string') {
+      // The string shorthand is one text block to the cache, and its own JSON to the estimate.
+      if (message.content !== '') lastCacheable = blocks.length;
+      add(place(0), jsonOf({ type: 'text', text: message.content }), JSON.stringify(message).length + 1, null);
+      return;
+    }
+    const wrapper = JSON.stringify({ ...message, content: [] }).length + message.content.length;
+    message.content.forEach((block, b) => {
+      if (!UNCACHEABLE_TYPES.has(block.type) && !(block.type === 'text' && block.text === '')) {
         lastCacheable = blocks.length;
-      blocks.push({ content: [message.role, opensTurn && b === 0, content], chars, breakpoint: breakpointOf(block) });
+      }
+      const json = jsonOf(block);
+      add(place(b), json, json.length + (b === 0 ? wrapper : 0), breakpointOf(block));
     });
   });
   if (automatic && lastCacheable >= 0) {
@@ -222,10 +219,10 @@ export class PromptCache {
     this.#sweep(now);
     const keys: string[] = [];
     const tokens: number[] = [];
-    let hash = createHash('sha256').update(model).digest('hex');
+    let hash = '';
     let chars = 0;
     for (const block of blocks) {
-      hash = createHash('sha256').update(hash).update(JSON.stringify(block.content)).digest('hex');
+      hash = createHash('sha256').update(hash).update(block.key).digest('hex');
       keys.push(`${model}\n${hash}`);
       chars += block.chars;
       tokens.push(tokensOfChars(chars));
@@ -255,7 +252,7 @@ export class PromptCache {
     };
   }
 
-  /** Moves past every entry that expired; what was written long ago and never read goes. */
+  /** Drops every expired entry. */
   #sweep(now: number): void {
     for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(key);
   }

@@ -115,6 +115,9 @@ export interface TokenCount {
   context_management: { original_input_tokens: number } | null;
 }
 
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /** Blocks of a message, with the string shorthand expanded to one text block. */
 export function blocksOf(message: InputMessage): InputBlock[] {
   return typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;

@@ -1,13 +1,10 @@
-import type { InputMessage } from './protocol.js';
+import { isRecord, type InputMessage } from './protocol.js';
 
 /**
  * The deterministic token estimate: a quarter of the JSON characters. The same function serves
  * `/v1/messages` and `/v1/messages/count_tokens`, so a client's count always predicts compaction.
  */
 export const tokensOfChars = (chars: number): number => Math.ceil(chars / 4);
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * A tool, system block, message or content block without its `cache_control` markers (its own and

@@ -1,3 +1,4 @@
+import { validateCacheControl } from './cache.js';
 import { invalidRequest, SimError } from './errors.js';
 import { checkSignature, isEffectiveCompaction, isOnDemandBlock } from './compaction.js';
 import {
@@ -121,6 +122,7 @@ export function validateRequest(
     compaction,
     summarize,
     compactionBeta: betas.has(COMPACTION_BETA),
+    cacheControl: validateCacheControl(body),
   };
 }
 

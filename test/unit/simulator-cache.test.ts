@@ -64,6 +64,8 @@ describe('PromptCache', () => {
     expect(first.cacheReadInputTokens).toBe(0);
     expect(first.cacheWrite5mTokens).toBeGreaterThan(0);
     expect(sum(first)).toBe(totalOf(prompt));
+    // The breakpoint is on the last block: only the closing brackets stay uncached.
+    expect(first.inputTokens).toBeLessThanOrEqual(2);
 
     const again = serve(cache, prompt);
     expect(again).toEqual({
@@ -230,7 +232,27 @@ describe('PromptCache', () => {
       ],
     };
     const first = serve(cache, merged);
-    expect(serve(cache, split).cacheReadInputTokens).toBe(written(first));
+    const again = serve(cache, split);
+    // All of it read, none written: the second message's own wrapper makes this prompt a little longer.
+    expect(written(again)).toBe(0);
+    expect(again.cacheReadInputTokens).toBeGreaterThanOrEqual(written(first));
+    expect(again.inputTokens).toBe(first.inputTokens);
+  });
+
+  it("reads a message sent as a string from the entry its text block wrote, at this request's size", () => {
+    const { cache } = clockedCache();
+    const asBlock = conversation(1);
+    const first = serve(cache, asBlock);
+    const asString: Prompt = {
+      ...asBlock,
+      messages: [...asBlock.messages.slice(0, -1), { role: 'user', content: 'Question 1?' }, answer(1), question(2)],
+    };
+    asString.messages[asString.messages.length - 1] = { role: 'user', content: [text('Question 2?', '5m')] };
+    const next = serve(cache, asString);
+    // The string is the same block to the cache; the estimate counts its shorter JSON.
+    expect(next.cacheReadInputTokens).toBeGreaterThan(written(first) - 10);
+    expect(next.cacheReadInputTokens).toBeLessThan(written(first));
+    expect(sum(next)).toBe(totalOf(asString));
   });
 });
 
