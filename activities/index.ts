@@ -5,6 +5,7 @@ import { agentDefaults, type AgentDefinition } from '../agents/define.js';
 import type { ToolDefinition } from '../tools/define.js';
 import { assembleToolset } from '../tools/toolset.js';
 import { admitOptions, ceilingOf, originOf } from '../common/admission.js';
+import { priceOf, type PriceOverrides } from '../common/cost.js';
 import { ConfigError } from '../common/errors.js';
 import {
   parseRunOptions,
@@ -60,6 +61,8 @@ export interface ActivityDeps {
   webhookAllow?: readonly string[];
   /** Paths the tools may not write, beside `.git` (ToolContext.writeProtected). */
   writeProtected?: readonly string[];
+  /** Prices over the model table's list prices, by model id (common/cost.ts): every call is priced with them. */
+  prices?: PriceOverrides;
 }
 
 /** A refusal at a run's start: the run fails with this one line, and nothing of it runs. */
@@ -74,6 +77,7 @@ export function createActivities({
   toolPolicies: workerPolicies = {},
   webhookAllow: allowed = [],
   writeProtected,
+  prices = {},
 }: ActivityDeps): LonghaulActivities {
   const roots = checkWorkspaceRoots(workspaceRoots ?? [process.cwd()]);
   const webhookAllow = allowed.map((entry) => {
@@ -130,7 +134,7 @@ export function createActivities({
   }
 
   return {
-    ...createModelActivities({ anthropic, store, toolsetOf }),
+    ...createModelActivities({ anthropic, store, toolsetOf, prices }),
     notifyEscalation: createNotifier(webhookAllow),
 
     /** The defaults of a named agent, read once when its run starts (a local activity of runs from before admitRun). */
@@ -151,7 +155,12 @@ export function createActivities({
     async admitRun(options: RunOptionsInput): Promise<RunOptionsInput> {
       const parsed = parseRunOptions(options);
       if (!parsed.ok) throw refuseRun(parsed.error);
-      const { agent } = parsed.options;
+      const { agent, budgetUsd, model } = parsed.options;
+      // A dollar budget of a model without a price would never be reached.
+      if (budgetUsd !== undefined && !priceOf(model, prices))
+        throw refuseRun(
+          `budgetUsd: model ${JSON.stringify(model)} has no price on this worker; set one in LONGHAUL_PRICES`,
+        );
       const admitted = admitOptions(options, {
         ...agentOf(agent),
         workerPolicies,

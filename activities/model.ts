@@ -14,6 +14,7 @@ import { appendAssistant, resolvePending, writeNode } from './transcript.js';
 import type { ModelCallInput, ModelCallResult, ToolCall } from '../common/contracts.js';
 import { COMPACTION_BETA, COMPACTION_EDIT, SUMMARIZE_BETA } from '../common/messages-api.js';
 import { callDisplay } from '../common/call-display.js';
+import { callCost, type PriceOverrides } from '../common/cost.js';
 import {
   cutText,
   FAILURE_CHARS,
@@ -44,23 +45,74 @@ export function compactionEdits(compaction: RunOptions['compaction']) {
   };
 }
 
-/** Reads usage as the compaction API reports it: the answer's tokens from the `message` iteration, compaction's apart. */
+/** The cache fields of a usage or an iteration, present only when non-zero (results stay as small as before). */
+function cacheFields(u: {
+  cache_creation_input_tokens: number | null;
+  cache_read_input_tokens: number | null;
+  cache_creation: Anthropic.Beta.Messages.BetaCacheCreation | null;
+}) {
+  const write = u.cache_creation_input_tokens ?? 0;
+  const write1h = u.cache_creation?.ephemeral_1h_input_tokens ?? 0;
+  const read = u.cache_read_input_tokens ?? 0;
+  return {
+    ...(write ? { cacheWriteTokens: write } : {}),
+    ...(write1h ? { cacheWrite1hTokens: write1h } : {}),
+    ...(read ? { cacheReadTokens: read } : {}),
+  };
+}
+
+/**
+ * Reads usage whole, as the compaction API reports it: the answer's tokens (uncached input, cache
+ * writes and reads, output) from the last `message` iteration, compaction's apart, summed over its
+ * iterations with their own cache fields.
+ */
 export function readUsage(usage: Anthropic.Beta.Messages.BetaUsage): ModelCallResult['usage'] {
   const iterations = usage.iterations ?? [];
-  const message = iterations.findLast((i) => i.type === 'message');
+  const message = iterations.findLast((i) => i.type === 'message') ?? usage;
   const compactions = iterations.filter((i) => i.type === 'compaction');
+  const sum = (f: (i: (typeof compactions)[number]) => number | null) =>
+    compactions.reduce((n, i) => n + (f(i) ?? 0), 0);
+  const compactionWrite = sum((i) => i.cache_creation_input_tokens);
+  const compactionRead = sum((i) => i.cache_read_input_tokens);
   return {
-    inputTokens: message?.input_tokens ?? usage.input_tokens,
-    outputTokens: message?.output_tokens ?? usage.output_tokens,
+    inputTokens: message.input_tokens,
+    outputTokens: message.output_tokens,
+    ...cacheFields(message),
     ...(compactions.length
       ? {
           compaction: {
-            inputTokens: compactions.reduce((n, i) => n + i.input_tokens, 0),
-            outputTokens: compactions.reduce((n, i) => n + i.output_tokens, 0),
+            inputTokens: sum((i) => i.input_tokens),
+            outputTokens: sum((i) => i.output_tokens),
+            ...(compactionWrite ? { cacheWriteTokens: compactionWrite } : {}),
+            ...(compactionRead ? { cacheReadTokens: compactionRead } : {}),
           },
         }
       : {}),
   };
+}
+
+/** The usage read whole and its price, as a result carries them; the span gets both. */
+export function usageAndCost(
+  model: string,
+  usage: Anthropic.Beta.Messages.BetaUsage,
+  prices: PriceOverrides,
+): Pick<ModelCallResult, 'usage' | 'costNanos'> {
+  const read = readUsage(usage);
+  const cost = callCost(model, read, prices);
+  trace.getActiveSpan()?.setAttributes({
+    'gen_ai.usage.input_tokens': read.inputTokens,
+    'gen_ai.usage.output_tokens': read.outputTokens,
+    'gen_ai.usage.cache_creation.input_tokens': read.cacheWriteTokens ?? 0,
+    'gen_ai.usage.cache_read.input_tokens': read.cacheReadTokens ?? 0,
+    ...(read.compaction
+      ? {
+          'longhaul.compaction.input_tokens': read.compaction.inputTokens,
+          'longhaul.compaction.output_tokens': read.compaction.outputTokens,
+        }
+      : {}),
+    ...(cost !== undefined ? { 'longhaul.cost_usd': cost / 1e9 } : {}),
+  });
+  return { usage: read, ...(cost !== undefined ? { costNanos: cost } : {}) };
 }
 
 type ReplyBlock = Anthropic.Beta.Messages.BetaContentBlock;
@@ -179,8 +231,6 @@ async function streamReply(
     });
     trace.getActiveSpan()?.setAttributes({
       'gen_ai.response.finish_reasons': reply.stop_reason ? [reply.stop_reason] : [],
-      'gen_ai.usage.input_tokens': reply.usage.input_tokens,
-      'gen_ai.usage.output_tokens': reply.usage.output_tokens,
     });
     return reply;
   } catch (err) {
@@ -199,8 +249,10 @@ export function createModelActivities(deps: {
   anthropic: Anthropic;
   store: BlobStore;
   toolsetOf: (agent: string | undefined) => Toolset;
+  /** Prices over the table's list prices (LONGHAUL_PRICES). */
+  prices?: PriceOverrides;
 }) {
-  const { anthropic, store, toolsetOf } = deps;
+  const { anthropic, store, toolsetOf, prices = {} } = deps;
   const nodes = new TranscriptCache();
 
   /** What every request needs: instructions, the transcript (with the new user message written), the state. */
@@ -266,7 +318,7 @@ export function createModelActivities(deps: {
       instructionsRef,
       stateRef: state?.ref ?? null,
       stopReason: reply.stop_reason,
-      usage: readUsage(reply.usage),
+      ...usageAndCost(input.model, reply.usage, prices),
       compaction: compactionBlock
         ? { summarized: !!compactionBlock.content, summaryChars: compactionBlock.content?.length ?? 0 }
         : null,
@@ -315,7 +367,7 @@ export function createModelActivities(deps: {
       instructionsRef,
       stateRef: state?.ref ?? null,
       stopReason: 'compaction',
-      usage: readUsage(reply.usage),
+      ...usageAndCost(input.model, reply.usage, prices),
       compaction: { summarized: true, summaryChars: block.content.length, tokensAfter: after },
       text: '',
       toolCalls: [],

@@ -7,9 +7,7 @@
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { DEFAULT_MODEL } from '../common/models.js';
 import { NativeConnection } from '@temporalio/worker';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DirectoryStore } from '../store/directory-store.js';
 import { ensureTemporalCli } from '../scripts/temporal-cli.mjs';
 import { auditTask, writeAuditWorkspace } from '../simulator/scenarios/audit.js';
@@ -26,6 +24,7 @@ import { createNaiveWorker } from './naive/worker.js';
 import { PLANS, type Plan } from './plan.js';
 import { historyReport } from './report/history-tables.js';
 import { describeMachine } from './report/machine.js';
+import { writeResults } from './report/results-file.js';
 
 const MODEL = DEFAULT_MODEL;
 const LONGHAUL_MODEL_ACTIVITY = 'callModel';
@@ -162,11 +161,7 @@ async function main(): Promise<void> {
       longRun,
     };
     process.stdout.write(`${historyReport(data)}\n`);
-    const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
-    const file = join(resultsDir, plan.mode === 'quick' ? 'history-quick.json' : 'history.json');
-    await mkdir(resultsDir, { recursive: true });
-    await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
-    log(`wrote ${file}`);
+    log(`wrote ${await writeResults(plan.mode === 'quick' ? 'history-quick.json' : 'history.json', data)}`);
   } finally {
     await h.close();
   }

@@ -11,14 +11,14 @@ import { answer, heldCall, listPending, listRuns, pendingTable, runsTable } from
 import { connectClient, RunOptionsError, runIdProblem, startRun } from './connect.js';
 import { awaitResult, chainHistoryJSON, exportMarkdown, readExport, readRun, type RunExport } from './export.js';
 import { progressBar, progressLine, resultText } from './format.js';
-import { runFlagSpec, runOptionsFromFlags, UsageError, wholeNumber } from './run-flags.js';
+import { dollars, runFlagSpec, runOptionsFromFlags, UsageError, wholeNumber } from './run-flags.js';
 
 const USAGE = `usage: longhaul <command> [options]
 
 commands:
   run [run options]        submit a run, follow it live, print its report
   submit [run options]     submit a run and print its id
-  status <id> [--json]     one line: turn, tokens, compactions, status
+  status <id> [--json]     one line: turn, tokens, cost, compactions, status
   follow <id> [--json]     live progress until the run ends, then its report (--json: JSON lines)
   result <id> [--json]     wait for the run's end and print its report and figures
   list [--status S]        runs of longhaul (S: running, awaiting_human, completed, stopped, failed)
@@ -31,11 +31,13 @@ commands:
   approve <id> [--message TEXT]            approve the held tool call / request
   deny <id> --message TEXT                 decline; the model is told why
   reply <id> TEXT                          answer the model's question
-  extend <id> [--turns N] [--tokens N]     raise the turn cap or token budget
+  extend <id> [--turns N] [--tokens N] [--usd N]
+                                           raise the turn cap, token budget or dollar budget
   stop <id> [--message TEXT]               end the run
     (each takes --escalation ID to name the escalation; default: the open one)
   worker                   start a worker (env: TEMPORAL_ADDRESS, LONGHAUL_TASK_QUEUE, ANTHROPIC_*,
-                           LONGHAUL_WORKSPACE_ROOTS, LONGHAUL_TOOL_POLICIES, LONGHAUL_WEBHOOK_ALLOW)
+                           LONGHAUL_WORKSPACE_ROOTS, LONGHAUL_TOOL_POLICIES, LONGHAUL_WEBHOOK_ALLOW,
+                           LONGHAUL_PRICES: prices over the model table's, JSON inline or a file)
   codec-server [--port 8888] [--host 127.0.0.1] [--cors-origin http://localhost:8233]
                            decrypt payloads for the Web UI (env: LONGHAUL_ENCRYPTION_KEYS or _KEY_FILE;
                            LONGHAUL_CODEC_TOKEN, the token every request needs, else one is made and printed)
@@ -49,6 +51,7 @@ run options:
   --compaction-trigger N (>= 50000)  --compaction-instructions TEXT
   --pause-after-compaction  --no-compaction  --no-state
   --id RUN_ID                      letters, digits, . _ - : @ (at most 200; default longhaul-<date>-<random>)
+  --budget-usd N                    dollars the run may spend, at the worker's prices (--on-cap applies)
   --token-budget N  --tool-policy NAME=allow|approve|deny (repeatable; never wider than the
                                    worker's or the agent's own; write_file asks by default)
   --on-cap escalate|stop|wrap-up  --escalation-timeout SECONDS  --on-timeout deny|stop
@@ -386,6 +389,7 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
           message: { type: 'string' },
           turns: { type: 'string' },
           tokens: { type: 'string' },
+          usd: { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
         strict: true,
@@ -403,8 +407,9 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
         throw new UsageError('deny needs --message: the model is told why');
       const turns = wholeNumber('turns', values.turns);
       const tokens = wholeNumber('tokens', values.tokens);
-      if (command === 'extend' && !turns && !tokens)
-        throw new UsageError('extend needs --turns N and/or --tokens N (N > 0)');
+      const usd = dollars('usd', values.usd);
+      if (command === 'extend' && !turns && !tokens && !usd)
+        throw new UsageError('extend needs --turns N, --tokens N and/or --usd N (N > 0)');
       const { client, connection } = await connectClient();
       try {
         const sent = await answer(client, runId, command, {
@@ -412,6 +417,7 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
           ...(message !== undefined ? { message } : {}),
           ...(turns !== undefined ? { turns } : {}),
           ...(tokens !== undefined ? { tokens } : {}),
+          ...(usd !== undefined ? { usd } : {}),
         });
         process.stdout.write(`${sent}\n`);
         return 0;

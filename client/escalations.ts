@@ -130,7 +130,7 @@ export async function answer(
   client: Client,
   runId: string,
   decision: Decision,
-  fields: { escalationId?: string; message?: string; turns?: number; tokens?: number },
+  fields: { escalationId?: string; message?: string; turns?: number; tokens?: number; usd?: number },
 ): Promise<string> {
   const handle = client.workflow.getHandle<AgentRunWorkflow>(runId);
   const escalationId = fields.escalationId ?? (await handle.query(escalationQuery))?.id;
@@ -142,6 +142,7 @@ export async function answer(
     ...(fields.message !== undefined ? { message: fields.message } : {}),
     ...(fields.turns !== undefined ? { turns: fields.turns } : {}),
     ...(fields.tokens !== undefined ? { tokens: fields.tokens } : {}),
+    ...(fields.usd !== undefined ? { usd: fields.usd } : {}),
   };
   try {
     await handle.executeUpdate(respondUpdate, { args: [response] });

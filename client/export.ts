@@ -8,6 +8,7 @@ import { loadMessages } from '../store/transcript.js';
 import type { AgentRunWorkflow } from '../common/messages.js';
 import { progressQuery, stateQuery, type Progress, type RunResult } from '../common/messages.js';
 import type { AgentState } from '../common/state.js';
+import { cacheReadShare } from '../common/counters.js';
 import { buildProgress } from '../common/progress.js';
 import { progressLine } from './format.js';
 
@@ -20,6 +21,8 @@ export interface RunExport {
   reason?: string;
   report?: string;
   counters: Progress['counters'];
+  /** Dollars the priced calls cost, the calls without a price, and the share of input read from the cache. */
+  cost: { usd: number; unpricedCalls: number; cacheReadShare: number };
   maxTurns: number;
   compactions: Progress['compactions'];
   chain: Progress['chain'];
@@ -81,6 +84,11 @@ export async function readExport(
     ...(p.reason !== undefined ? { reason: p.reason } : {}),
     ...(p.report !== undefined ? { report: p.report } : {}),
     counters: p.counters,
+    cost: {
+      usd: p.counters.costNanos / 1e9,
+      unpricedCalls: p.counters.unpricedCalls,
+      cacheReadShare: cacheReadShare(p.counters),
+    },
     maxTurns: p.maxTurns,
     compactions: p.compactions,
     chain: p.chain,

@@ -1,9 +1,23 @@
-import { tokensUsed } from '../common/counters.js';
+import { formatUsd } from '../common/cost.js';
+import { cacheReadShare, tokensUsed, withCounterDefaults, type Counters } from '../common/counters.js';
 import type { EscalationKind } from '../common/escalation.js';
 import type { Progress, RunResult } from '../common/messages.js';
 
 const compact = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}K` : String(n);
+
+const percent = (share: number) => `${Math.round(share * 100)}%`;
+
+/**
+ * What the run has cost: the priced calls' dollars (against the budget when it has one), and what
+ * is unknown; the calls of a model without a price (or recorded before calls were priced) are not in it.
+ */
+export function costText(c: Counters, budgetUsd?: number): string {
+  if (c.unpricedCalls === c.modelCalls && c.modelCalls > 0) return 'cost unknown (no price for the model)';
+  const budget = budgetUsd !== undefined ? ` of ${formatUsd(budgetUsd * 1e9)}` : '';
+  const unknown = c.unpricedCalls ? ` + ${c.unpricedCalls} call${c.unpricedCalls === 1 ? '' : 's'} unpriced` : '';
+  return `cost ${formatUsd(c.costNanos)}${budget}${unknown}`;
+}
 
 /** One status line: where the run is, what it has spent, whether it waits. */
 export function progressLine(p: Progress): string {
@@ -11,6 +25,7 @@ export function progressLine(p: Progress): string {
   return [
     `turn ${c.turn}/${p.maxTurns}`,
     `tokens in ${compact(c.inputTokens)} out ${compact(c.outputTokens)}`,
+    `${costText(c, p.budgetUsd)}, cache reads ${percent(cacheReadShare(c))} of input`,
     `context ${compact(c.maxInputTokens)} max`,
     `compactions ${c.compactions}`,
     `tools ${c.toolCalls} (${c.toolErrors} errors)`,
@@ -36,6 +51,7 @@ const ANSWER: Record<EscalationKind, string> = {
   failures: 'reply',
   turn_cap: 'extend',
   token_budget: 'extend',
+  cost_budget: 'extend',
 };
 
 const MIN_BAR = 5;
@@ -55,6 +71,7 @@ export function progressBar(p: Progress, runId: string, opts: { barWidth?: numbe
   const line = [
     `turn ${c.turn}/${p.maxTurns}${barWidth > 0 ? ` [${'█'.repeat(filled)}${'░'.repeat(barWidth - filled)}]` : ''} ${Math.floor(fraction * 100)}%`,
     `${shortCount(tokensUsed(c))} tokens`,
+    c.unpricedCalls === c.modelCalls && c.modelCalls > 0 ? 'cost unknown' : formatUsd(c.costNanos),
     `${c.compactions} compaction${c.compactions === 1 ? '' : 's'}`,
     e ? `waiting: ${e.kind} ${e.id} (longhaul ${ANSWER[e.kind]} ${runId})` : p.status,
   ].join(' · ');
@@ -73,11 +90,13 @@ export interface RunFigures {
 }
 
 export function resultText(r: RunResult, figures?: RunFigures): string {
-  const c = r.counters;
+  // A result from before a counter existed shows it as 0.
+  const c = withCounterDefaults(r.counters);
   const lines = [
     `status: ${r.status}${r.reason ? ` (${r.reason})` : ''}`,
     `turns: ${c.turn} over ${r.chain.runNumber} Temporal run${r.chain.runNumber === 1 ? '' : 's'}   model calls: ${c.modelCalls}   compactions: ${c.compactions}   tool calls: ${c.toolCalls} (${c.toolErrors} errors)`,
     `tokens: input ${c.inputTokens}   output ${c.outputTokens}   compaction ${c.compactionInputTokens}+${c.compactionOutputTokens}   largest context ${c.maxInputTokens}`,
+    `cache: written ${c.cacheWriteTokens} (${c.cacheWrite1hTokens} for 1h)   read ${c.cacheReadTokens} (${percent(cacheReadShare(c))} of input)   ${costText(c)}`,
   ];
   if (figures) {
     const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;

@@ -19,6 +19,7 @@ export const runFlagSpec = {
   'no-compaction': { type: 'boolean' },
   'no-state': { type: 'boolean' },
   'token-budget': { type: 'string' },
+  'budget-usd': { type: 'string' },
   'tool-policy': { type: 'string', multiple: true },
   'on-cap': { type: 'string' },
   'escalation-timeout': { type: 'string' },
@@ -40,6 +41,7 @@ const FLAG_OF_PATH: Record<string, string> = {
   'compaction.trigger': '--compaction-trigger',
   'compaction.instructions': '--compaction-instructions',
   tokenBudget: '--token-budget',
+  budgetUsd: '--budget-usd',
   toolPolicies: '--tool-policy',
   'escalation.onCap': '--on-cap',
   'escalation.timeoutSeconds': '--escalation-timeout',
@@ -55,6 +57,15 @@ export function wholeNumber(flag: string, value: string | undefined): number | u
   if (!/^\d+$/.test(value.replace(/_/g, '')))
     throw new UsageError(`--${flag}: expected a whole number, got ${JSON.stringify(value)}`);
   return Number(value.replace(/_/g, ''));
+}
+
+/** Dollars: `12`, `0.50`, `1_000` (no sign, no exponent, no currency symbol). */
+export function dollars(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const plain = value.replace(/_/g, '');
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(plain))
+    throw new UsageError(`--${flag}: expected an amount in dollars such as 2.50, got ${JSON.stringify(value)}`);
+  return Number(plain);
 }
 
 type FlagValue<F> = F extends { multiple: true } ? string[] : F extends { type: 'boolean' } ? boolean : string;
@@ -129,6 +140,7 @@ export function runOptionsFromFlags(flags: RunFlags, cwd = process.cwd()): RunOp
     ...(flags['no-state'] ? { injectState: false } : {}),
     ...defined({
       tokenBudget: wholeNumber('token-budget', flags['token-budget']),
+      budgetUsd: dollars('budget-usd', flags['budget-usd']),
       toolPolicies: toolPolicies(flags['tool-policy']),
     }),
     compaction,

@@ -28,6 +28,8 @@ export interface CarriedMemory {
   /** The caps in force: the options' values plus what people granted. */
   maxTurns: number;
   tokenBudget: number | undefined;
+  /** The dollar budget in nano-dollars (common/cost.ts); absent in runs from before it, and without one. */
+  budgetNanos?: number | undefined;
   /** The transcript's head in the store, and the system prompt + task once stored. */
   head: BlobRef | null;
   instructionsRef: BlobRef | null;

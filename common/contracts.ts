@@ -69,8 +69,25 @@ export interface ModelCallResult {
   /** The rendered state as stored, when state injection is on. */
   stateRef: BlobRef | null;
   stopReason: string | null;
-  /** Tokens of the answering iteration; `compaction` holds the summarizer's, billed separately. */
-  usage: { inputTokens: number; outputTokens: number; compaction?: { inputTokens: number; outputTokens: number } };
+  /**
+   * Tokens of the answering iteration; `compaction` holds the summarizer's, billed separately.
+   * `inputTokens` is the uncached rest of the input; the cache fields (absent: 0, and absent in
+   * results recorded before they were read) are `cache_creation_input_tokens` (of which
+   * `cacheWrite1hTokens` at the 1-hour TTL) and `cache_read_input_tokens`.
+   */
+  usage: {
+    inputTokens: number;
+    outputTokens: number;
+    cacheWriteTokens?: number;
+    cacheWrite1hTokens?: number;
+    cacheReadTokens?: number;
+    compaction?: { inputTokens: number; outputTokens: number; cacheWriteTokens?: number; cacheReadTokens?: number };
+  };
+  /**
+   * What the call cost in nano-dollars (common/cost.ts), priced by the worker, which holds the price
+   * table and its overrides; absent when the model has no price, and in results recorded before.
+   */
+  costNanos?: number;
   /**
    * Present when the reply carried a compaction block; `summarized` is false for a failed (null)
    * one. `tokensAfter` is measured for on-demand compaction, where no answer follows the block.

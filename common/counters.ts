@@ -10,7 +10,18 @@ export interface Counters {
   compactionInputTokens: number;
   compactionOutputTokens: number;
   compactions: number;
-  /** The largest context any answering call saw. */
+  /**
+   * Cache writes and reads of every call, answering and compaction iterations alike (absent in
+   * counters recorded before they were read: withCounterDefaults).
+   */
+  cacheWriteTokens: number;
+  /** The part of the cache writes at the 1-hour TTL (billed at 2x input, against 1.25x for 5 minutes). */
+  cacheWrite1hTokens: number;
+  cacheReadTokens: number;
+  /** What the priced calls cost, in nano-dollars (common/cost.ts), and how many calls had no price. */
+  costNanos: number;
+  unpricedCalls: number;
+  /** The largest context (contextTokens) any answering call saw. */
   maxInputTokens: number;
   toolCalls: number;
   toolErrors: number;
@@ -38,6 +49,11 @@ export const initialCounters = (): Counters => ({
   compactionInputTokens: 0,
   compactionOutputTokens: 0,
   compactions: 0,
+  cacheWriteTokens: 0,
+  cacheWrite1hTokens: 0,
+  cacheReadTokens: 0,
+  costNanos: 0,
+  unpricedCalls: 0,
   maxInputTokens: 0,
   toolCalls: 0,
   toolErrors: 0,
@@ -45,21 +61,43 @@ export const initialCounters = (): Counters => ({
   failuresInRow: 0,
 });
 
+/**
+ * Counters as carried or recorded by a run from before a field existed: the missing ones are 0, so
+ * that a continued old chain counts on and an old result still shows.
+ */
+export const withCounterDefaults = (c: Partial<Counters>): Counters => ({ ...initialCounters(), ...c });
+
+/** The size of a call's context: its uncached input and what it wrote to and read from the cache. */
+export const contextTokens = (usage: ModelCallResult['usage']): number =>
+  usage.inputTokens + (usage.cacheWriteTokens ?? 0) + (usage.cacheReadTokens ?? 0);
+
+/** The share of all input tokens (uncached, written, read; compaction's too) read from the cache; 0 before any. */
+export function cacheReadShare(c: Counters): number {
+  const input = c.inputTokens + c.compactionInputTokens + c.cacheWriteTokens + c.cacheReadTokens;
+  return input ? c.cacheReadTokens / input : 0;
+}
+
 /** Input, output and compaction tokens: what a token budget limits. */
 export const tokensUsed = (c: Counters): number =>
   c.inputTokens + c.outputTokens + c.compactionInputTokens + c.compactionOutputTokens;
 
 export function countModelCall(c: Counters, reply: ModelCallResult): Counters {
   const summarized = reply.compaction?.summarized ?? false;
+  const { usage } = reply;
   return {
     ...c,
+    cacheWriteTokens: c.cacheWriteTokens + (usage.cacheWriteTokens ?? 0) + (usage.compaction?.cacheWriteTokens ?? 0),
+    cacheWrite1hTokens: c.cacheWrite1hTokens + (usage.cacheWrite1hTokens ?? 0),
+    cacheReadTokens: c.cacheReadTokens + (usage.cacheReadTokens ?? 0) + (usage.compaction?.cacheReadTokens ?? 0),
+    costNanos: c.costNanos + (reply.costNanos ?? 0),
+    unpricedCalls: c.unpricedCalls + (reply.costNanos === undefined ? 1 : 0),
     modelCalls: c.modelCalls + 1,
     inputTokens: c.inputTokens + reply.usage.inputTokens,
     outputTokens: c.outputTokens + reply.usage.outputTokens,
     compactionInputTokens: c.compactionInputTokens + (reply.usage.compaction?.inputTokens ?? 0),
     compactionOutputTokens: c.compactionOutputTokens + (reply.usage.compaction?.outputTokens ?? 0),
     compactions: c.compactions + (summarized ? 1 : 0),
-    maxInputTokens: Math.max(c.maxInputTokens, reply.usage.inputTokens),
+    maxInputTokens: Math.max(c.maxInputTokens, contextTokens(usage)),
   };
 }
 
@@ -68,7 +106,7 @@ export function logCompaction(log: CompactionEntry[], turn: number, reply: Model
   const entry: CompactionEntry = {
     turn,
     inputTokensBefore: reply.usage.compaction?.inputTokens ?? 0,
-    inputTokensAfter: reply.compaction.tokensAfter ?? reply.usage.inputTokens,
+    inputTokensAfter: reply.compaction.tokensAfter ?? contextTokens(reply.usage),
     summaryChars: reply.compaction.summaryChars,
   };
   return [...log, entry].slice(-COMPACTION_LOG_LIMIT);

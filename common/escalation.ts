@@ -9,6 +9,7 @@ export const EscalationKind = z.enum([
   'tool_approval',
   'turn_cap',
   'token_budget',
+  'cost_budget',
   'failures',
   'refusal',
 ]);
@@ -42,6 +43,8 @@ export const HumanResponse = z
     message: z.string().trim().min(1, 'message is empty').max(20_000).optional(),
     turns: z.number().int().positive('turns must be a positive whole number').max(100_000).optional(),
     tokens: z.number().int().positive('tokens must be a positive whole number').optional(),
+    /** Dollars added to a cost budget. */
+    usd: z.number().positive('usd must be more than 0').max(1_000_000).optional(),
     by: z.string().max(200).optional(),
   })
   .strict();
@@ -52,6 +55,7 @@ export interface Outcome {
   message?: string;
   turns?: number;
   tokens?: number;
+  usd?: number;
   /** `timeout` when nobody answered before the deadline and the run's default applied. */
   by: string;
   at: string;
@@ -67,6 +71,7 @@ export const ALLOWED: Record<EscalationKind, readonly Decision[]> = {
   tool_approval: ['approve', 'deny', 'stop'],
   turn_cap: ['extend', 'stop'],
   token_budget: ['extend', 'stop'],
+  cost_budget: ['extend', 'stop'],
   failures: ['reply', 'approve', 'stop'],
   refusal: ['reply', 'stop'],
 };
@@ -110,6 +115,7 @@ export function checkResponse(
     if (open.kind === 'turn_cap' && !r.turns) return { ok: false, error: 'extend of a turn cap needs turns > 0' };
     if (open.kind === 'token_budget' && !r.tokens)
       return { ok: false, error: 'extend of a token budget needs tokens > 0' };
+    if (open.kind === 'cost_budget' && !r.usd) return { ok: false, error: 'extend of a cost budget needs usd > 0' };
   }
   return { ok: true, response: r };
 }

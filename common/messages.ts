@@ -16,6 +16,8 @@ export interface Progress {
   /** The caps in force, after any extension a person granted. */
   maxTurns: number;
   tokenBudget?: number;
+  /** The dollar budget in force (with what people granted), when the run has one. */
+  budgetUsd?: number;
   compactions: CompactionEntry[];
   escalation: Escalation | null;
   escalations: ClosedEscalation[];
@@ -57,6 +59,11 @@ export interface RunMemo {
   turn: number;
   maxTurns: number;
   tokensUsed: number;
+  /** Dollars spent by the priced calls, and the share of input tokens read from the cache (0 to 1). */
+  costUsd?: number;
+  cacheReadShare?: number;
+  /** Calls without a price (their cost is unknown); absent when every call was priced. */
+  unpricedCalls?: number;
   compactions: number;
   /** The open escalation, `kind id: question`; absent while no one is asked. */
   waitingOnPerson?: string;

@@ -38,7 +38,7 @@ export const policyIn = (policies: Readonly<Record<string, ToolPolicy>> | undefi
 
 export const EscalationOptions = z
   .object({
-    /** At the turn cap or token budget: ask a person, stop, or give the model one last turn to finish. */
+    /** At the turn cap, token budget or dollar budget: ask a person, stop, or give the model one last turn to finish. */
     onCap: z.enum(['escalate', 'stop', 'wrap-up']).default('escalate'),
     onRefusal: z.enum(['escalate', 'stop']).default('escalate'),
     /** Consecutive failures (tool errors, non-retryable model errors) before asking a person. */
@@ -94,6 +94,11 @@ export const RunOptions = z
     promptCache: z.enum(['on', 'off', 'system-state']).default('on'),
     /** Input + output + compaction tokens the run may spend; unlimited when absent. */
     tokenBudget: z.number().int().positive().optional(),
+    /**
+     * Dollars the chain may spend, at the worker's prices (common/cost.ts); unlimited when absent.
+     * Reached like the token budget: `escalation.onCap` says what happens.
+     */
+    budgetUsd: z.number().positive('budgetUsd must be more than 0').max(1_000_000).optional(),
     toolPolicies: z.record(z.string(), ToolPolicy).default({}),
     escalation: EscalationOptions.default(() => EscalationOptions.parse({})),
     /**

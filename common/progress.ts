@@ -1,4 +1,5 @@
 import type { BlobRef } from './contracts.js';
+import { withCounterDefaults } from './counters.js';
 import type { Escalation } from './escalation.js';
 import type { Progress, RunStatus } from './messages.js';
 
@@ -11,6 +12,7 @@ export interface ProgressSource {
   counters: Progress['counters'];
   maxTurns: number;
   tokenBudget?: number | undefined;
+  budgetNanos?: number | undefined;
   compactions: Progress['compactions'];
   escalations: Progress['escalations'];
   chain: Progress['chain'];
@@ -25,9 +27,11 @@ export interface ProgressSource {
 export function buildProgress(source: ProgressSource, status: RunStatus, reason?: string): Progress {
   return {
     status,
-    counters: source.counters,
+    // A closed run from before a counter existed shows it as 0.
+    counters: withCounterDefaults(source.counters),
     maxTurns: source.maxTurns,
     ...(source.tokenBudget !== undefined ? { tokenBudget: source.tokenBudget } : {}),
+    ...(source.budgetNanos !== undefined ? { budgetUsd: source.budgetNanos / 1e9 } : {}),
     compactions: source.compactions,
     escalation: source.openEscalation ?? null,
     escalations: source.escalations,

@@ -111,6 +111,12 @@ export const EnvConfig = z.object({
       ),
     )
     .optional(),
+  /**
+   * Prices over the model table's list prices: JSON `{"<model id>": {"inputPerMTok": 3, "outputPerMTok": 15,
+   * "cacheWrite5mPerMTok": 3.75, "cacheWrite1hPerMTok": 6, "cacheReadPerMTok": 0.3}}` (dollars per
+   * million tokens), inline or the path of a file holding it (config/prices.ts).
+   */
+  LONGHAUL_PRICES: z.string().min(1).optional(),
   /** The least severe level the worker logs. */
   LONGHAUL_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 });

@@ -154,9 +154,24 @@ describe('longhaul CLI', () => {
     ],
     [['submit', '--task', 'x'.repeat(100_001)], 'longhaul: --task: task is longer than 100000 characters'],
     [['launch'], 'longhaul: unknown command "launch"; see longhaul --help'],
+    [
+      ['submit', '--task', 'x', '--budget-usd', '$5'],
+      'longhaul: --budget-usd: expected an amount in dollars such as 2.50, got "$5"',
+    ],
+    [
+      ['submit', '--task', 'x', '--budget-usd', '1e3'],
+      'longhaul: --budget-usd: expected an amount in dollars such as 2.50, got "1e3"',
+    ],
+    [['submit', '--task', 'x', '--budget-usd', '0'], 'longhaul: --budget-usd: budgetUsd must be more than 0'],
     [['submit', '--task-file', nulTask], `longhaul: --task-file: ${nulTask} holds NUL bytes; a task is text`],
     [['submit', '--task-file', latin1Task], `longhaul: --task-file: ${latin1Task} is not UTF-8 text`],
   ];
+  it('extend --usd refuses what is not an amount in dollars, with one line, before reaching a server', async () => {
+    const out = await longhaul('extend', 'no-such-run', '--usd', 'lots');
+    expect(out).toMatchObject({ code: 2, stdout: '' });
+    expect(out.stderr).toBe('longhaul: --usd: expected an amount in dollars such as 2.50, got "lots"\n');
+  });
+
   it.each(refusals.map(([args, message]) => [message.slice(10, 70), args, message] as const))(
     'refuses bad input with one line, exit 2, and submits nothing: %s',
     async (_, args, message) => {

@@ -4,6 +4,7 @@ import { openStore } from '../store/index.js';
 import { encryptionDataConverter, loadKeyring } from '../config/codec.js';
 import { temporalConnectionOptions } from '../config/connection.js';
 import { readEnv, type EnvConfig } from '../config/env.js';
+import { readPrices } from '../config/prices.js';
 import type { ToolDefinition } from '../tools/define.js';
 import { defaultBundlePath } from './bundle.js';
 import { createAnthropic, createLonghaulWorker } from './create.js';
@@ -55,6 +56,7 @@ async function pluginOptionsFromEnv(
     ...(config.LONGHAUL_TOOL_POLICIES ? { toolPolicies: config.LONGHAUL_TOOL_POLICIES } : {}),
     ...(config.LONGHAUL_WEBHOOK_ALLOW ? { webhookAllow: config.LONGHAUL_WEBHOOK_ALLOW } : {}),
     ...(config.LONGHAUL_WRITE_PROTECTED ? { writeProtected: config.LONGHAUL_WRITE_PROTECTED } : {}),
+    ...(config.LONGHAUL_PRICES ? { prices: readPrices(config.LONGHAUL_PRICES) } : {}),
     ...(keyring ? { dataConverter: encryptionDataConverter(keyring) } : {}),
     ...(telemetry ? { telemetry } : {}),
   };

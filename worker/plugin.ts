@@ -43,6 +43,8 @@ export interface LonghaulPluginOptions {
    * component of that name) or `config/prod` (a prefix relative to the workspace). `LONGHAUL_WRITE_PROTECTED`.
    */
   writeProtected?: readonly string[];
+  /** Prices over the table's list prices, by model id (`LONGHAUL_PRICES`; common/cost.ts). */
+  prices?: ActivityDeps['prices'];
   /** Payload codecs (encryption: `encryptionDataConverter` in config/codec.ts), for the whole worker; the client must use the same. */
   dataConverter?: DataConverter;
   /** Tracing (worker/telemetry.ts), of the whole worker's activities; the caller shuts it down after the worker stops. */
@@ -113,6 +115,7 @@ export class LonghaulPlugin extends SimplePlugin {
       ...(opts.toolPolicies ? { toolPolicies: opts.toolPolicies } : {}),
       ...(opts.webhookAllow ? { webhookAllow: opts.webhookAllow } : {}),
       ...(opts.writeProtected ? { writeProtected: writeProtectedOption(opts.writeProtected) } : {}),
+      ...(opts.prices ? { prices: opts.prices } : {}),
     });
     super({
       name: 'longhaul',

@@ -1,6 +1,7 @@
 import type { CarriedMemory } from '../common/carried-memory.js';
 import type { PendingBlock, ToolCall } from '../common/contracts.js';
-import { initialCounters } from '../common/counters.js';
+import { nanosOfUsd } from '../common/cost.js';
+import { initialCounters, withCounterDefaults } from '../common/counters.js';
 import type { Escalation } from '../common/escalation.js';
 import type { RunOptions } from '../common/options.js';
 import { initialState, type AgentState } from '../common/state.js';
@@ -48,6 +49,7 @@ export function freshMemory(options: RunOptions): RunMemory {
     ignoredResponses: [],
     maxTurns: options.maxTurns,
     tokenBudget: options.tokenBudget,
+    budgetNanos: options.budgetUsd !== undefined ? nanosOfUsd(options.budgetUsd) : undefined,
     head: null,
     instructionsRef: null,
     nextUserMessage: [textBlock(BEGIN)],
@@ -68,6 +70,8 @@ export function fromCarried(carried: CarriedWithState): RunMemory {
   const { open, append, turnOpen, pendingCalls, results, cutOff, ...same } = carried;
   return {
     ...same,
+    // A chain carried from before a counter existed counts it from 0.
+    counters: withCounterDefaults(same.counters),
     openEscalation: open,
     nextUserMessage: append,
     awaitingReply: turnOpen,

@@ -1,4 +1,5 @@
 import type { ToolCall } from '../common/contracts.js';
+import { formatUsd } from '../common/cost.js';
 import { tokensUsed } from '../common/counters.js';
 import type { Escalation, EscalationKind } from '../common/escalation.js';
 import type { RunOptions } from '../common/options.js';
@@ -50,17 +51,24 @@ export function dueForContinueAsNew(memory: RunMemory, options: RunOptions, hint
 }
 
 export interface CapReached {
-  kind: Extract<EscalationKind, 'turn_cap' | 'token_budget'>;
+  kind: Extract<EscalationKind, 'turn_cap' | 'token_budget' | 'cost_budget'>;
   text: string;
 }
 
-/** The turn cap, then the token budget, as the memory holds them (with what people granted). */
+/** The turn cap, then the token budget, then the dollar budget, as the memory holds them (with what people granted). */
 export function capReached(memory: RunMemory): CapReached | null {
   if (memory.counters.turn >= memory.maxTurns)
     return { kind: 'turn_cap', text: `turn cap of ${memory.maxTurns} reached` };
   const used = tokensUsed(memory.counters);
   if (memory.tokenBudget !== undefined && used >= memory.tokenBudget) {
     return { kind: 'token_budget', text: `token budget of ${memory.tokenBudget} reached (${used} used)` };
+  }
+  const spent = memory.counters.costNanos;
+  if (memory.budgetNanos !== undefined && spent >= memory.budgetNanos) {
+    return {
+      kind: 'cost_budget',
+      text: `cost budget of ${formatUsd(memory.budgetNanos)} reached (${formatUsd(spent)} spent)`,
+    };
   }
   return null;
 }

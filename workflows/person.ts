@@ -44,6 +44,7 @@ export function answeredOutcome(answer: HumanResponse, at: string): Outcome {
     ...(answer.message ? { message: answer.message } : {}),
     ...(answer.turns ? { turns: answer.turns } : {}),
     ...(answer.tokens ? { tokens: answer.tokens } : {}),
+    ...(answer.usd ? { usd: answer.usd } : {}),
     by: answer.by ?? 'human',
     at,
   };

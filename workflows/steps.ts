@@ -76,7 +76,11 @@ async function beginTurn(run: Run): Promise<StepDone | 'call-model'> {
     const outcome = await askPerson(run, {
       kind: cap.kind,
       reason: cap.text,
-      question: 'Extend the run (turns and/or tokens) or stop it?',
+      // The question of the turn and token caps is as recorded runs asked it.
+      question:
+        cap.kind === 'cost_budget'
+          ? 'Extend the run (dollars: extend --usd N) or stop it?'
+          : 'Extend the run (turns and/or tokens) or stop it?',
     });
     if (outcome.decision !== 'extend') return { status: 'stopped', reason: `${cap.text}; ${stoppedBy(outcome)}` };
     run.memory = extendCaps(run.memory, outcome);

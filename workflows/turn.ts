@@ -1,4 +1,5 @@
 import type { ModelCallResult } from '../common/contracts.js';
+import { nanosOfUsd } from '../common/cost.js';
 import type { Outcome } from '../common/escalation.js';
 import type { RunOptions } from '../common/options.js';
 import { CUT_OFF, NUDGE, textBlock, toolResult, withText, WRAP_UP } from './blocks.js';
@@ -31,12 +32,15 @@ export function startTurn(memory: RunMemory, options: RunOptions): TurnStart {
   };
 }
 
-/** The caps after a person's `extend`: the turns and tokens granted are added. */
+/** The caps after a person's `extend`: the turns, tokens and dollars granted are added. */
 export function extendCaps(memory: RunMemory, outcome: Outcome): RunMemory {
+  const { budgetNanos } = memory;
   return {
     ...memory,
     maxTurns: memory.maxTurns + (outcome.turns ?? 0),
     tokenBudget: memory.tokenBudget !== undefined ? memory.tokenBudget + (outcome.tokens ?? 0) : undefined,
+    // Only a run with a dollar budget has the field: a recorded run's memory stays as it was.
+    ...(budgetNanos !== undefined ? { budgetNanos: budgetNanos + nanosOfUsd(outcome.usd ?? 0) } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import { patched, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
-import { tokensUsed } from '../common/counters.js';
+import { cacheReadShare, tokensUsed } from '../common/counters.js';
 import type { EscalationKind } from '../common/escalation.js';
 import type { RunMemo, RunStatus } from '../common/messages.js';
 import { LONGHAUL_ESCALATION, LONGHAUL_STATUS } from '../common/search-attributes.js';
@@ -22,6 +22,9 @@ export function publishMemo(run: Run): void {
     turn: memory.counters.turn,
     maxTurns: memory.maxTurns,
     tokensUsed: tokensUsed(memory.counters),
+    costUsd: memory.counters.costNanos / 1e9,
+    cacheReadShare: Math.round(cacheReadShare(memory.counters) * 1000) / 1000,
+    ...(memory.counters.unpricedCalls ? { unpricedCalls: memory.counters.unpricedCalls } : {}),
     compactions: memory.counters.compactions,
     ...(open ? { waitingOnPerson: `${open.kind} ${open.id}: ${open.question}` } : {}),
     runInChain: memory.chain.runNumber,

@@ -26,6 +26,7 @@ import { discardWorkflowSpans } from '../../worker/telemetry.js';
 import type { Escalation, EscalationKind } from '../../common/escalation.js';
 import { progressQuery, type Progress } from '../../common/messages.js';
 import { admitOptions } from '../../common/admission.js';
+import { callCost } from '../../common/cost.js';
 import type { AgentDefaults, RunOptionsInput } from '../../common/options.js';
 import { applyStateUpdate, initialState, type AgentState } from '../../common/state.js';
 
@@ -140,13 +141,17 @@ export class ScriptedModel {
       this.states.set(stateRef, input.state.updates.reduce(applyStateUpdate, base));
     }
     for (const c of calls) this.results.set(`${input.workflowId}/${c.id}`, c.result);
+    const usage = r.usage ?? DEFAULT_USAGE;
+    // Priced as the model activity prices it: at the list price of the model the run names.
+    const costNanos = callCost(input.model, usage);
     record.reply = {
       // Distinct per call, so a test can see that the workflow sends back the head it was given.
       head: `sha256:${input.workflowId}#${sent.length}`,
       instructionsRef: 'sha256:instructions',
       stateRef,
       stopReason: r.stopReason === undefined ? (calls.length ? 'tool_use' : 'end_turn') : r.stopReason,
-      usage: r.usage ?? DEFAULT_USAGE,
+      usage,
+      ...(costNanos !== undefined ? { costNanos } : {}),
       compaction: r.compaction ?? null,
       text: r.text ?? '',
       toolCalls: calls.map(({ result: _, ...toolCall }) => toolCall),

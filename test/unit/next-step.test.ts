@@ -105,4 +105,16 @@ describe('capReached', () => {
     expect(capReached(memoryWith({ counters, maxTurns: 11, tokenBudget: 1_001 }))).toBeNull();
     expect(capReached(memoryWith({ counters, maxTurns: 11, tokenBudget: undefined }))).toBeNull();
   });
+
+  it('then the dollar budget, against the nano-dollars the priced calls cost', () => {
+    const counters = { ...initialCounters(), turn: 3, costNanos: 2_500_000_000 };
+    expect(capReached(memoryWith({ counters, budgetNanos: 2_500_000_000 }))).toEqual({
+      kind: 'cost_budget',
+      text: 'cost budget of $2.50 reached ($2.50 spent)',
+    });
+    expect(capReached(memoryWith({ counters, budgetNanos: 2_500_000_001 }))).toBeNull();
+    // A memory carried from before dollar budgets has none.
+    expect(capReached(memoryWith({ counters, budgetNanos: undefined }))).toBeNull();
+    expect(memoryWith({}, optionsWith({ budgetUsd: 0.25 })).budgetNanos).toBe(250_000_000);
+  });
 });
