@@ -45,6 +45,10 @@ export const initialCounters = (): Counters => ({
   failuresInRow: 0,
 });
 
+/** The context a call's model read: uncached input plus what it read from and wrote to the cache. */
+export const contextTokens = (usage: ModelCallResult['usage']): number =>
+  usage.inputTokens + (usage.cacheWriteTokens ?? 0) + (usage.cacheReadTokens ?? 0);
+
 /** Input, output and compaction tokens: what a token budget limits. */
 export const tokensUsed = (c: Counters): number =>
   c.inputTokens + c.outputTokens + c.compactionInputTokens + c.compactionOutputTokens;

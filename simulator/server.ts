@@ -115,7 +115,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const request = validateRequest(parseJson(body), betas, secret, { requireMaxTokens: route === 'messages' });
     if (route === 'count_tokens') return sendJson(res, 200, countTokens(request), headers);
 
-    const reply = createMessage(request, secret, contextWindowTokens);
+    const reply = createMessage(request, secret, fault?.contextWindowExceeded ? 0 : contextWindowTokens);
     stats.messages += 1;
     stats.compactions += reply.compacted ? 1 : 0;
     stats.maxVisibleInputTokens = Math.max(stats.maxVisibleInputTokens, reply.visibleInputTokens);
