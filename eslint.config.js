@@ -15,8 +15,8 @@ import tseslint from 'typescript-eslint';
  * - common/: shared contracts, loaded by workflow code and everything else alike.
  * - workflows/: deterministic workflow code; it reaches activities only through common/contracts.ts.
  * - agents/ sits beside tools/: a profile is its tools plus defaults, which activities/ serves.
- * - simulator/: a stand-in for the Messages API; it shares only the wire types and the prompt
- *   format, so it can run (and be read) on its own.
+ * - simulator/: a stand-in for the Messages API; it shares only the wire types, the prompt
+ *   format and the model table, so it can run (and be read) on its own.
  * - store/ -> config/codec.ts: EncryptedStore seals blobs with the keyring cipher of the payload
  *   codec. The cipher needs node:crypto, which common/ may not import, so it has no home both
  *   may import; this one file is allowed rather than the whole of config/.
@@ -31,7 +31,7 @@ const layers = {
   config: ['common'],
   client: ['common', 'activities', 'tools', 'agents', 'store', 'config'],
   worker: ['common', 'workflows', 'activities', 'tools', 'agents', 'store', 'config'],
-  simulator: ['common/messages-api.ts', 'common/prompt-format.ts'],
+  simulator: ['common/messages-api.ts', 'common/prompt-format.ts', 'common/models.ts'],
 };
 const folders = [...Object.keys(layers), 'examples', 'bin', 'scripts', 'test', 'bench', 'index.ts'];
 

@@ -5,6 +5,7 @@
  * One dev server, one simulator, one process. Tables go to stdout, the same data to bench/results/.
  */
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { DEFAULT_MODEL } from '../common/models.js';
 import { NativeConnection } from '@temporalio/worker';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,7 +27,7 @@ import { PLANS, type Plan } from './plan.js';
 import { historyReport } from './report/history-tables.js';
 import { describeMachine } from './report/machine.js';
 
-const MODEL = 'sim';
+const MODEL = DEFAULT_MODEL;
 const LONGHAUL_MODEL_ACTIVITY = 'callModel';
 const NAIVE_MODEL_ACTIVITY = 'callModelInline';
 // A cap reached in an unattended benchmark must end the run, not wait a day for a person.

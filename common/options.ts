@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_COMPACTION_TRIGGER, MAX_COMPACTION_INSTRUCTIONS, MIN_COMPACTION_TRIGGER } from './messages-api.js';
+import { DEFAULT_MODEL } from './models.js';
 import { workspaceNameProblem } from './workspace.js';
 
 /** A task travels in workflow input and history: keep it far from Temporal's 2 MiB blob limit. */
@@ -63,7 +64,7 @@ export const RunOptions = z
       .trim()
       .min(1, 'task is empty')
       .max(MAX_TASK_CHARS, `task is longer than ${MAX_TASK_CHARS} characters`),
-    model: z.string().min(1).default('claude-sonnet-5-5'),
+    model: z.string().min(1).default(DEFAULT_MODEL),
     maxTurns: z.number().int().positive().max(100_000).default(500),
     maxOutputTokens: z.number().int().positive().max(64_000).default(4_096),
     systemPrompt: z

@@ -41,14 +41,14 @@ pids+=($!)
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT LONGHAUL_STORE_DIR=$DEMO_DIR/store
 if [ -n "${ANTHROPIC_API_KEY:-}" ] && [ -z "${ANTHROPIC_BASE_URL:-}" ]; then
   say "using Claude (ANTHROPIC_API_KEY is set)"
-  MODEL_FLAGS=(--model "${LONGHAUL_DEMO_MODEL:-claude-sonnet-5-5}")
 else
   say "starting the model simulator on 127.0.0.1:$SIM_PORT"
   "$TSX" simulator/main.ts --port "$SIM_PORT" >"$DEMO_DIR/simulator.log" 2>&1 &
   pids+=($!)
   export ANTHROPIC_BASE_URL=http://127.0.0.1:$SIM_PORT
-  MODEL_FLAGS=(--model simulator)
 fi
+# The simulator answers for the real model ids, so the offline demo names one too.
+MODEL_FLAGS=(--model "${LONGHAUL_DEMO_MODEL:-claude-sonnet-5-5}")
 
 for _ in $(seq 1 100); do
   "$TEMPORAL" operator namespace describe --address "$TEMPORAL_ADDRESS" -n default >/dev/null 2>&1 && break

@@ -7,7 +7,7 @@ const TYPE_BY_STATUS: Record<number, string> = {
   403: 'permission_error',
   404: 'not_found_error',
   408: 'timeout_error',
-  409: 'api_error',
+  409: 'conflict_error',
   413: 'request_too_large',
   429: 'rate_limit_error',
   500: 'api_error',
@@ -32,6 +32,9 @@ export class SimError extends Error {
 
 /** A 400 invalid_request_error; `errorCode` becomes `error.details.error_code`. */
 export const invalidRequest = (message: string, errorCode?: string): SimError => new SimError(400, message, errorCode);
+
+/** The body a stream's `event: error` carries when the API is overloaded midway. */
+export const overloadedBody = (requestId: string): object => errorBody(new SimError(529, 'Overloaded'), requestId);
 
 export function errorBody(error: SimError, requestId: string): object {
   return {

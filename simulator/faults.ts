@@ -24,11 +24,30 @@ export const FaultSchema = z
      * a client's on-demand compaction at a point a test chooses.
      */
     contextWindowExceeded: z.boolean().default(false),
+    /** Answer a /v1/messages request with stop_reason `pause_turn` and no content, as a paused long turn. */
+    pauseTurn: z.boolean().default(false),
+    /** A streamed reply sends this many events, then `event: error` with an overloaded_error body. */
+    streamErrorAfterEvents: z.number().int().nonnegative().optional(),
+    /** A streamed reply sends this many events, then the socket is destroyed. */
+    cutStreamAfterEvents: z.number().int().nonnegative().optional(),
   })
   .strict()
   .refine((f) => f.status !== undefined || (f.headers ?? f.body ?? f.errorType ?? f.errorCode) === undefined, {
     message: 'headers, body, errorType and errorCode only apply together with status',
-  });
+  })
+  .refine(
+    (f) =>
+      [
+        f.status !== undefined,
+        f.dropConnection,
+        f.pauseTurn,
+        f.streamErrorAfterEvents !== undefined,
+        f.cutStreamAfterEvents !== undefined,
+      ].filter(Boolean).length <= 1,
+    {
+      message: 'status, dropConnection, pauseTurn, streamErrorAfterEvents and cutStreamAfterEvents exclude each other',
+    },
+  );
 
 export type Fault = z.input<typeof FaultSchema>;
 export type ActiveFault = z.output<typeof FaultSchema>;
@@ -47,10 +66,16 @@ export class FaultQueue {
     this.#queue = [];
   }
 
-  /** The head fault if it matches the route (it then serves one time); otherwise none. */
-  take(route: ApiRoute): ActiveFault | null {
+  /**
+   * The head fault if it matches the request (it then serves one time); otherwise none. A paused
+   * turn needs a /v1/messages request, a stream fault a streamed one.
+   */
+  take(route: ApiRoute, streamed: boolean): ActiveFault | null {
     const head = this.#queue[0];
     if (!head || (head.match !== 'any' && head.match !== route)) return null;
+    const streamFault = head.streamErrorAfterEvents !== undefined || head.cutStreamAfterEvents !== undefined;
+    if ((head.pauseTurn || streamFault) && route !== 'messages') return null;
+    if (streamFault && !streamed) return null;
     head.times -= 1;
     if (head.times === 0) this.#queue.shift();
     return head;

@@ -1,11 +1,13 @@
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
-/** Ids derived from what was asked, so the same request always gets the same answer. */
-const hexDigest = (text: string): string => createHash('sha256').update(text).digest('hex');
+/**
+ * Ids as the real API gives them: random, so two identical requests get different request,
+ * message and tool_use ids. Nothing may rely on the simulator repeating an id.
+ */
+const randomId = (prefix: string): string => `${prefix}_01${randomBytes(12).toString('base64url').slice(0, 22)}`;
 
-export const requestId = (path: string, body: string): string => `req_${hexDigest(`${path}\n${body}`).slice(0, 24)}`;
+export const requestId = (): string => randomId('req');
 
-export const messageId = (fingerprint: string): string => `msg_${hexDigest(fingerprint).slice(0, 24)}`;
+export const messageId = (): string => randomId('msg');
 
-export const toolUseId = (context: string, blockIndex: number): string =>
-  `toolu_${hexDigest(`${context}#${blockIndex}`).slice(0, 24)}`;
+export const toolUseId = (): string => randomId('toolu');

@@ -13,6 +13,9 @@ export interface InputMessage {
   content: string | InputBlock[];
 }
 
+/** The lifetime of a prompt-cache entry, as `cache_control.ttl` names it. */
+export type CacheTtl = '5m' | '1h';
+
 /** The validated `compact_20260112` edit, with defaults applied. */
 export interface CompactionEdit {
   trigger: number;
@@ -32,6 +35,8 @@ export interface MessagesRequest {
   summarize: boolean;
   /** The compaction beta header was sent: every response then carries `usage.iterations`. */
   compactionBeta: boolean;
+  /** The top-level `cache_control` (automatic caching): a breakpoint on the last cacheable block. */
+  cacheControl: CacheTtl | null;
 }
 
 export interface TextBlock {
@@ -55,12 +60,29 @@ export interface CompactionBlock {
 
 export type OutputBlock = TextBlock | ToolUseBlock | CompactionBlock;
 
-export type StopReason = 'end_turn' | 'tool_use' | 'compaction' | 'refusal' | 'model_context_window_exceeded';
+export type StopReason =
+  'end_turn' | 'tool_use' | 'compaction' | 'refusal' | 'max_tokens' | 'pause_turn' | 'model_context_window_exceeded';
 
-interface CacheFields {
+/** `stop_details` of a refusal (BetaRefusalStopDetails); every other stop reason has null. */
+export interface RefusalStopDetails {
+  type: 'refusal';
+  category: 'cyber' | 'bio' | 'frontier_llm' | 'reasoning_extraction' | 'general_harms' | null;
+  explanation: string | null;
+  fallback_credit_token: string | null;
+  fallback_has_prefill_claim: boolean | null;
+  recommended_model: string | null;
+}
+
+/** `cache_creation_input_tokens` split by the lifetime of the entries written. */
+export interface CacheCreation {
+  ephemeral_5m_input_tokens: number;
+  ephemeral_1h_input_tokens: number;
+}
+
+export interface CacheFields {
   cache_creation_input_tokens: number;
   cache_read_input_tokens: number;
-  cache_creation: null;
+  cache_creation: CacheCreation;
 }
 
 export type IterationUsage =
@@ -81,9 +103,10 @@ export interface MessageResponse {
   content: OutputBlock[];
   stop_reason: StopReason;
   stop_sequence: null;
-  stop_details: null;
+  stop_details: RefusalStopDetails | null;
   container: null;
   context_management: { applied_edits: [] };
+  diagnostics: null;
   usage: Usage;
 }
 
@@ -91,6 +114,9 @@ export interface TokenCount {
   input_tokens: number;
   context_management: { original_input_tokens: number } | null;
 }
+
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Blocks of a message, with the string shorthand expanded to one text block. */
 export function blocksOf(message: InputMessage): InputBlock[] {

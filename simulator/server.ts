@@ -2,11 +2,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { errorBody, SimError } from './errors.js';
+import { modelSpec } from '../common/models.js';
+import { PromptCache } from './cache.js';
+import { errorBody, overloadedBody, SimError } from './errors.js';
 import { FaultQueue, type ActiveFault, type ApiRoute, type Fault } from './faults.js';
 import { requestId } from './ids.js';
+import type { Usage } from './protocol.js';
 import { countTokens, createMessage } from './responder.js';
-import { formatSse, messageEvents } from './sse.js';
+import { formatSse, messageEvents, type SseEvent } from './sse.js';
+import { ThreadStore } from './threads.js';
 import { parseBetas, validateRequest } from './validate.js';
 
 export type { Fault } from './faults.js';
@@ -18,8 +22,15 @@ export interface SimulatorOptions {
   latencyMs?: number;
   /** HMAC key of compaction signatures. */
   secret?: string;
-  /** Above this many estimated tokens of visible context, replies stop with `model_context_window_exceeded`. */
+  /**
+   * Above this many estimated tokens of visible context, replies stop with `model_context_window_exceeded`.
+   * Defaults to the requested model's context window.
+   */
   contextWindowTokens?: number;
+  /** The clock (ms) prompt-cache entries expire on; `advanceClock` moves it further. Default Date.now. */
+  now?: () => number;
+  /** How many of the latest API requests `requests()` keeps. Default 50. */
+  keepRequests?: number;
 }
 
 export interface SimStats {
@@ -31,6 +42,19 @@ export interface SimStats {
   /** The largest visible context seen, in estimated tokens: what compaction keeps bounded. */
   maxVisibleInputTokens: number;
   faultsServed: number;
+  /**
+   * Input billed over every answered message, summed over its iterations (compaction passes
+   * included): uncached, read from the prompt cache, and written to it (5m and 1h together).
+   */
+  inputTokens: number;
+  cacheReadInputTokens: number;
+  cacheCreationInputTokens: number;
+}
+
+/** An API request as it arrived: its path and its JSON body (unparsable bodies are not kept). */
+export interface SeenRequest {
+  path: string;
+  body: unknown;
 }
 
 export interface Simulator {
@@ -41,6 +65,10 @@ export interface Simulator {
   /** Answers the requests a `hold` fault keeps waiting and drops the faults still queued. */
   release(): void;
   stats(): SimStats;
+  /** Moves the simulator's clock forward: prompt-cache entries expire on it. */
+  advanceClock(ms: number): void;
+  /** The latest API requests, oldest first (at most `keepRequests`). */
+  requests(): SeenRequest[];
 }
 
 /** The real API caps request bodies at 32 MB. */
@@ -48,6 +76,21 @@ const MAX_BODY_BYTES = 32 * 1024 * 1024;
 const DEFAULT_SECRET = 'longhaul-simulator';
 
 const FaultsRequest = z.object({ faults: z.array(z.unknown()) }).strict();
+const ClockRequest = z.object({ advanceMs: z.number().int().nonnegative() }).strict();
+
+/** What a reply bills for input: its iterations' sum, or the top level when it has none. */
+function billedInput(
+  usage: Usage,
+): Pick<SimStats, 'inputTokens' | 'cacheReadInputTokens' | 'cacheCreationInputTokens'> {
+  const parts = usage.iterations ?? [usage];
+  const sum = (field: 'input_tokens' | 'cache_read_input_tokens' | 'cache_creation_input_tokens') =>
+    parts.reduce((total, part) => total + part[field], 0);
+  return {
+    inputTokens: sum('input_tokens'),
+    cacheReadInputTokens: sum('cache_read_input_tokens'),
+    cacheCreationInputTokens: sum('cache_creation_input_tokens'),
+  };
+}
 
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -58,6 +101,15 @@ async function readBody(req: IncomingMessage): Promise<string> {
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Whether a body asks for a stream, read leniently: faults are chosen before the body is validated. */
+function asksForStream(body: string): boolean {
+  try {
+    return (JSON.parse(body) as { stream?: unknown } | null)?.stream === true;
+  } catch {
+    return false;
+  }
 }
 
 function parseJson(body: string): unknown {
@@ -78,8 +130,25 @@ const routeOf = (path: string): ApiRoute =>
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const { port = 0, host = '127.0.0.1', latencyMs = 0, secret = DEFAULT_SECRET, contextWindowTokens } = opts;
+  const { now = Date.now, keepRequests = 50 } = opts;
   const faults = new FaultQueue();
-  const stats: SimStats = { requests: 0, messages: 0, compactions: 0, maxVisibleInputTokens: 0, faultsServed: 0 };
+  const threads = new ThreadStore();
+  let clockOffset = 0;
+  const advanceClock = (ms: number) => {
+    clockOffset += ms;
+  };
+  const cache = new PromptCache(() => now() + clockOffset);
+  const seen: SeenRequest[] = [];
+  const stats: SimStats = {
+    requests: 0,
+    messages: 0,
+    compactions: 0,
+    maxVisibleInputTokens: 0,
+    faultsServed: 0,
+    inputTokens: 0,
+    cacheReadInputTokens: 0,
+    cacheCreationInputTokens: 0,
+  };
   const held = new Set<() => void>();
   const release = () => {
     faults.clear();
@@ -97,7 +166,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     stats.requests += 1;
     const headers = { 'request-id': rid };
     const route = routeOf(path);
-    const fault = path.startsWith('/v1/') ? faults.take(route) : null;
+    const fault = path.startsWith('/v1/') ? faults.take(route, asksForStream(body)) : null;
     if (fault) stats.faultsServed += 1;
     const wait = latencyMs + (fault?.delayMs ?? 0);
     if (wait > 0) await sleep(wait);
@@ -112,16 +181,49 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       throw new SimError(404, `${req.method} ${path} is not a route of this API`);
     }
     const betas = parseBetas(req.headers['anthropic-beta']);
-    const request = validateRequest(parseJson(body), betas, secret, { requireMaxTokens: route === 'messages' });
+    const json = parseJson(body);
+    seen.push({ path, body: json });
+    if (seen.length > keepRequests) seen.shift();
+    const expanded = threads.expand(json, betas);
+    const request = validateRequest(expanded, betas, secret, route);
     if (route === 'count_tokens') return sendJson(res, 200, countTokens(request), headers);
 
-    const reply = createMessage(request, secret, fault?.contextWindowExceeded ? 0 : contextWindowTokens);
+    // A contextWindowExceeded fault: a window nothing fits in, for this request alone.
+    const contextWindow = fault?.contextWindowExceeded
+      ? 0
+      : (contextWindowTokens ?? modelSpec(request.model)!.contextWindow);
+    const reply = createMessage(request, secret, cache, contextWindow, { pauseTurn: fault?.pauseTurn === true });
+    threads.record(expanded, reply.message);
     stats.messages += 1;
     stats.compactions += reply.compacted ? 1 : 0;
     stats.maxVisibleInputTokens = Math.max(stats.maxVisibleInputTokens, reply.visibleInputTokens);
+    const billed = billedInput(reply.message.usage);
+    stats.inputTokens += billed.inputTokens;
+    stats.cacheReadInputTokens += billed.cacheReadInputTokens;
+    stats.cacheCreationInputTokens += billed.cacheCreationInputTokens;
     if (!request.stream) return sendJson(res, 200, reply.message, headers);
     res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    res.end(messageEvents(reply.message).map(formatSse).join(''));
+    const events = messageEvents(reply.message, { compactionWhole: request.summarize });
+    await sendStream(res, events, fault, rid);
+  }
+
+  /** The events of a streamed reply, or the first N of them and then an error event or a cut socket. */
+  async function sendStream(
+    res: ServerResponse,
+    events: SseEvent[],
+    fault: ActiveFault | null,
+    rid: string,
+  ): Promise<void> {
+    const errorAfter = fault?.streamErrorAfterEvents;
+    const cutAfter = fault?.cutStreamAfterEvents;
+    if (errorAfter !== undefined) {
+      const error = { event: 'error', data: overloadedBody(rid) };
+      return void res.end([...events.slice(0, errorAfter), error].map(formatSse).join(''));
+    }
+    if (cutAfter === undefined) return void res.end(events.map(formatSse).join(''));
+    // Flush what was sent before the cut, so the client has parsed it when the socket dies.
+    await new Promise<void>((resolve) => res.write(events.slice(0, cutAfter).map(formatSse).join(''), () => resolve()));
+    res.socket?.destroy();
   }
 
   function sendFault(res: ServerResponse, fault: ActiveFault, rid: string): void {
@@ -141,6 +243,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   ): Promise<void> {
     const headers = { 'request-id': rid };
     if (req.method === 'GET' && path === '/__sim/stats') return sendJson(res, 200, stats, headers);
+    if (req.method === 'GET' && path === '/__sim/requests') return sendJson(res, 200, { requests: seen }, headers);
+    if (req.method === 'POST' && path === '/__sim/clock') {
+      const parsed = ClockRequest.safeParse(parseJson(body));
+      if (!parsed.success) throw new SimError(400, 'expected {"advanceMs": N} with N a non-negative integer');
+      advanceClock(parsed.data.advanceMs);
+      return sendJson(res, 200, { now: now() + clockOffset }, headers);
+    }
     if (req.method === 'POST' && path === '/__sim/release') {
       release();
       return sendJson(res, 200, {}, headers);
@@ -160,11 +269,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://simulator').pathname;
-    let rid = requestId(path, '');
+    // Every request gets its own id, retries and identical requests too, as on the real API.
+    const rid = requestId();
     try {
       const body = await readBody(req);
-      // Retries of one request differ only in the SDK's retry count: give each attempt its own id.
-      rid = requestId(path, `${String(req.headers['x-stainless-retry-count'] ?? '')}\n${body}`);
       await (path.startsWith('/__sim/') ? serveAdmin : serveApi)(req, res, path, body, rid);
     } catch (err) {
       const error = err instanceof SimError ? err : new SimError(500, `simulator failure: ${String(err)}`);
@@ -194,5 +302,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     injectFaults: (list) => faults.push(list),
     release,
     stats: () => ({ ...stats }),
+    advanceClock,
+    requests: () => [...seen],
   };
 }

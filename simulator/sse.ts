@@ -2,7 +2,8 @@ import type { MessageResponse, OutputBlock } from './protocol.js';
 
 /**
  * A message as the stream of server-sent events the SDK's BetaMessageStream accumulates back into
- * the very same message: text and tool input arrive in pieces, a compaction summary in one delta.
+ * the very same message: text and tool input arrive in pieces; a threshold compaction summary in
+ * one delta, an on-demand one whole in `content_block_start` (as the docs describe each).
  */
 export interface SseEvent {
   event: string;
@@ -22,7 +23,7 @@ function pieces(text: string, parts = 3): string[] {
   return result;
 }
 
-function blockEvents(block: OutputBlock, index: number): SseEvent[] {
+function blockEvents(block: OutputBlock, index: number, compactionWhole: boolean): SseEvent[] {
   const delta = (fields: object) => frame('content_block_delta', { index, delta: fields });
   let start: object;
   let deltas: SseEvent[];
@@ -38,6 +39,11 @@ function blockEvents(block: OutputBlock, index: number): SseEvent[] {
       );
       break;
     case 'compaction':
+      if (compactionWhole) {
+        start = block;
+        deltas = [];
+        break;
+      }
       // The SDK takes the signature from the start event only and assigns (not appends) the delta.
       start = { type: 'compaction', content: null, encrypted_content: null, signature: block.signature };
       deltas = [
@@ -52,7 +58,7 @@ function blockEvents(block: OutputBlock, index: number): SseEvent[] {
   ];
 }
 
-export function messageEvents(message: MessageResponse): SseEvent[] {
+export function messageEvents(message: MessageResponse, { compactionWhole = false } = {}): SseEvent[] {
   const { content, stop_reason, stop_sequence, stop_details, container, context_management, usage } = message;
   // Final values that only message_delta may carry start out empty, as on the real stream.
   const start = {
@@ -65,7 +71,7 @@ export function messageEvents(message: MessageResponse): SseEvent[] {
   return [
     frame('message_start', { message: start }),
     frame('ping'),
-    ...content.flatMap(blockEvents),
+    ...content.flatMap((block, index) => blockEvents(block, index, compactionWhole)),
     frame('message_delta', {
       delta: { stop_reason, stop_sequence, stop_details, container },
       usage: {

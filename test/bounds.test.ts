@@ -38,7 +38,7 @@ async function start(task: string, extra: Partial<RunOptionsInput> = {}, taskQue
   await mkdir(workspace, { recursive: true });
   const handle: Handle = await startRun(
     h.env.client,
-    { task, workspace, model: 'sim', ...extra },
+    { task, workspace, ...extra },
     { taskQueue, workflowId: `bounds-${seq}-${Date.now()}` },
   );
   return { handle, workspace };
@@ -49,14 +49,18 @@ describe('bounds, end to end', () => {
     expect(limits).toEqual({ 'limit.blobSize.error': 1024 * 1024, 'limit.blobSize.warn': 256 * 1024 });
   });
 
-  it('four 1 MiB write_file calls in one reply run: their inputs go to the store, not the model call result', async () => {
-    const { handle, workspace } = await start('[sim:big-writes 4 1048576]', { toolPolicies: { write_file: 'allow' } });
+  it('four 60,000-character write_file calls in one reply (as much as 64K output tokens hold) run: their inputs go to the store, not the model call result', async () => {
+    // 240,000 characters of inputs: 320 KB as base64, above the 256 KiB bound below were they in the history.
+    const { handle, workspace } = await start('[sim:big-writes 4 60000]', {
+      toolPolicies: { write_file: 'allow' },
+      maxOutputTokens: 64_000,
+    });
     const result = await awaitResult(handle);
     expect(result).toMatchObject({ status: 'completed' });
     expect(result.report!.split(' | ')).toHaveLength(4);
     expect(result.report).not.toContain('error');
     for (let i = 0; i < 4; i++) {
-      expect((await stat(join(workspace, `big-${i}.txt`))).size).toBe(1024 * 1024);
+      expect((await stat(join(workspace, `big-${i}.txt`))).size).toBe(60_000);
     }
     // Every payload of the run's history stayed far below the blob limit.
     const events = (await handle.fetchHistory()).events ?? [];
@@ -91,7 +95,10 @@ describe('bounds, end to end', () => {
   });
 
   it('a held call whose input went to the store: the escalation carries a reference, `longhaul held` prints the whole input', async () => {
-    const { handle, workspace } = await start('[sim:big-writes 1 20000]', { toolPolicies: { write_file: 'approve' } });
+    const { handle, workspace } = await start('[sim:big-writes 1 20000]', {
+      toolPolicies: { write_file: 'approve' },
+      maxOutputTokens: 8_000,
+    });
     let held: { input: unknown; inputRef?: string } | undefined;
     for (let i = 0; i < 200 && !held; i++) {
       held = (await handle.query(progressQuery)).escalation?.heldToolCall;

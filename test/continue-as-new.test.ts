@@ -28,7 +28,7 @@ async function askHuman(name: string): Promise<Handle> {
   await mkdir(workspace, { recursive: true });
   return startRun(
     h.env.client,
-    { task: '[sim:ask-human]', workspace, model: 'sim' },
+    { task: '[sim:ask-human]', workspace },
     { taskQueue: h.taskQueue, workflowId: `${name}-${Date.now()}` },
   );
 }

@@ -28,7 +28,7 @@ async function start(task: string, extra: Partial<RunOptionsInput> = {}, taskQue
   return startRun(
     h.env.client,
     // The harness's worker lets runs allow writes (the audits here do); these ask first, as by default.
-    { task, workspace, model: 'sim', toolPolicies: { write_file: 'approve' }, ...extra },
+    { task, workspace, toolPolicies: { write_file: 'approve' }, ...extra },
     { taskQueue, workflowId: `esc-test-${seq}-${Date.now()}` },
   );
 }

@@ -15,7 +15,7 @@ async function probe(task: string) {
   await mkdir(workspace, { recursive: true });
   const handle = await startRun(
     h.env.client,
-    { task, workspace, model: 'sim' },
+    { task, workspace },
     { taskQueue: h.taskQueue, workflowId: `probe-${Date.now()}-${Math.random()}` },
   );
   return handle.result();

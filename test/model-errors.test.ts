@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { DEFAULT_MODEL } from '../common/models.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { mkdtemp } from 'node:fs/promises';
@@ -20,7 +21,7 @@ let callModel: ReturnType<typeof createModelActivities>['callModel'];
 const input: ModelCallInput = {
   workflowId: 'wf-errors',
   turn: 1,
-  model: 'claude-test',
+  model: DEFAULT_MODEL,
   maxOutputTokens: 1000,
   instructions: { systemPrompt: 'You are a test.', task: 'Reply with: ok' },
   state: null,

@@ -41,7 +41,7 @@ describe("LonghaulPlugin in a user's own worker, beside the user's own workflow 
     await writeAuditWorkspace(workspace, 4);
     const run = await startRun(
       h.env.client,
-      { task: auditTask(4), workspace, model: 'sim-audit', maxTurns: 30, toolPolicies: { write_file: 'allow' } },
+      { task: auditTask(4), workspace, maxTurns: 30, toolPolicies: { write_file: 'allow' } },
       { taskQueue: h.taskQueue },
     );
     const greeting = await h.env.client.workflow.start('greet', {

@@ -196,7 +196,7 @@ describe('a worker started after a SIGKILL reclaims what its predecessor left', 
     const victim = await h.spawnWorker(queue, {}, { stickyTimeout: '10 minutes' });
     const handle = await startRun(
       h.env.client,
-      { task: '[sim:ask-human]', workspace: h.dir, model: 'sim' },
+      { task: '[sim:ask-human]', workspace: h.dir },
       { taskQueue: queue, workflowId: `reclaim-sticky-${Date.now()}` },
     );
     let escalation = await handle.query(escalationQuery);

@@ -107,7 +107,6 @@ function runCli(
 const auditOptions = (workspace: string, task = auditTask(N)): RunOptionsInput => ({
   task,
   workspace,
-  model: 'sim-audit',
   maxTurns: N + 50,
   compaction: { trigger: TRIGGER },
   toolPolicies: { write_file: 'allow' },
@@ -156,7 +155,7 @@ describe('the API key stays with the worker', () => {
           '--workspace',
           workspace,
           '--model',
-          'sim-audit',
+          'claude-haiku-4-5',
           '--tool-policy',
           'write_file=allow',
         ],
@@ -680,7 +679,7 @@ describe('the worker decides what runs may touch', () => {
     const worker = await h.startWorker();
     const task = '[sim:call read_file] {"path":"environ"}';
     const handles = await Promise.all(
-      cases.map(([workspace]) => startRaw(h.taskQueue, { task, workspace, model: 'sim' }, 'raw-workspace')),
+      cases.map(([workspace]) => startRaw(h.taskQueue, { task, workspace }, 'raw-workspace')),
     );
     const reasons = await worker.runUntil(Promise.all(handles.map((run) => failureOf(run.result()))));
     expect(reasons).toEqual(cases.map(([, why]) => `invalid run options: ${why}`));
@@ -719,11 +718,7 @@ describe('the worker decides what runs may touch', () => {
     const worker = await h.startWorker({ toolPolicies: {} });
     const workspace = join(h.dir, 'approved');
     await mkdir(workspace, { recursive: true });
-    const run = await startRun(
-      h.env.client,
-      { task: '[sim:write]', workspace, model: 'sim' },
-      { taskQueue: h.taskQueue },
-    );
+    const run = await startRun(h.env.client, { task: '[sim:write]', workspace }, { taskQueue: h.taskQueue });
     const result = await worker.runUntil(async () => {
       while (!(await run.query(progressQuery)).escalation) await sleep(100);
       await run.executeUpdate(respondUpdate, { args: [{ escalationId: 'esc-1', decision: 'approve' }] });
@@ -755,12 +750,12 @@ describe("a run cannot read its worker's environment (canary)", () => {
           { path: 'environ-link' },
           { path: 'proc-link/environ' },
           { path: 'visible.txt' },
-        ].map((input) => startRun(h.env.client, { task: read(input), workspace, model: 'sim' }, { taskQueue: queue })),
+        ].map((input) => startRun(h.env.client, { task: read(input), workspace }, { taskQueue: queue })),
       );
       // Workspaces that are /proc/self, by name and through a symlink, submitted past startRun.
       const workspaceRuns = await Promise.all(
         ['/proc/self', join(h.dir, 'canary-proc')].map((ws) =>
-          startRaw(queue, { task: read({ path: 'environ' }), workspace: ws, model: 'sim' }, 'canary-ws'),
+          startRaw(queue, { task: read({ path: 'environ' }), workspace: ws }, 'canary-ws'),
         ),
       );
       const reports = await Promise.all(toolRuns.map(async (run) => (await run.result()).report!));

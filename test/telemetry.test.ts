@@ -1,4 +1,5 @@
 import { trace } from '@opentelemetry/api';
+import { DEFAULT_MODEL } from '../common/models.js';
 import type { ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -106,7 +107,7 @@ describe('a traced worker (`longhaul worker` with OTEL_EXPORTER_OTLP_ENDPOINT)',
     await mkdir(workspace, { recursive: true });
     const handle = await startRun(
       h.env.client,
-      { task: '[sim:forever] list the files', workspace, model: 'sim', maxTurns: 1, escalation: { onCap: 'stop' } },
+      { task: '[sim:forever] list the files', workspace, maxTurns: 1, escalation: { onCap: 'stop' } },
       { taskQueue: h.taskQueue, workflowId: `otel-${Date.now()}` },
     );
     const result = await handle.result();
@@ -138,7 +139,7 @@ describe('a traced worker (`longhaul worker` with OTEL_EXPORTER_OTLP_ENDPOINT)',
     expect(attrs(model!.attributes)).toMatchObject({
       temporalWorkflowId: handle.workflowId,
       'longhaul.turn': 1,
-      'gen_ai.request.model': 'sim',
+      'gen_ai.request.model': DEFAULT_MODEL,
       'gen_ai.usage.input_tokens': expect.any(Number),
     });
     expect(attrs(model!.attributes)['gen_ai.usage.input_tokens']).toBeGreaterThan(0);

@@ -54,7 +54,6 @@ export async function measureOverhead(lane: Lane, plan: PerfPlan, tag: string): 
   const options = RunOptions.parse({
     task: auditTask(n),
     workspace,
-    model: 'sim-audit',
     maxTurns: n + 50,
     compaction: { trigger: plan.trigger },
     toolPolicies: { write_file: 'allow' },

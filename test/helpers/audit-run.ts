@@ -22,7 +22,6 @@ export async function startAuditOn(target: AuditTarget, name: string, n: number,
   const options: RunOptionsInput = {
     task: auditTask(n),
     workspace,
-    model: 'sim-audit',
     maxTurns: n + 50,
     compaction: { trigger: TRIGGER },
     // The audit writes notes and a report; these runs are unattended.

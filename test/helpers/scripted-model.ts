@@ -295,7 +295,7 @@ async function startLoopEnv(
       model.script(workflowId, steps);
       return startRun(
         env.client,
-        { task: 'a scripted task', workspace: '/scripted-workspace', model: 'scripted', ...options },
+        { task: 'a scripted task', workspace: '/scripted-workspace', ...options },
         { taskQueue, workflowId },
       );
     },

@@ -40,7 +40,7 @@ async function record(h: Harness, name: string, options: Partial<RunOptionsInput
   await mkdir(workspace, { recursive: true });
   if (options.task.startsWith('Audit the ')) await writeAuditWorkspace(workspace, Number(/\d+/.exec(options.task)![0]));
   if (options.agent) await writeFile(join(workspace, 'notes.txt'), 'four words right here\n');
-  const handle = await startRun(h.env.client, { workspace, model: 'sim', ...options }, { taskQueue: h.taskQueue, workflowId: `recorded-${name}` });
+  const handle = await startRun(h.env.client, { workspace, ...options }, { taskQueue: h.taskQueue, workflowId: `recorded-${name}` });
   await drive?.(handle.workflowId);
   await handle.result();
   const runs = await chainHistories(h.env.client, handle.workflowId);
