@@ -112,14 +112,7 @@ describe('a refusal', () => {
 describe('a model the API does not know', () => {
   it('fails the run at its first call with one line naming the model, and nothing is asked again', async () => {
     const before = h.simulator.stats().requests;
-    // The API's answer to a misspelt model (until the simulator checks model ids itself).
-    h.simulator.injectFaults([
-      {
-        status: 404,
-        match: 'messages',
-        body: { type: 'error', error: { type: 'not_found_error', message: 'model: claude-sonet-5-5' } },
-      },
-    ]);
+    // The simulator answers an id the SDK does not know as the API does: 404 not_found_error.
     const handle = await probe('[sim:call list_files] {}', { model: 'claude-sonet-5-5' });
     const result = await awaitResult(handle);
     expect(result.status).toBe('failed');
