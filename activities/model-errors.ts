@@ -1,4 +1,5 @@
 import Anthropic, { type APIError } from '@anthropic-ai/sdk';
+import { UNKNOWN_MODEL_ERROR } from '../common/contracts.js';
 
 /** How a failed model call should be treated by Temporal's retry policy. */
 export interface ModelErrorClass {
@@ -40,8 +41,23 @@ export function retryAfterMs(headers: Headers | undefined, now = Date.now()): nu
 /** `instanceof` alone would type the error's status and headers `any`. */
 const isApiError = (err: unknown): err is APIError => err instanceof Anthropic.APIError;
 
-/** Pure classification of anything the SDK throws: the retryable side follows the SDK's own policy. */
-export function classifyModelError(err: unknown): ModelErrorClass {
+/**
+ * What the SDK's message stream says when its response ended before `message_stop` without a
+ * transport error (the body closed early). Its wrapped transport errors (a socket cut mid-stream:
+ * undici's "terminated") come as an AnthropicError with the original error as `cause`.
+ */
+const ENDED_EARLY = [
+  'request ended without sending any chunks',
+  'stream ended without producing a Message with role=assistant',
+];
+const isCutStream = (err: InstanceType<typeof Anthropic.AnthropicError>): boolean =>
+  ENDED_EARLY.includes(err.message) || (err.cause instanceof Error && !(err.cause instanceof Anthropic.AnthropicError));
+
+/**
+ * Pure classification of anything the SDK throws: the retryable side follows the SDK's own
+ * policy. `model` is the model the request named, for the one line an unknown model gets.
+ */
+export function classifyModelError(err: unknown, model?: string): ModelErrorClass {
   if (err instanceof Anthropic.APIConnectionTimeoutError) {
     return { type: 'ModelTimeout', retryable: true, message: err.message };
   }
@@ -57,8 +73,18 @@ export function classifyModelError(err: unknown): ModelErrorClass {
     const message = `model API ${status ?? 'stream error'}${code}: ${err.apiMessage ?? err.message}`;
     const shouldRetry = err.headers?.get('x-should-retry');
     if (status === undefined) {
-      // An `event: error` inside a stream: the server failed mid-reply, like a 5xx.
-      return { type: 'ModelStreamError', retryable: true, message };
+      // An `event: error` inside a stream: the server failed mid-reply, like a 5xx (its body is
+      // typed as the HTTP error would be: overloaded_error mostly).
+      const type = err.type === 'overloaded_error' ? 'ModelOverloaded' : 'ModelStreamError';
+      return { type, retryable: true, message };
+    }
+    if (status === 404 && err.type === 'not_found_error' && model !== undefined) {
+      const said = err.apiMessage ?? err.message;
+      return {
+        type: UNKNOWN_MODEL_ERROR,
+        retryable: false,
+        message: `the API does not know the model ${JSON.stringify(model)} (404 not_found_error: ${said}); check the run's model`,
+      };
     }
     const nextRetryDelayMs = retryAfterMs(err.headers);
     const withDelay = (c: ModelErrorClass) => (nextRetryDelayMs === undefined ? c : { ...c, nextRetryDelayMs });
@@ -68,6 +94,10 @@ export function classifyModelError(err: unknown): ModelErrorClass {
     if (status >= 500) return withDelay({ type: 'ModelServerError', retryable: true, message });
     if (shouldRetry === 'true') return withDelay({ type: `ModelHttp${status}`, retryable: true, message });
     return { type: NON_RETRYABLE[status] ?? `ModelHttp${status}`, retryable: false, message };
+  }
+  if (err instanceof Anthropic.AnthropicError && isCutStream(err)) {
+    // The connection closed mid-reply: nothing of the reply is kept, and the request is sent again.
+    return { type: 'ModelStreamCut', retryable: true, message: `the reply's stream was cut off: ${err.message}` };
   }
   const message = err instanceof Error ? err.message : String(err);
   // Anything else from the SDK (bad parameters, a refused configuration) will fail the same way again.

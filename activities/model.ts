@@ -10,7 +10,7 @@ import type { BlobRef, BlobStore } from '../store/blob-store.js';
 import { loadTranscript, readNode, TranscriptCache } from '../store/transcript.js';
 import { callIsSideEffectFree, type Toolset } from '../tools/toolset.js';
 import { isStateTool } from '../common/state-tools.js';
-import { appendAssistant, resolvePending, writeNode } from './transcript.js';
+import { appendAssistant, appendUser, resolvePending, writeNode } from './transcript.js';
 import type { ModelCallInput, ModelCallResult, ToolCall } from '../common/contracts.js';
 import { COMPACTION_BETA, COMPACTION_EDIT, SUMMARIZE_BETA } from '../common/messages-api.js';
 import { callDisplay } from '../common/call-display.js';
@@ -118,17 +118,50 @@ export function usageAndCost(
 type ReplyBlock = Anthropic.Beta.Messages.BetaContentBlock;
 
 /**
- * Tool inputs nested deeper than MAX_INPUT_DEPTH become `{}`, before anything stringifies the
- * reply (the transcript node, the activity's result): JSON.stringify recurses, and a RangeError
- * there was retried as a failed model call. Returns the reply as kept, and why each refused call
- * (by its index in the reply) is not run.
+ * Whether a reply goes into the transcript. Not a reply to a context the model cannot hold (the
+ * transcript stays as it was, with the user message, ready for an on-demand compaction); not a
+ * refusal, which the SDK's threads drop too (ThreadState: "records nothing of a turn the model
+ * refused"), so the refused turn is never sent again; not an empty reply, which the API would
+ * refuse as an assistant message. The next user message then joins the one before (appendUser).
  */
-export function refuseDeepInputs(content: ReplyBlock[]): { content: ReplyBlock[]; refused: Map<number, string> } {
+export function keepsReply(stopReason: string | null, content: readonly ReplyBlock[]): boolean {
+  return stopReason !== 'model_context_window_exceeded' && stopReason !== 'refusal' && content.length > 0;
+}
+
+/** What the model is told of a tool call its reply was cut off in. */
+export const cutCallError = (name: string) =>
+  `${name} was not run: your reply reached the output token limit while writing this call, so its input was incomplete; ` +
+  'send it again in a shorter reply (split large content over several calls)';
+
+/** A refusal's category and explanation (cut to a line's length); null fields when the API gave none. */
+export function refusalDetails(details: Anthropic.Beta.Messages.BetaRefusalStopDetails | null | undefined) {
+  return {
+    category: details?.category ?? null,
+    explanation: details?.explanation ? cutText(details.explanation.replace(/\s+/g, ' '), TEXT_PREVIEW_CHARS) : null,
+  };
+}
+
+/**
+ * The reply's tool calls that must not run, by their index in the reply, and why; their inputs
+ * become `{}` in the reply as kept:
+ * - inputs nested deeper than MAX_INPUT_DEPTH, before anything stringifies the reply (the
+ *   transcript node, the activity's result): JSON.stringify recurses, and a RangeError there was
+ *   retried as a failed model call;
+ * - the last block of a reply stopped at max_tokens, when it is a tool call: it was cut while being
+ *   written, and its input is what the SDK could parse of the partial JSON (a file half written).
+ */
+export function refuseCalls(
+  stopReason: string | null,
+  content: ReplyBlock[],
+): { content: ReplyBlock[]; refused: Map<number, string> } {
   const refused = new Map<number, string>();
+  const cut = stopReason === 'max_tokens' ? content.length - 1 : -1;
   const kept = content.map((block, i) => {
-    if (block.type !== 'tool_use' || measure(block.input, { maxDepth: MAX_INPUT_DEPTH }).exceeded !== 'depth')
-      return block;
-    refused.set(i, tooDeepError(block.name));
+    if (block.type !== 'tool_use') return block;
+    if (i === cut) refused.set(i, cutCallError(block.name));
+    else if (measure(block.input, { maxDepth: MAX_INPUT_DEPTH }).exceeded === 'depth')
+      refused.set(i, tooDeepError(block.name));
+    else return block;
     return { ...block, input: {} };
   });
   return { content: kept, refused };
@@ -234,7 +267,7 @@ async function streamReply(
     });
     return reply;
   } catch (err) {
-    const c = classifyModelError(err);
+    const c = classifyModelError(err, params.model);
     throw ApplicationFailure.create({
       type: c.type,
       // The SDK quotes a malformed tool input whole ("Unable to parse tool parameter JSON … JSON: …").
@@ -268,9 +301,10 @@ export function createModelActivities(deps: {
     // Writing the user message first is idempotent (content-addressed), so a retry repeats nothing.
     let headRef = input.head;
     if (input.append) {
+      const headNode = input.head ? await readNode(store, input.head, nodes) : null;
       headRef = await writeNode(
         store,
-        { prev: input.head, message: { role: 'user', content: await resolvePending(store, input.append) } },
+        appendUser(headNode, input.head, await resolvePending(store, input.append)),
         nodes,
       );
     }
@@ -306,13 +340,12 @@ export function createModelActivities(deps: {
       input.turn,
     );
 
-    // A reply to a context the model cannot hold carries nothing to keep: the transcript stays as
-    // it was (with the user message), ready for an on-demand compaction.
-    const kept = reply.stop_reason !== 'model_context_window_exceeded';
-    const { content, refused } = refuseDeepInputs(reply.content);
+    const { content, refused } = refuseCalls(reply.stop_reason, reply.content);
+    const kept = keepsReply(reply.stop_reason, content);
     const headNode = headRef && kept ? await readNode(store, headRef, nodes) : null;
     const newHead = kept ? await writeNode(store, appendAssistant(headNode, headRef, content), nodes) : headRef!;
     const compactionBlock = content.find((b) => b.type === 'compaction');
+    const refusal = reply.stop_reason === 'refusal' ? refusalDetails(reply.stop_details) : undefined;
     return {
       head: newHead,
       instructionsRef,
@@ -326,7 +359,10 @@ export function createModelActivities(deps: {
         .flatMap((b) => (b.type === 'text' ? [b.text] : []))
         .join('\n')
         .slice(0, TEXT_PREVIEW_CHARS),
-      toolCalls: await toolCalls(content, refused, toolset, store),
+      // A refused reply is not in the transcript: none of its calls may be answered, or run.
+      toolCalls: kept ? await toolCalls(content, refused, toolset, store) : [],
+      ...(onDemand ? { onDemand: true as const } : {}),
+      ...(refusal ? { refusal } : {}),
     };
   }
 

@@ -29,6 +29,20 @@ export async function resolvePending(store: BlobStore, blocks: PendingBlock[]): 
   );
 }
 
+/**
+ * The node of a new user message. After a user message (the reply to it was dropped: a refusal, an
+ * empty reply) it joins that message, so roles still alternate as the API requires.
+ */
+export function appendUser(
+  headNode: TranscriptNode | null,
+  headRef: BlobRef | null,
+  content: ContentBlockParam[],
+): TranscriptNode {
+  if (headNode?.message.role !== 'user') return { prev: headRef, message: { role: 'user', content } };
+  const earlier = headNode.message.content as ContentBlockParam[];
+  return { prev: headNode.prev, message: { role: 'user', content: [...earlier, ...content] } };
+}
+
 const hasSummary = (block: ContentBlockParam) =>
   block.type === 'compaction' && typeof block.content === 'string' && block.content.length > 0;
 

@@ -42,6 +42,11 @@ export interface CarriedMemory {
   /** The reply whose tool calls are pending stopped at max_tokens. */
   cutOff: boolean;
   wrappingUp: boolean;
+  /**
+   * The transcript starts with an on-demand compaction block and the last call's context crossed the
+   * compaction trigger: the next call is preceded by an on-demand compaction. Absent: false (runs before it).
+   */
+  compactOnDemand?: boolean;
   /** What failed last (a tool error or a model call), for the person asked after a run of failures. */
   lastFailure: string;
   report: string | undefined;

@@ -62,6 +62,13 @@ export interface ToolCall {
   stateUpdate?: { ok: true; update: StateUpdate } | { ok: false; error: string };
 }
 
+/**
+ * The failure type of a model call the API answered 404 `not_found_error`: it does not know the
+ * run's model (or this key may not use it). No retry and no person can change a run's model, so the
+ * run fails at its first call (workflows/steps.ts).
+ */
+export const UNKNOWN_MODEL_ERROR = 'ModelUnknown';
+
 /** The result of one model call (one request to the Messages API). */
 export interface ModelCallResult {
   head: BlobRef;
@@ -95,6 +102,19 @@ export interface ModelCallResult {
   compaction: { summarized: boolean; summaryChars: number; tokensAfter?: number } | null;
   text: string;
   toolCalls: ToolCall[];
+  /**
+   * The transcript this call answered starts with an on-demand compaction block, so the API
+   * compacts nothing itself (the threshold edit cannot be sent). Absent in results recorded before it.
+   */
+  onDemand?: true;
+  /** Why the model refused (`stop_details` of a `refusal`), when the API said. */
+  refusal?: RefusalDetails;
+}
+
+/** A refusal's `stop_details` as a person is shown them; the fallback credit token is not kept (no fallback model). */
+export interface RefusalDetails {
+  category: string | null;
+  explanation: string | null;
 }
 
 export interface ToolRunInput {

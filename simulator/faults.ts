@@ -18,6 +18,12 @@ export const FaultSchema = z
     /** Wait, after any delay, until the simulator is told to release its held requests. */
     hold: z.boolean().default(false),
     match: z.enum(['messages', 'count_tokens', 'any']).default('any'),
+    /**
+     * Answer a messages request as if its context outgrew the model's window (stop_reason
+     * `model_context_window_exceeded`, nothing generated), whatever the simulator's window: forces
+     * a client's on-demand compaction at a point a test chooses.
+     */
+    contextWindowExceeded: z.boolean().default(false),
     /** Answer a /v1/messages request with stop_reason `pause_turn` and no content, as a paused long turn. */
     pauseTurn: z.boolean().default(false),
     /** A streamed reply sends this many events, then `event: error` with an overloaded_error body. */

@@ -188,7 +188,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const request = validateRequest(expanded, betas, secret, route);
     if (route === 'count_tokens') return sendJson(res, 200, countTokens(request), headers);
 
-    const contextWindow = contextWindowTokens ?? modelSpec(request.model)!.contextWindow;
+    // A contextWindowExceeded fault: a window nothing fits in, for this request alone.
+    const contextWindow = fault?.contextWindowExceeded
+      ? 0
+      : (contextWindowTokens ?? modelSpec(request.model)!.contextWindow);
     const reply = createMessage(request, secret, cache, contextWindow, { pauseTurn: fault?.pauseTurn === true });
     threads.record(expanded, reply.message);
     stats.messages += 1;

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModelActivities } from '../activities/model.js';
 import type { ModelCallInput, ModelCallResult } from '../common/contracts.js';
-import { retryAfterMs } from '../activities/model-errors.js';
+import { classifyModelError, retryAfterMs } from '../activities/model-errors.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { DirectoryStore } from '../store/directory-store.js';
 import { RunOptions } from '../common/options.js';
 import { startSimulator, type Simulator } from '../simulator/server.js';
@@ -61,7 +63,7 @@ describe('model errors land on the intended retry side', () => {
     [400, 'ModelBadRequest', false],
     [401, 'ModelAuthentication', false],
     [403, 'ModelPermissionDenied', false],
-    [404, 'ModelNotFound', false],
+    [404, 'ModelUnknown', false],
     [413, 'ModelRequestTooLarge', false],
     [408, 'ModelRequestTimeout', true],
     [409, 'ModelConflict', true],
@@ -105,5 +107,89 @@ describe('retry-after parsing', () => {
     expect(retryAfterMs(h({ 'retry-after': new Date(10_000).toUTCString() }), 4_000)).toBe(6000);
     expect(retryAfterMs(h({ 'retry-after': 'soon' }))).toBeUndefined();
     expect(retryAfterMs(h({}))).toBeUndefined();
+  });
+});
+
+/**
+ * A stream that fails midway, as the real SDK meets it (until the simulator's faults give these):
+ * three events of a reply, then an `event: error`, a socket cut, or a body that just ends.
+ */
+describe('a reply stream that fails midway is retried', () => {
+  let server: Server;
+  let url = '';
+  let mode: 'error' | 'cut' | 'end' = 'error';
+  const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(
+          sse('message_start', {
+            type: 'message_start',
+            message: {
+              ...{ id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-5-5', content: [] },
+              ...{ stop_reason: null, stop_sequence: null, stop_details: null },
+              usage: { input_tokens: 10, output_tokens: 0 },
+            },
+          }) +
+            sse('content_block_start', {
+              type: 'content_block_start',
+              index: 0,
+              content_block: { type: 'text', text: '' },
+            }) +
+            sse('content_block_delta', {
+              type: 'content_block_delta',
+              index: 0,
+              delta: { type: 'text_delta', text: 'hi' },
+            }),
+        );
+        if (mode === 'error')
+          res.end(sse('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }));
+        else if (mode === 'cut') setTimeout(() => req.socket.destroy(), 20);
+        else res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it.each([
+    ['error', 'ModelOverloaded', /^model API stream error: Overloaded$/],
+    ['cut', 'ModelStreamCut', /^the reply's stream was cut off: terminated$/],
+    ['end', 'ModelStreamCut', /^the reply's stream was cut off: stream ended without producing a Message/],
+  ] as const)('%s → %s, retryable', async (m, type, message) => {
+    mode = m;
+    const anthropic = new Anthropic({ apiKey: 'x', baseURL: url, maxRetries: 0 });
+    const err = await anthropic.beta.messages
+      .stream({ model: 'claude-sonnet-5-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] })
+      .finalMessage()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(classifyModelError(err)).toMatchObject({ type, retryable: true, message: expect.stringMatching(message) });
+  });
+
+  it('other client-side errors stay non-retryable (a tool input the SDK could not parse)', () => {
+    const err = new Anthropic.AnthropicError('Unable to parse tool parameter JSON from model.');
+    expect(classifyModelError(err)).toMatchObject({ type: 'ModelClientError', retryable: false });
+  });
+
+  it('a 404 not_found_error names the model; any other 404 stays ModelNotFound', () => {
+    const body = { type: 'error', error: { type: 'not_found_error', message: 'model: claude-sonet-5-5' } };
+    const notFound = Anthropic.APIError.generate(404, body, undefined, new Headers());
+    expect(classifyModelError(notFound, 'claude-sonet-5-5')).toEqual({
+      type: 'ModelUnknown',
+      retryable: false,
+      message:
+        'the API does not know the model "claude-sonet-5-5" (404 not_found_error: model: claude-sonet-5-5); check the run\'s model',
+    });
+    const route = Anthropic.APIError.generate(404, 'Not Found', undefined, new Headers());
+    expect(classifyModelError(route, 'claude-sonet-5-5')).toMatchObject({ type: 'ModelNotFound', retryable: false });
   });
 });

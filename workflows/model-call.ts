@@ -1,6 +1,6 @@
 import { patched } from '@temporalio/workflow';
 import type { ModelCallInput, ModelCallResult } from '../common/contracts.js';
-import { countModelCall, logCompaction } from '../common/counters.js';
+import { contextTokens, countModelCall, logCompaction } from '../common/counters.js';
 import { cutText, FAILURE_CHARS } from '../common/input-bounds.js';
 import type { RunOptions } from '../common/options.js';
 import { callModel, compactTranscript } from './activities.js';
@@ -58,6 +58,15 @@ export function backoffSeconds(memory: RunMemory, options: RunOptions): number |
   return failures < options.escalation.maxConsecutiveFailures ? 5 * failures : null;
 }
 
+/**
+ * Whether the next call must be preceded by an on-demand compaction: behind an on-demand block the
+ * API compacts nothing itself (the threshold edit cannot be sent with it), so longhaul keeps the
+ * context near the trigger the way the edit would, once a call's context has crossed it.
+ */
+export function dueForOnDemandCompaction(reply: ModelCallResult, compaction: RunOptions['compaction']): boolean {
+  return reply.onDemand === true && compaction.enabled && contextTokens(reply.usage) >= compaction.trigger;
+}
+
 async function callOnce(run: Run, activity: typeof callModel): Promise<ModelCallResult> {
   // The summary names the call in the Web UI's event list; it is metadata, not a command.
   const what = activity === callModel ? 'model call' : 'on-demand compaction';
@@ -65,16 +74,20 @@ async function callOnce(run: Run, activity: typeof callModel): Promise<ModelCall
     modelCallInput(run.memory, run.options, run.workflowId),
   ]);
   run.memory = bookModelCall(run.memory, reply);
+  if (run.patches.compactUnderTrigger)
+    run.memory = { ...run.memory, compactOnDemand: dueForOnDemandCompaction(reply, run.options.compaction) };
   return reply;
 }
 
 /**
- * The turn's model call: continued while the reply is a pause (for compaction, or the server's
- * `pause_turn`), and, when the context outgrew the model's window (threshold compaction off, or
- * too late), compacted on demand and asked again, once. Throws the ActivityFailure of a call that
- * failed for good.
+ * The turn's model call: after an on-demand compaction when the last call's context crossed the
+ * trigger behind an on-demand block; continued while the reply is a pause (for compaction, or the
+ * server's `pause_turn`); and, when the context outgrew the model's window (threshold compaction
+ * off, or too late), compacted on demand and asked again, once. Throws the ActivityFailure of a
+ * call that failed for good.
  */
 export async function callModelForTurn(run: Run): Promise<ModelCallResult> {
+  if (run.memory.compactOnDemand === true && run.patches.compactUnderTrigger) await callOnce(run, compactTranscript);
   let reply = await callOnce(run, callModel);
   for (
     let n = 0;

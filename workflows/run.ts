@@ -35,11 +35,20 @@ export interface RunPatches {
   stateByReference: boolean;
   /** A tool activity that fails for good is a tool error for the model (tool-calls.ts). */
   toolFailureIsToolError: boolean;
+  /** Behind an on-demand block, a call whose context crossed the trigger is followed by an on-demand compaction (model-call.ts). */
+  compactUnderTrigger: boolean;
+  /** A refused turn is out of the transcript: nothing of it is answered, and the person is told why (turn.ts). */
+  refusedTurnDropped: boolean;
+  /** A model the API does not know fails the run at its first call (steps.ts). */
+  unknownModelFailsRun: boolean;
 }
 
 export const runPatches = (): RunPatches => ({
   stateByReference: patched('state-by-reference'),
   toolFailureIsToolError: patched('tool-failure-is-tool-error'),
+  compactUnderTrigger: patched('compact-under-trigger'),
+  refusedTurnDropped: patched('refused-turn-dropped'),
+  unknownModelFailsRun: patched('unknown-model-fails-run'),
 });
 
 /** How a run ends: its status and, unless it completed, why. */

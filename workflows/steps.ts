@@ -1,5 +1,5 @@
-import { ActivityFailure, sleep } from '@temporalio/workflow';
-import type { ModelCallResult, ToolCall } from '../common/contracts.js';
+import { ActivityFailure, ApplicationFailure, sleep } from '@temporalio/workflow';
+import { UNKNOWN_MODEL_ERROR, type ModelCallResult, type ToolCall } from '../common/contracts.js';
 import type { Escalation } from '../common/escalation.js';
 import { withPersonSays } from './blocks.js';
 import { backoffSeconds, callModelForTurn, countModelFailure } from './model-call.js';
@@ -7,7 +7,7 @@ import type { Step } from './next-step.js';
 import { askPerson, openEscalation, stoppedBy } from './person.js';
 import { continueAsNextRun, type Run, type RunEnd } from './run.js';
 import { isStop, recordToolResult, runToolCall } from './tool-calls.js';
-import { applyReply, extendCaps, startTurn } from './turn.js';
+import { applyReply, extendCaps, refusalEscalation, startTurn } from './turn.js';
 import { MEMO_EVERY, publishMemo } from './visibility.js';
 
 /** What a step leaves: how the run ends, or null to take the next step. */
@@ -98,21 +98,29 @@ async function callModelAndApply(run: Run): Promise<StepDone> {
   } catch (err) {
     // Retryable errors were already retried by Temporal: this one failed for good.
     if (!(err instanceof ActivityFailure)) throw err;
-    run.memory = countModelFailure(run.memory, err.cause?.message ?? err.message);
+    const message = err.cause?.message ?? err.message;
+    // Nothing can change the run's model: waiting and asking a person again would only repeat it.
+    if (run.patches.unknownModelFailsRun && isUnknownModel(err)) return { status: 'failed', reason: message };
+    run.memory = countModelFailure(run.memory, message);
     const wait = backoffSeconds(run.memory, run.options);
     if (wait !== null) await sleep(`${wait} seconds`);
     return null;
   }
-  const effect = applyReply(run.memory, reply, run.options);
+  const dropped = run.patches.refusedTurnDropped;
+  const effect = applyReply(run.memory, reply, run.options, dropped);
   run.memory = effect.memory;
   if (effect.next === 'end') return effect.end;
   if (effect.next === 'ask-about-refusal') {
     // The wait is the next step's: opening it here lets a continued run resume it.
     openEscalation(run, {
       kind: 'refusal',
-      reason: 'the model refused to continue',
-      question: 'Reply with guidance for the model, or stop the run.',
+      ...(dropped
+        ? refusalEscalation(reply.refusal)
+        : { reason: 'the model refused to continue', question: 'Reply with guidance for the model, or stop the run.' }),
     });
   }
   return null;
 }
+
+const isUnknownModel = (err: ActivityFailure): boolean =>
+  err.cause instanceof ApplicationFailure && err.cause.type === UNKNOWN_MODEL_ERROR;

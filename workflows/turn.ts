@@ -1,4 +1,4 @@
-import type { ModelCallResult } from '../common/contracts.js';
+import type { ModelCallResult, RefusalDetails } from '../common/contracts.js';
 import { nanosOfUsd } from '../common/cost.js';
 import type { Outcome } from '../common/escalation.js';
 import type { RunOptions } from '../common/options.js';
@@ -52,12 +52,32 @@ const ANSWERED = new Set(['tool_use', 'end_turn', 'stop_sequence', 'max_tokens']
 
 export type ReplyEffect =
   | { memory: RunMemory; next: 'continue' }
-  /** The model refused: the reply's calls are answered as not run, and a person is asked for guidance. */
+  /** The model refused: a person is asked for guidance (runs before the patch answer the reply's calls as not run). */
   | { memory: RunMemory; next: 'ask-about-refusal' }
   | { memory: RunMemory; next: 'end'; end: RunEnd };
 
-/** What a turn's final reply (after continuations) means for the run. */
-export function applyReply(memory: RunMemory, reply: ModelCallResult, options: RunOptions): ReplyEffect {
+const REFUSED = 'the model refused to continue';
+
+/** The escalation of a refusal: why, as the API's stop_details say, when they do. */
+export function refusalEscalation(refusal: RefusalDetails | undefined): { reason: string; question: string } {
+  const category = refusal?.category ? ` (category: ${refusal.category})` : '';
+  const explanation = refusal?.explanation ? ` The API explains: ${refusal.explanation}` : '';
+  return {
+    reason: `${REFUSED}${category}`,
+    question: `The refused turn was dropped from the transcript.${explanation} Reply with guidance for the model, or stop the run.`,
+  };
+}
+
+/**
+ * What a turn's final reply (after continuations) means for the run. `refusedTurnDropped`: the
+ * patch of that name (run.ts), under which a refused reply is out of the transcript.
+ */
+export function applyReply(
+  memory: RunMemory,
+  reply: ModelCallResult,
+  options: RunOptions,
+  refusedTurnDropped = false,
+): ReplyEffect {
   const answered = { ...memory, awaitingReply: false };
   const end = (status: RunEnd['status'], reason: string, at = answered): ReplyEffect => ({
     memory: at,
@@ -65,8 +85,12 @@ export function applyReply(memory: RunMemory, reply: ModelCallResult, options: R
     end: { status, reason },
   });
   if (reply.stopReason === 'refusal') {
-    if (options.escalation.onRefusal === 'stop') return end('stopped', 'the model refused to continue');
-    const toolResults = reply.toolCalls.map((call) => toolResult(call, 'not run: the reply was a refusal', true));
+    const refused = refusedTurnDropped ? refusalEscalation(reply.refusal).reason : REFUSED;
+    if (options.escalation.onRefusal === 'stop') return end('stopped', refused);
+    // Runs before the patch kept the refused reply, so its calls needed answers; now it is out of the transcript.
+    const toolResults = refusedTurnDropped
+      ? []
+      : reply.toolCalls.map((call) => toolResult(call, 'not run: the reply was a refusal', true));
     return { memory: { ...answered, toolResults }, next: 'ask-about-refusal' };
   }
   if (reply.stopReason === 'model_context_window_exceeded') {

@@ -48,10 +48,13 @@ export interface Reply {
   calls?: ScriptedCall[];
   usage?: ModelCallResult['usage'];
   compaction?: ModelCallResult['compaction'];
+  /** The call answered a transcript that starts with an on-demand block. */
+  onDemand?: true;
+  refusal?: ModelCallResult['refusal'];
 }
 
 /** What one model activity call does: reply, or fail (non-retryable unless said otherwise). */
-export type Step = { reply: Reply } | { fail: string; retryable?: boolean };
+export type Step = { reply: Reply } | { fail: string; retryable?: boolean; type?: string };
 
 const DEFAULT_USAGE: ModelCallResult['usage'] = { inputTokens: 100, outputTokens: 10 };
 /** What an exhausted script answers: the run fails at once with this unexpected stop reason. */
@@ -78,7 +81,10 @@ export const reply = (r: Reply): Step => ({ reply: r });
 export const say = (text: string, stopReason = 'end_turn'): Step => reply({ text, stopReason });
 export const use = (...calls: ScriptedCall[]): Step => reply({ calls });
 export const finish = (report: string): Step => use(finishCall(report));
-export const fails = (message: string, opts: { retryable?: boolean } = {}): Step => ({ fail: message, ...opts });
+export const fails = (message: string, opts: { retryable?: boolean; type?: string } = {}): Step => ({
+  fail: message,
+  ...opts,
+});
 
 /** A model activity call as the workflow made it, with the reply it got (absent when the step failed). */
 export interface Sent {
@@ -130,7 +136,11 @@ export class ScriptedModel {
     sent.push(record);
     const step = this.queues.get(input.workflowId)?.shift() ?? { reply: { stopReason: EXHAUSTED } };
     if ('fail' in step) {
-      throw ApplicationFailure.create({ type: 'ScriptedFailure', message: step.fail, nonRetryable: !step.retryable });
+      throw ApplicationFailure.create({
+        type: step.type ?? 'ScriptedFailure',
+        message: step.fail,
+        nonRetryable: !step.retryable,
+      });
     }
     const r = step.reply;
     const calls = r.calls ?? [];
@@ -155,6 +165,8 @@ export class ScriptedModel {
       compaction: r.compaction ?? null,
       text: r.text ?? '',
       toolCalls: calls.map(({ result: _, ...toolCall }) => toolCall),
+      ...(r.onDemand ? { onDemand: r.onDemand } : {}),
+      ...(r.refusal ? { refusal: r.refusal } : {}),
     };
     return record.reply;
   }

@@ -13,7 +13,6 @@ import {
   resultOf,
   say,
   textBlock,
-  toolError,
   use,
   useLoopEnv,
 } from '../helpers/scripted-model.js';
@@ -154,31 +153,55 @@ describe.concurrent('stop reasons', FAST, () => {
     expect(sent.map((s) => s.input.append === null)).toEqual([false, true, true, true, true]);
   });
 
-  it("refusal escalates; a reply goes to the model with the refused reply's calls answered as not run", async () => {
+  it('refusal: the refused turn is dropped, as the SDK drops it; the person is told why; a reply goes to the model, none of the refused calls', async () => {
     const a = call('delete_everything');
-    const handle = await loop.start([reply({ stopReason: 'refusal', text: 'I will not', calls: [a] }), finish('done')]);
+    const refusal = { category: 'cyber', explanation: 'The request could enable malware development.' };
+    const handle = await loop.start([
+      reply({ stopReason: 'refusal', text: 'I will not', calls: [a], refusal }),
+      finish('done'),
+    ]);
     const escalation = await opened(handle, 'refusal');
     expect(escalation).toMatchObject({
-      reason: 'the model refused to continue',
-      question: 'Reply with guidance for the model, or stop the run.',
+      reason: 'the model refused to continue (category: cyber)',
+      question:
+        'The refused turn was dropped from the transcript. The API explains: The request could enable malware ' +
+        'development. Reply with guidance for the model, or stop the run.',
     });
     await answer(loop.env.client, handle.workflowId, 'reply', { message: 'it is a fixture, go on' });
     const result = await awaitResult(handle);
     expect(result).toMatchObject({ status: 'completed', report: 'done' });
     expect(result.escalations.map((e) => [e.kind, e.outcome.decision])).toEqual([['refusal', 'reply']]);
     expect(loop.model.toolRuns(handle.workflowId)).toEqual([]);
-    expect(loop.model.sent(handle.workflowId)[1]!.input).toMatchObject({
+    const [first, second] = loop.model.sent(handle.workflowId);
+    // The model activity left the refused reply out (its head); only the person's words follow it.
+    expect(second!.input).toMatchObject({
       turn: 2,
-      append: [toolError(a, 'not run: the reply was a refusal'), textBlock('A person says: it is a fixture, go on')],
+      head: first!.reply!.head,
+      append: [textBlock('A person says: it is a fixture, go on')],
     });
   });
 
-  it('refusal with onRefusal stop ends the run without asking', async () => {
-    const handle = await loop.start([reply({ stopReason: 'refusal' }), finish('never')], {
-      escalation: { onRefusal: 'stop' },
+  it('refusal without stop_details says no more than that', async () => {
+    const handle = await loop.start([reply({ stopReason: 'refusal' }), finish('done')]);
+    expect(await opened(handle, 'refusal')).toMatchObject({
+      reason: 'the model refused to continue',
+      question: 'The refused turn was dropped from the transcript. Reply with guidance for the model, or stop the run.',
     });
+    await answer(loop.env.client, handle.workflowId, 'stop', {});
+    expect((await awaitResult(handle)).status).toBe('stopped');
+  });
+
+  it('refusal with onRefusal stop ends the run without asking, naming the category', async () => {
+    const handle = await loop.start(
+      [reply({ stopReason: 'refusal', refusal: { category: 'bio', explanation: null } }), finish('never')],
+      { escalation: { onRefusal: 'stop' } },
+    );
     const result = await awaitResult(handle);
-    expect(result).toMatchObject({ status: 'stopped', reason: 'the model refused to continue', escalations: [] });
+    expect(result).toMatchObject({
+      status: 'stopped',
+      reason: 'the model refused to continue (category: bio)',
+      escalations: [],
+    });
     expect(loop.model.sent(handle.workflowId)).toHaveLength(1);
   });
 
