@@ -43,7 +43,7 @@ const MODEL = DEFAULT_MODEL;
  * for its own prefix.
  */
 const ownPrompt = (name: string) =>
-  `${RunOptions.parse({ task: 'x', workspace: '/' }).systemPrompt} (benchmark run ${name})`;
+  `${RunOptions.parse({ task: 'x', workspace: 'w' }).systemPrompt} (benchmark run ${name})`;
 
 const optionsOf = (name: string, promptCache: string, extra: Partial<RunOptionsInput>): Partial<RunOptionsInput> =>
   ({
