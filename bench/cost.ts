@@ -45,16 +45,18 @@ const MODEL = DEFAULT_MODEL;
 const ownPrompt = (name: string) =>
   `${RunOptions.parse({ task: 'x', workspace: 'w' }).systemPrompt} (benchmark run ${name})`;
 
-const optionsOf = (name: string, promptCache: string, extra: Partial<RunOptionsInput>): Partial<RunOptionsInput> =>
-  ({
-    model: MODEL,
-    systemPrompt: ownPrompt(name),
-    compaction: { trigger: TRIGGER },
-    promptCache,
-    ...UNATTENDED,
-    ...extra,
-    // promptCache is the layout part's option (issue 13): typed here once it is in RunOptions.
-  }) as Partial<RunOptionsInput>;
+const optionsOf = (
+  name: string,
+  promptCache: RunOptions['promptCache'],
+  extra: Partial<RunOptionsInput>,
+): Partial<RunOptionsInput> => ({
+  model: MODEL,
+  systemPrompt: ownPrompt(name),
+  compaction: { trigger: TRIGGER },
+  promptCache,
+  ...UNATTENDED,
+  ...extra,
+});
 
 async function outcomeOf(handle: AuditHandle): Promise<{ outcome: string; result?: RunResult }> {
   try {
