@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { loadKeyring } from '../config/codec.js';
 import { ConfigError, readEnv } from '../config/env.js';
 import type { AgentRunWorkflow } from '../common/messages.js';
+import { modelSpec } from '../common/models.js';
 import { progressQuery, type Progress } from '../common/messages.js';
 import { openStore, type BlobRef } from '../store/index.js';
 import { answer, heldCall, listPending, listRuns, pendingTable, runsTable } from './escalations.js';
@@ -205,6 +206,12 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
       });
       if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       const options = runOptionsFromFlags(values);
+      // A warning, not a refusal: a model newer than this table may exist; the API decides at the first call.
+      if (options.model !== undefined && !modelSpec(options.model)) {
+        process.stderr.write(
+          `warning: --model ${options.model} is not in longhaul's model table (no price, no known limits); the run fails at its first call if the API does not know it\n`,
+        );
+      }
       const idProblem = values.id === undefined ? null : runIdProblem(values.id);
       if (idProblem) throw new UsageError(`--id: ${idProblem}`);
       const { client, connection, env } = await connectClient();

@@ -105,7 +105,8 @@ export function logCompaction(log: CompactionEntry[], turn: number, reply: Model
   if (!reply.compaction?.summarized) return log;
   const entry: CompactionEntry = {
     turn,
-    inputTokensBefore: reply.usage.compaction?.inputTokens ?? 0,
+    // The summarizer's context, cached part included: with caching, its input_tokens are only the uncached rest.
+    inputTokensBefore: reply.usage.compaction ? contextTokens(reply.usage.compaction) : 0,
     inputTokensAfter: reply.compaction.tokensAfter ?? contextTokens(reply.usage),
     summaryChars: reply.compaction.summaryChars,
   };

@@ -32,7 +32,7 @@ describe('longhaul CLI', () => {
     const out = await longhaul('run', '--task', 'Reply with: all good', '--workspace', workspace, '--id', 'cli-run-1');
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(
-      /^cli-run-1\nstatus: completed\nturns: 1 over 1 Temporal run .*\n.*\nhistory: \d+ events, \d+ KiB over 1 run \(largest run \d+ KiB\)\n\nreport:\nall good\n$/,
+      /^cli-run-1\nstatus: completed\nturns: 1 over 1 Temporal run .*\ntokens: .*\ncache: written \d+ .* cost \$\d+\.\d+\nhistory: \d+ events, \d+ KiB over 1 run \(largest run \d+ KiB\)\n\nreport:\nall good\n$/,
     );
     const status = await longhaul('status', 'cli-run-1');
     expect(status.stdout).toMatch(/^turn 1\/500 · .* · run 1 of the chain · completed\n$/);
@@ -44,6 +44,25 @@ describe('longhaul CLI', () => {
       .filter((d): d is Uint8Array => !!d)
       .map((d) => JSON.parse(Buffer.from(d).toString()));
     expect(summaries).toContain('model call, turn 1');
+  });
+
+  it('run with a model outside the table warns, submits, and fails at the first call naming the model', async () => {
+    const out = await longhaul(
+      'run',
+      '--task',
+      'Reply with: x',
+      '--workspace',
+      workspace,
+      '--model',
+      'claude-sonet-5-5',
+      '--id',
+      'cli-typo',
+    );
+    expect(out.stderr).toContain(
+      "warning: --model claude-sonet-5-5 is not in longhaul's model table (no price, no known limits)",
+    );
+    expect(out.stdout + out.stderr).toContain('the API does not know the model "claude-sonet-5-5"');
+    expect(out.code).not.toBe(0);
   });
 
   it('a run started around the CLI with bad options fails at once, naming the fields', async () => {

@@ -7,6 +7,7 @@ import {
   cacheReadShare,
   contextTokens,
   countModelCall,
+  logCompaction,
   initialCounters,
   withCounterDefaults,
 } from '../../common/counters.js';
@@ -234,6 +235,21 @@ describe('counters', () => {
     });
     expect(cacheReadShare(c)).toBeCloseTo(5_050 / (31 + 100 + 5_007 + 5_050), 10);
     expect(cacheReadShare(initialCounters())).toBe(0);
+  });
+
+  it("log a compaction's context before it whole, its cached part included", () => {
+    const compacted: ModelCallResult = {
+      ...reply({
+        inputTokens: 30,
+        outputTokens: 2,
+        cacheReadTokens: 900,
+        compaction: { inputTokens: 200, outputTokens: 40, cacheReadTokens: 51_000, cacheWriteTokens: 300 },
+      }),
+      compaction: { summarized: true, summaryChars: 160 },
+    };
+    expect(logCompaction([], 7, compacted)).toEqual([
+      { turn: 7, inputTokensBefore: 51_500, inputTokensAfter: 930, summaryChars: 160 },
+    ]);
   });
 
   it('carried from before the cache and cost counters existed, they count on from 0', () => {
