@@ -77,9 +77,17 @@ export function cacheReadShare(c: Counters): number {
   return input ? c.cacheReadTokens / input : 0;
 }
 
-/** Input, output and compaction tokens: what a token budget limits. */
+/**
+ * Input (uncached, written to and read from the cache), output and compaction tokens: what a token
+ * budget limits. Recorded runs read no cache tokens, so their sums are unchanged.
+ */
 export const tokensUsed = (c: Counters): number =>
-  c.inputTokens + c.outputTokens + c.compactionInputTokens + c.compactionOutputTokens;
+  c.inputTokens +
+  c.cacheWriteTokens +
+  c.cacheReadTokens +
+  c.outputTokens +
+  c.compactionInputTokens +
+  c.compactionOutputTokens;
 
 export function countModelCall(c: Counters, reply: ModelCallResult): Counters {
   const summarized = reply.compaction?.summarized ?? false;

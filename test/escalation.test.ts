@@ -76,7 +76,9 @@ describe('escalation triggers and answers', () => {
         waitingOnPerson: `${kind} esc-1: ${opened[kind]!.question}`,
       });
       expect(Object.keys(memo!).sort()).toEqual([
+        'cacheReadShare',
         'compactions',
+        'costUsd',
         'maxTurns',
         'runInChain',
         'status',

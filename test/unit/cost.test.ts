@@ -8,6 +8,7 @@ import {
   contextTokens,
   countModelCall,
   logCompaction,
+  tokensUsed,
   initialCounters,
   withCounterDefaults,
 } from '../../common/counters.js';
@@ -235,6 +236,14 @@ describe('counters', () => {
     });
     expect(cacheReadShare(c)).toBeCloseTo(5_050 / (31 + 100 + 5_007 + 5_050), 10);
     expect(cacheReadShare(initialCounters())).toBe(0);
+  });
+
+  it('count cached input towards the token budget, as the API processed it', () => {
+    const c = countModelCall(
+      initialCounters(),
+      reply({ inputTokens: 10, outputTokens: 5, cacheWriteTokens: 100, cacheReadTokens: 1_000 }),
+    );
+    expect(tokensUsed(c)).toBe(1_115);
   });
 
   it("log a compaction's context before it whole, its cached part included", () => {
