@@ -1,5 +1,5 @@
 import { invalidRequest, SimError } from './errors.js';
-import type { MessageResponse } from './protocol.js';
+import { isRecord, type MessageResponse } from './protocol.js';
 
 /**
  * Server-held conversations: the `thread` parameter (beta `message-threads-2026-08-12`), which the
@@ -13,9 +13,6 @@ interface Kept {
   tools: unknown;
   messages: unknown[];
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export class ThreadStore {
   #byMessage = new Map<string, Kept>();

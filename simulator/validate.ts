@@ -10,7 +10,14 @@ import {
   SUMMARIZE_BETA,
 } from '../common/messages-api.js';
 import { modelSpec } from '../common/models.js';
-import { blocksOf, type CompactionEdit, type InputBlock, type InputMessage, type MessagesRequest } from './protocol.js';
+import {
+  blocksOf,
+  isRecord,
+  type CompactionEdit,
+  type InputBlock,
+  type InputMessage,
+  type MessagesRequest,
+} from './protocol.js';
 
 /**
  * Request validation, as strict as the real API where a client bug would otherwise go unnoticed:
@@ -68,9 +75,6 @@ const COMPACTION_BLOCK_KEYS = new Set([
   'cache_control',
 ]);
 const COMPACTION_EDIT_KEYS = new Set(['type', 'trigger', 'instructions', 'pause_after_compaction']);
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** `anthropic-beta` is a comma-separated list (the SDK joins `betas` that way). */
 export function parseBetas(header: string | string[] | undefined): Set<string> {
