@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ToolPolicy } from '../common/options.js';
 
 /** What a tool hands back: text for the model, and whether it is an error the model should act on. */
 export interface ToolOutput {
@@ -23,10 +24,28 @@ export interface ToolContext {
   writeProtected?: readonly string[];
 }
 
+/** What a tool's approval questions may look at (contract of issue 14, Part A). */
+export interface ApprovalContext {
+  /** The run's real workspace directory. */
+  workspace: string;
+}
+
+/** A JSON Schema of an object, as the Messages API takes it in `input_schema`. */
+export type ObjectJsonSchema = { type: 'object'; [key: string]: unknown };
+
 export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
   input: Input;
+  /**
+   * The schema the model is shown, when the tool's own is JSON Schema already (an MCP server's):
+   * offered as it is, instead of the one derived from `input`, which then only needs to accept it.
+   */
+  inputJsonSchema?: ObjectJsonSchema;
+  /** The tool's default policy where neither the agent nor the worker names it. */
+  policy?: ToolPolicy;
+  /** What a person asked to approve a call must see to decide (an MCP server, tool and input). */
+  approvalDetail?: (input: z.output<Input>, ctx: ApprovalContext) => Promise<string | undefined>;
   /**
    * True for a tool that changes nothing (a read): its calls run as local activities, with no
    * ledger. Every other tool records its intent under the call's idempotency key before it acts
@@ -54,7 +73,13 @@ export interface ToolSchema {
   input_schema: { type: 'object'; [key: string]: unknown };
 }
 
-export function toToolSchema(def: { name: string; description: string; input: z.ZodType }): ToolSchema {
-  const { $schema: _ignored, ...schema } = z.toJSONSchema(def.input, { io: 'input' }) as Record<string, unknown>;
+export function toToolSchema(def: {
+  name: string;
+  description: string;
+  input: z.ZodType;
+  inputJsonSchema?: ObjectJsonSchema;
+}): ToolSchema {
+  const { $schema: _ignored, ...schema } = (def.inputJsonSchema ??
+    z.toJSONSchema(def.input, { io: 'input' })) as Record<string, unknown>;
   return { name: def.name, description: def.description, input_schema: { ...schema, type: 'object' } };
 }
