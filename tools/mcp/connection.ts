@@ -55,6 +55,8 @@ export class McpConnection {
   private client: Client | undefined;
   private connecting: Promise<Client> | undefined;
   private closed = false;
+  /** The listing a list_changed started: a call's result waits for it, so the next model call sees the new list. */
+  private listing: Promise<void> = Promise.resolve();
   readonly timeoutMs: number;
   /** The server's default policy for its tools, if its config sets one. */
   readonly policy: McpServerConfig['policy'];
@@ -89,11 +91,13 @@ export class McpConnection {
     client.onclose = () => {
       if (this.client === client) this.client = undefined;
     };
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () =>
-      this.list(client).catch((err: Error) =>
-        this.warn(`MCP server ${this.server}: could not list its tools after it said they changed: ${err.message}`),
-      ),
-    );
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      this.listing = this.listing.then(() =>
+        this.list(client).catch((err: Error) =>
+          this.warn(`MCP server ${this.server}: could not list its tools after it said they changed: ${err.message}`),
+        ),
+      );
+    });
     try {
       await client.connect(transportOf(this.config), { timeout: this.timeoutMs });
       await this.list(client);
@@ -133,6 +137,8 @@ export class McpConnection {
           undefined,
           { timeout: this.timeoutMs },
         )) as CallToolResult;
+        // A change the server announced while acting (it arrived before the result) is listed first.
+        await this.listing;
         return toToolOutput(result);
       } catch (err) {
         if (isTimeout(err)) {
