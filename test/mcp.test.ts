@@ -1,5 +1,5 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { startRun } from '../client/connect.js';
 import type { McpServers } from '../tools/mcp/config.js';
 import { effects } from './helpers/audit-run.js';
 import { useHarness } from './helpers/harness.js';
+import { discardWorkflowSpans } from '../worker/telemetry.js';
 
 /**
  * MCP servers as tools, end to end: a real dev server, worker and simulator, and the test's own
@@ -30,9 +31,9 @@ const stdioServer = (countFile: string, crashFile?: string): McpServers[string] 
 });
 
 /** The fixture over HTTP on a port of its own; resolves with its URL once it listens. */
-function startHttpServer(countFile: string): Promise<{ url: string; child: ChildProcess }> {
+function startHttpServer(countFile: string, port = 0): Promise<{ url: string; child: ChildProcess }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, '--http', '--port', '0'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, '--http', '--port', String(port)], {
       cwd: repoRoot,
       env: { ...process.env, MCP_COUNT_FILE: countFile, MCP_HTTP_TOKEN: TOKEN },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -154,6 +155,12 @@ describe('MCP servers as tools', () => {
     );
     // The token went to the server in a header, and nowhere into the run.
     expect(await historyText(handle)).not.toContain(TOKEN);
+    // A replay runs no activity, so it reaches no server: it only needs the history.
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: process.env.LONGHAUL_WORKFLOW_BUNDLE! }, sinks: discardWorkflowSpans },
+      await handle.fetchHistory(),
+      workflowId,
+    );
   });
 
   it('a call that hangs is a tool error saying it timed out, and that it may have acted', async () => {
@@ -163,6 +170,32 @@ describe('MCP servers as tools', () => {
       'web__hang failed: MCP server web, tool hang: timed out after 2 s; it may have acted before it stopped answering',
       'web__lookup said: alpha = 1',
     ]);
+  });
+
+  it('a Streamable HTTP server that was restarted (its sessions gone) is connected again, and the call sent', async () => {
+    const { port } = new URL(http.url);
+    http.child.kill('SIGKILL');
+    await new Promise((r) =>
+      http.child.exitCode !== null || http.child.signalCode !== null ? r(undefined) : http.child.once('exit', r),
+    );
+    http = await startHttpServer(countFile, Number(port));
+    const { handle } = await run(task(['web__lookup', { key: 'beta' }]));
+    expect((await handle.result()).report!.split('\n')[0]).toBe('web__lookup said: beta = 2');
+  });
+
+  it('a worker whose MCP server cannot be reached, or whose config names an unset variable, does not start', async () => {
+    const unreachable = { LONGHAUL_MCP_SERVERS: JSON.stringify({ gone: { command: join(h.dir, 'no-such-server') } }) };
+    await expect(h.spawnWorker(`${h.taskQueue}-gone`, unreachable)).rejects.toThrow(
+      /MCP server gone: cannot connect: spawn \S*no-such-server ENOENT/,
+    );
+    const unset = {
+      LONGHAUL_MCP_SERVERS: JSON.stringify({
+        web: { url: http.url, headers: { Authorization: 'Bearer ${MCP_UNSET_TOKEN}' } },
+      }),
+    };
+    await expect(h.spawnWorker(`${h.taskQueue}-unset`, unset)).rejects.toThrow(
+      'MCP server web: headers.Authorization names ${MCP_UNSET_TOKEN}, which is not set',
+    );
   });
 
   it('a side-effecting MCP tool acts once across a SIGKILL of the worker in the middle of its call', async () => {

@@ -156,6 +156,20 @@ export class LonghaulPlugin extends SimplePlugin {
     this.failureConverterPath = opts.dataConverter?.failureConverterPath;
   }
 
+  /**
+   * Connects the MCP servers and lists their tools; runWorker does it if nobody did before.
+   * createLonghaulWorker calls it before Worker.create: a server that cannot be reached then fails
+   * the start before a worker exists (one created and never run keeps its connection from closing).
+   */
+  connectMcpServers(): Promise<void> {
+    return this.mcp.start();
+  }
+
+  /** Stops the MCP servers (stdio) and closes their connections; runWorker does it when the worker stops. */
+  closeMcpServers(): Promise<void> {
+    return this.mcp.close();
+  }
+
   /** The workflow spans' sink: the telemetry's, else the user's own if any, else one that drops them. */
   private sinks(own: WorkerOptions['sinks']): NonNullable<WorkerOptions['sinks']> {
     return { ...discardWorkflowSpans, ...own, ...this.telemetry?.sinks };
@@ -205,7 +219,7 @@ export class LonghaulPlugin extends SimplePlugin {
     // Before the worker polls: a workflow that upserts an unregistered attribute fails its task.
     await ensureSearchAttributes(connection, namespace);
     // Before the worker polls, so that the first run is offered the servers' tools.
-    await this.mcp.start();
+    await this.connectMcpServers();
     // In the background: the worker polls meanwhile, and never reclaims its own work (its identity is registered here).
     const log = Runtime.instance().logger;
     reclaimOrphans(connection, namespace, taskQueue, workerSelf(identity)).then(
@@ -225,7 +239,7 @@ export class LonghaulPlugin extends SimplePlugin {
     try {
       return await super.runWorker(worker, next);
     } finally {
-      await this.mcp.close();
+      await this.closeMcpServers();
     }
   }
 }
