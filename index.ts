@@ -5,6 +5,7 @@
  */
 export { defineTool, type ToolContext, type ToolDefinition, type ToolOutput } from './tools/define.js';
 export { defineAgent, type AgentDefinition } from './agents/define.js';
+export type { McpServerConfig, McpServers } from './tools/mcp/config.js';
 export {
   createPlugin,
   createWorker,
