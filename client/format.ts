@@ -19,7 +19,16 @@ export function costText(c: Counters, budgetUsd?: number): string {
   return `cost ${formatUsd(c.costNanos)}${budget}${unknown}`;
 }
 
-/** One status line: where the run is, what it has spent, whether it waits. */
+/**
+ * A question as a line shows it (its first line), and the rest, indented, to print below: the
+ * approval detail of a held call (workflows/tool-calls.ts approvalQuestion), or null.
+ */
+export function questionParts(question: string): { line: string; below: string | null } {
+  const [line = '', ...rest] = question.split('\n');
+  return { line, below: rest.length ? rest.map((l) => `    ${l}`).join('\n') : null };
+}
+
+/** One status line: where the run is, what it has spent, whether it waits (the question's first line). */
 export function progressLine(p: Progress): string {
   const c = p.counters;
   return [
@@ -31,7 +40,9 @@ export function progressLine(p: Progress): string {
     `tools ${c.toolCalls} (${c.toolErrors} errors)`,
     // Counters are totals over the chain of continued runs; this is the current run's place in it.
     `run ${p.chain.runNumber} of the chain`,
-    p.escalation ? `awaiting a person: ${p.escalation.kind} ${p.escalation.id} — ${p.escalation.question}` : p.status,
+    p.escalation
+      ? `awaiting a person: ${p.escalation.kind} ${p.escalation.id} — ${questionParts(p.escalation.question).line}`
+      : p.status,
   ].join(' · ');
 }
 
