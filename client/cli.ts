@@ -125,7 +125,7 @@ async function follow(handle: WorkflowHandle<AgentRunWorkflow>, json = false): P
     // above the bar on a terminal, else below the printed line.
     const opened = p?.escalation && p.escalation.id !== detailShown ? p.escalation : undefined;
     if (opened) detailShown = opened.id;
-    const question = opened && !json ? questionParts(opened.question) : undefined;
+    const question = opened && !json ? questionParts(opened) : undefined;
     const below = question?.below ? `${question.below}\n` : '';
     if (p && line && (line !== last || below)) {
       last = line;

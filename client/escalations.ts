@@ -54,12 +54,12 @@ export function pendingTable({ pending, unreadable }: Pending): string {
     e.id,
     e.kind,
     e.deadline.slice(0, 19).replace('T', ' '),
-    questionParts(e.question).line,
+    questionParts(e).line,
   ]);
   const text = table(['RUN', 'ESCALATION', 'KIND', 'DEADLINE (UTC)', 'QUESTION'], rows);
   // A held call's approval detail (a diff, a command and its directory) goes below the table.
   const details = pending.flatMap(({ runId, escalation: e }) => {
-    const { below } = questionParts(e.question);
+    const { below } = questionParts(e);
     return below ? ['', `${runId} ${e.id}:`, below] : [];
   });
   // The question shows each field cut; what is approved is the whole input.

@@ -1,6 +1,6 @@
 import { formatUsd } from '../common/cost.js';
 import { cacheReadShare, tokensUsed, withCounterDefaults, type Counters } from '../common/counters.js';
-import type { EscalationKind } from '../common/escalation.js';
+import { questionLine, type Escalation, type EscalationKind } from '../common/escalation.js';
 import type { Progress, RunResult } from '../common/messages.js';
 
 const compact = (n: number) =>
@@ -20,12 +20,21 @@ export function costText(c: Counters, budgetUsd?: number): string {
 }
 
 /**
- * A question as a line shows it (its first line), and the rest, indented, to print below: the
- * approval detail of a held call (workflows/tool-calls.ts approvalQuestion), or null.
+ * An escalation's question as a line shows it (questionLine), and what is below that line,
+ * indented, to print under it: a held call's approval detail, or null.
  */
-export function questionParts(question: string): { line: string; below: string | null } {
-  const [line = '', ...rest] = question.split('\n');
-  return { line, below: rest.length ? rest.map((l) => `    ${l}`).join('\n') : null };
+export function questionParts(e: Pick<Escalation, 'kind' | 'question'>): { line: string; below: string | null } {
+  const line = questionLine(e);
+  const rest = e.question.slice(line.length + 1);
+  return {
+    line,
+    below: rest
+      ? rest
+          .split('\n')
+          .map((l) => `    ${l}`)
+          .join('\n')
+      : null,
+  };
 }
 
 /** One status line: where the run is, what it has spent, whether it waits (the question's first line). */
@@ -41,7 +50,7 @@ export function progressLine(p: Progress): string {
     // Counters are totals over the chain of continued runs; this is the current run's place in it.
     `run ${p.chain.runNumber} of the chain`,
     p.escalation
-      ? `awaiting a person: ${p.escalation.kind} ${p.escalation.id} — ${questionParts(p.escalation.question).line}`
+      ? `awaiting a person: ${p.escalation.kind} ${p.escalation.id} — ${questionParts(p.escalation).line}`
       : p.status,
   ].join(' · ');
 }

@@ -161,11 +161,17 @@ describe('what a person is asked about a held call', () => {
     const question = approvalQuestion({ ...held, approvalDetail: 'release 1.2 goes to prod\nbuilt from /ws' });
     expect(question).toBe('Approve deploy target="prod" version="1.2"?\nrelease 1.2 goes to prod\nbuilt from /ws');
     expect(approvalQuestion(held)).toBe('Approve deploy target="prod" version="1.2"?');
-    expect(questionParts(question)).toEqual({
+    expect(questionParts({ kind: 'tool_approval', question })).toEqual({
       line: 'Approve deploy target="prod" version="1.2"?',
       below: '    release 1.2 goes to prod\n    built from /ws',
     });
-    expect(questionParts('Proceed?')).toEqual({ line: 'Proceed?', below: null });
+    expect(questionParts({ kind: 'tool_approval', question: 'Approve x?' })).toEqual({
+      line: 'Approve x?',
+      below: null,
+    });
+    // A person's question from the model is its own: shown as the model wrote it.
+    const asked = { kind: 'model_request' as const, question: 'Which one?\n1. a\n2. b' };
+    expect(questionParts(asked)).toEqual({ line: asked.question, below: null });
   });
 
   it('`pending` keeps one row per run and prints the detail below the table; the status line keeps one line', () => {
