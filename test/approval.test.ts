@@ -86,8 +86,10 @@ describe('approval per call: a tool with needsApproval', () => {
     const { handle, workspace } = await start(
       calls(
         ['deploy', { target: 'staging', version: '1' }],
-        ['deploy', { target: 'prod', version: '2' }],
+        // Large enough that the model call stores the input by reference: it is decided all the same.
+        ['deploy', { target: 'staging', version: '2', notes: 'n'.repeat(10_000) }],
         ['deploy', { target: 'prod', version: '3' }],
+        ['deploy', { target: 'prod', version: '4' }],
       ),
       { escalation: { webhookUrl: `http://127.0.0.1:${hookPort}/hook` } },
     );
@@ -96,31 +98,31 @@ describe('approval per call: a tool with needsApproval', () => {
     const first = await escalation(handle, 'esc-1');
     expect(first).toMatchObject({
       kind: 'tool_approval',
-      question: `Approve deploy target="prod" version="2"?\nrelease 2 goes to prod\nbuilt from ${workspace}`,
-      heldToolCall: { name: 'deploy', input: { target: 'prod', version: '2' } },
+      question: `Approve deploy target="prod" version="3"?\nrelease 3 goes to prod\nbuilt from ${workspace}`,
+      heldToolCall: { name: 'deploy', input: { target: 'prod', version: '3' } },
     });
-    // The staging deploy needed nobody: it ran, and no escalation was opened for it.
-    expect(await deploys(workspace)).toEqual(['1 staging']);
+    // The staging deploys needed nobody: they ran, and no escalation was opened for them.
+    expect(await deploys(workspace)).toEqual(['1 staging', '2 staging']);
     expect((await handle.query(progressQuery)).escalations).toEqual([]);
 
     const pending = await cli(h.env.address, h.taskQueue, ['pending']);
     expect(pending.code).toBe(0);
     const lines = pending.stdout.split('\n');
     expect(lines.find((l) => l.startsWith(handle.workflowId))).toMatch(
-      /tool_approval .* Approve deploy target="prod" version="2"\?$/,
+      /tool_approval .* Approve deploy target="prod" version="3"\?$/,
     );
     const below = lines.indexOf(`${handle.workflowId} esc-1:`);
-    expect(lines.slice(below + 1, below + 3)).toEqual(['    release 2 goes to prod', `    built from ${workspace}`]);
+    expect(lines.slice(below + 1, below + 3)).toEqual(['    release 3 goes to prod', `    built from ${workspace}`]);
     while (received.length === 0) await sleep(50);
     expect(received[0]!.escalation).toMatchObject({ id: 'esc-1', question: first.question });
-    await followed.printed('    release 2 goes to prod\n');
+    await followed.printed('    release 3 goes to prod\n');
 
     expect(await cli(h.env.address, h.taskQueue, ['approve', handle.workflowId])).toMatchObject({ code: 0 });
     const second = await escalation(handle, 'esc-2');
     expect(second.question).toBe(
-      `Approve deploy target="prod" version="3"?\nrelease 3 goes to prod\nbuilt from ${workspace}`,
+      `Approve deploy target="prod" version="4"?\nrelease 4 goes to prod\nbuilt from ${workspace}`,
     );
-    await followed.printed('    release 3 goes to prod\n');
+    await followed.printed('    release 4 goes to prod\n');
     const denied = await cli(h.env.address, h.taskQueue, [
       'deny',
       handle.workflowId,
@@ -131,10 +133,10 @@ describe('approval per call: a tool with needsApproval', () => {
 
     const result = await handle.result();
     expect(result.report).toBe(
-      'deploy ok: deployed 1 to staging | deploy ok: deployed 2 to prod | ' +
+      'deploy ok: deployed 1 to staging | deploy ok: deployed 2 to staging | deploy ok: deployed 3 to prod | ' +
         'deploy error: A person declined this deploy call: one prod deploy a day',
     );
-    expect(await deploys(workspace)).toEqual(['1 staging', '2 prod']);
+    expect(await deploys(workspace)).toEqual(['1 staging', '2 staging', '3 prod']);
     expect(result.escalations.map((e) => [e.id, e.kind, e.outcome.decision])).toEqual([
       ['esc-1', 'tool_approval', 'approve'],
       ['esc-2', 'tool_approval', 'deny'],
