@@ -1,6 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { trace } from '@opentelemetry/api';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { agentDefaults, type AgentDefinition } from '../agents/define.js';
 import type { ToolDefinition } from '../tools/define.js';
 import { assembleToolset } from '../tools/toolset.js';
@@ -130,7 +130,13 @@ export function createActivities({
     // A large input was stored by the model call (activities/model.ts): read it back first.
     const { inputRef } = input.call;
     const call = inputRef ? { ...input.call, input: JSON.parse(await store.get(inputRef)) as unknown } : input.call;
-    return runToolCall(toolsetOf(input.agent).registry, store, { ...input, workspace, call }, writeProtected);
+    return runToolCall(
+      toolsetOf(input.agent).registry,
+      store,
+      { ...input, workspace, call },
+      writeProtected,
+      Context.current().cancellationSignal,
+    );
   }
 
   return {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ToolPolicy } from '../common/options.js';
 
 /** What a tool hands back: text for the model, and whether it is an error the model should act on. */
 export interface ToolOutput {
@@ -21,6 +22,16 @@ export interface ToolContext {
    * name without `/` matches any component, one with `/` a prefix relative to the workspace.
    */
   writeProtected?: readonly string[];
+  /**
+   * Aborted when the call's activity is cancelled (the run stopped, or Temporal gave up on the
+   * attempt): a tool that runs for long (a command) stops and cleans up. Absent outside an activity.
+   */
+  signal?: AbortSignal;
+}
+
+/** What a tool's approval hooks are told: the run's real workspace. */
+export interface ApprovalContext {
+  workspace: string;
 }
 
 export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
@@ -41,6 +52,12 @@ export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
    * uncertain. Without it, always uncertain. It must only look, never act.
    */
   checkEffect?: (input: z.output<Input>, ctx: ToolContext) => Promise<ToolOutput | undefined>;
+  /** Whether this call must be held for a person; asked by the worker, where the tool's code is. */
+  needsApproval?: (input: z.output<Input>, ctx: ApprovalContext) => boolean | Promise<boolean>;
+  /** What a person must see to decide on this call (an edit's diff, a command and its directory). */
+  approvalDetail?: (input: z.output<Input>, ctx: ApprovalContext) => Promise<string | undefined>;
+  /** The tool's default policy where neither the agent nor the worker names it. */
+  policy?: ToolPolicy;
 }
 
 export function defineTool<Input extends z.ZodType>(def: ToolDefinition<Input>): ToolDefinition<Input> {
