@@ -123,12 +123,11 @@ export function grepTool(choice: SearchEngineChoice) {
           prefix = prefixOf(path);
         } catch (err) {
           if (!(err instanceof WorkspacePathError)) throw err;
-          // Not a directory: a file, read by descriptor and searched on the engine's stdin; or the directory's error.
+          // Not a directory: a file, read by descriptor and searched on the engine's stdin. Its error
+          // is the one to show (a symlink to a file outside says so, where the directory's says "not a directory").
           const content = await withWorkspaceFile(workspace, path, async (file, info) =>
             info.size > MAX_SEARCH_FILE_BYTES ? undefined : file.readFile(),
-          ).catch(() => {
-            throw err;
-          });
+          );
           if (content === undefined)
             return { content: `${path} is over the ${MAX_SEARCH_FILE_BYTES}-byte search limit`, isError: true };
           found = content.includes(0) ? { items: [], more: false } : await engine.grepText(content, query, limit);
