@@ -156,7 +156,7 @@ describe.each(modes)('run_command with the sandbox %s', (sandbox) => {
       ['..', 'leaves the workspace'],
       ['escape', 'outside the workspace through a symlink'],
       ['/etc', 'is absolute'],
-    ]) {
+    ] as const) {
       expect(await run(sandbox, { command: 'pwd', cwd })).toMatchObject({
         isError: true,
         content: expect.stringContaining(why),

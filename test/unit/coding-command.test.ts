@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allowEntryProblem, commandIsAllowed } from '../../tools/coding/command-allow.js';
+import { allowEntryProblem, commandIsAllowed } from '../../common/command-allow.js';
 import { commandEnv } from '../../tools/coding/command-env.js';
 import { codingTools } from '../../tools/coding/index.js';
 import { CappedOutput } from '../../tools/coding/output-cap.js';

@@ -3,10 +3,10 @@
  * repository beside the workspace tools (`tools: [...workspaceTools, ...codingTools()]`).
  */
 import { z } from 'zod';
+import { CommandAllowEntry } from '../../common/command-allow.js';
 import { ConfigError } from '../../common/errors.js';
 import { describeZodError } from '../../common/options.js';
 import type { ToolDefinition } from '../define.js';
-import { allowEntryProblem } from './command-allow.js';
 import { editFileTool } from './edit-file.js';
 import { MAX_COMMAND_TIMEOUT_SECONDS, runCommandTool } from './run-command.js';
 import { globTool, grepTool } from './search-tools.js';
@@ -16,16 +16,9 @@ export const CodingToolOptions = z
     /**
      * Command prefixes run_command runs without a person's approval, whole words (`npm test`
      * covers `npm test -- auth`, not `npm testx`); a command line with a shell metacharacter is
-     * never covered (tools/coding/command-allow.ts).
+     * never covered (common/command-allow.ts).
      */
-    commandAllow: z
-      .array(
-        z.string().superRefine((entry, ctx) => {
-          const problem = allowEntryProblem(entry);
-          if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(entry)} ${problem}` });
-        }),
-      )
-      .default([]),
+    commandAllow: z.array(CommandAllowEntry).default([]),
     /** 'auto': bubblewrap where it runs here, else none; 'bwrap': always (commands fail where it cannot run); 'off'. */
     sandbox: z.enum(['auto', 'bwrap', 'off']).default('auto'),
     /** The longest a command may run, in seconds; a call's timeout_seconds may not exceed it. */

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * run_command's allow-list: command prefixes (`npm test`, `git diff`) a person need not approve.
  */
@@ -16,6 +18,12 @@ export function allowEntryProblem(entry: string): string | undefined {
   if (SHELL_META.test(entry)) return 'holds a shell metacharacter (; & | ` $( > < or a newline)';
   return undefined;
 }
+
+/** One allow-list entry, checked where it is configured (CodingToolOptions, LONGHAUL_COMMAND_ALLOW). */
+export const CommandAllowEntry = z.string().superRefine((entry, ctx) => {
+  const problem = allowEntryProblem(entry);
+  if (problem) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(entry)} ${problem}` });
+});
 
 const words = (line: string) => line.trim().split(/\s+/);
 
