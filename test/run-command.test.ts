@@ -247,6 +247,19 @@ describe.skipIf(noBwrap !== undefined)(`run_command in the sandbox${noBwrap ? ` 
     expect(await readFile(join(workspace, 'inside.txt'), 'utf8')).toBe('ok\n');
   });
 
+  it("cannot write the workspace's .git, where a hook would run for whoever next uses the repository", async () => {
+    await mkdir(join(workspace, '.git/hooks'), { recursive: true });
+    try {
+      const out = await run('bwrap', { command: 'echo evil > .git/hooks/pre-commit; ls .git' });
+      expect(out.content).toBe(
+        '/bin/sh: 1: cannot create .git/hooks/pre-commit: Read-only file system\nhooks\n[exit code 0]',
+      );
+      expect(await readdir(join(workspace, '.git/hooks'))).toEqual([]);
+    } finally {
+      await rm(join(workspace, '.git'), { recursive: true });
+    }
+  });
+
   it('cannot open a network connection, even to loopback; without the sandbox the same command can', async () => {
     const command =
       `node -e "require('net').connect(${port}, '127.0.0.1')` +

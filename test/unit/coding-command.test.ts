@@ -141,5 +141,8 @@ describe('the sandbox', () => {
     expect(args.slice(bind, bind + 3)).toEqual(['--bind', '/srv/ws', '/srv/ws']);
     expect(bind).toBeGreaterThan(args.indexOf('--tmpfs'));
     expect(args.slice(-6)).toEqual(['--chdir', '/srv/ws/src', '--', '/bin/sh', '-c', 'npm test']);
+    const git = bwrapArgs('/srv/ws', '/srv/ws', 'true', ['/srv/ws/.git']);
+    expect(git.indexOf('--ro-bind', bind)).toBe(git.indexOf('/srv/ws/.git') - 1);
+    expect(git.indexOf('/srv/ws/.git')).toBeGreaterThan(bind);
   });
 });

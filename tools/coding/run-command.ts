@@ -7,7 +7,7 @@ import { defineTool, type ToolOutput } from '../define.js';
 import { withWorkspaceDir } from '../workspace-path.js';
 import { commandEnv } from './command-env.js';
 import { CappedOutput } from './output-cap.js';
-import { bwrapArgs, sandboxed, type SandboxChoice } from './sandbox.js';
+import { bwrapArgs, sandboxed, sandboxReadOnly, type SandboxChoice } from './sandbox.js';
 
 /**
  * The longest a command may run: well inside runTool's five-minute start-to-close timeout
@@ -128,7 +128,7 @@ export function runCommandTool(settings: CommandSettings) {
     const mode = await sandboxed(settings.sandbox);
     if ('error' in mode) return mode.error;
     return mode.on
-      ? 'sandboxed (bubblewrap): only the workspace writable, no network'
+      ? 'sandboxed (bubblewrap): only the workspace writable (not its .git), no network'
       : "not sandboxed: runs as the worker's user, with its file system and network";
   };
 
@@ -161,7 +161,7 @@ export function runCommandTool(settings: CommandSettings) {
       const cwd = await withWorkspaceDir(workspace, input.cwd ?? '.', (dir) => readlink(dir));
       const env = commandEnv(process.env, settings.env);
       const [file, args] = mode.on
-        ? ['bwrap', bwrapArgs(workspace, cwd, input.command)]
+        ? ['bwrap', bwrapArgs(workspace, cwd, input.command, await sandboxReadOnly(workspace))]
         : ['/bin/sh', ['-c', input.command]];
       // Inside the sandbox only /tmp and the workspace are writable.
       const done = await runInGroup(

@@ -5,6 +5,9 @@
  * namespace has only its own loopback) and no other process to see or signal.
  */
 import { spawn } from 'node:child_process';
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ALWAYS_WRITE_PROTECTED } from '../../common/write-protected.js';
 
 export type SandboxChoice = 'auto' | 'bwrap' | 'off';
 
@@ -25,10 +28,37 @@ const ISOLATION = [
   '--new-session',
 ];
 
-/** bwrap's arguments to run `command` with `/bin/sh -c` in `cwd`, with only `workspace` writable. */
-export function bwrapArgs(workspace: string, cwd: string, command: string): string[] {
-  // After --tmpfs /tmp, so a workspace under /tmp is mounted over the private one.
-  return [...ISOLATION, '--bind', workspace, workspace, '--chdir', cwd, '--', '/bin/sh', '-c', command];
+/**
+ * bwrap's arguments to run `command` with `/bin/sh -c` in `cwd`, with only `workspace` writable
+ * but for `readOnly` (paths inside it, mounted read-only over the workspace's bind).
+ */
+export function bwrapArgs(workspace: string, cwd: string, command: string, readOnly: readonly string[] = []): string[] {
+  return [
+    ...ISOLATION,
+    // After --tmpfs /tmp, so a workspace under /tmp is mounted over the private one.
+    '--bind',
+    workspace,
+    workspace,
+    ...readOnly.flatMap((path) => ['--ro-bind', path, path]),
+    '--chdir',
+    cwd,
+    '--',
+    '/bin/sh',
+    '-c',
+    command,
+  ];
+}
+
+/**
+ * What of the workspace stays read-only inside the sandbox: its `.git` (a directory, or a
+ * worktree's `.git` file), where a hook or a `core.fsmonitor` line would run a command for whoever
+ * next uses the repository, as the file tools refuse to write there (common/write-protected.ts).
+ * A symlink is left alone: bwrap would mount what it leads to.
+ */
+export async function sandboxReadOnly(workspace: string): Promise<string[]> {
+  const git = join(workspace, ALWAYS_WRITE_PROTECTED);
+  const info = await lstat(git).catch(() => undefined);
+  return info && (info.isDirectory() || info.isFile()) ? [git] : [];
 }
 
 let checked: Promise<string | undefined> | undefined;
