@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,13 @@ describe('edit_file', () => {
       ].join('\n'),
     );
     expect(await readFile(join(workspace, 'src/math.js'), 'utf8')).toBe(SOURCE.replace('a - b', 'a + b'));
+  });
+
+  it('keeps the mode of the file it edits: a script stays executable', async () => {
+    await writeFile(join(workspace, 'run.sh'), '#!/bin/sh\necho old\n', { mode: 0o750 });
+    await chmod(join(workspace, 'run.sh'), 0o750);
+    expect((await edit({ path: 'run.sh', old_string: 'old', new_string: 'new' })).isError).toBeUndefined();
+    expect((await stat(join(workspace, 'run.sh'))).mode & 0o777).toBe(0o750);
   });
 
   it.each([

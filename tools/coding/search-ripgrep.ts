@@ -37,7 +37,7 @@ const common = (glob: string | undefined) => [
 const relative = (path: string) => (path.startsWith('./') ? path.slice(2) : path);
 
 /** A `{ text }` or `{ bytes }` (base64, for data that is not UTF-8) of ripgrep's JSON output, as text. */
-const textOf = (data: { text?: string; bytes?: string } | undefined) =>
+const textOf = (data: RipgrepData | undefined) =>
   data?.text ?? (data?.bytes === undefined ? '' : Buffer.from(data.bytes, 'base64').toString('utf8'));
 
 /**
@@ -101,6 +101,13 @@ function runRipgrep(
   });
 }
 
+/** A line of `rg --json`: `match` events carry a matching line. */
+interface RipgrepEvent {
+  type: string;
+  data: { path?: RipgrepData; lines?: RipgrepData; line_number?: number };
+}
+type RipgrepData = { text?: string; bytes?: string };
+
 async function grep(cwd: string, query: GrepQuery, limit: number, stdin: Buffer | undefined): Promise<Found<Match>> {
   const args = [
     ...common(stdin ? undefined : query.glob),
@@ -115,14 +122,12 @@ async function grep(cwd: string, query: GrepQuery, limit: number, stdin: Buffer 
   const items: Match[] = [];
   let more = false;
   const { timedOut } = await runRipgrep(args, cwd, stdin, '\n', (text) => {
-    const event = JSON.parse(text) as {
-      type: string;
-      data: {
-        path?: { text?: string; bytes?: string };
-        lines?: { text?: string; bytes?: string };
-        line_number?: number;
-      };
-    };
+    let event: RipgrepEvent;
+    try {
+      event = JSON.parse(text) as RipgrepEvent;
+    } catch {
+      return true; // Not one of rg's JSON lines: nothing to report.
+    }
     if (event.type !== 'match') return true;
     if (items.length === limit) {
       more = true;
