@@ -93,7 +93,6 @@ function runInGroup(
     let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let grace: NodeJS.Timeout | undefined;
     const finish = () => {
-      clearTimeout(timer);
       clearTimeout(grace);
       signal?.removeEventListener('abort', onAbort);
       child.stdout.destroy();
@@ -106,7 +105,9 @@ function runInGroup(
       reject(err);
     });
     child.on('exit', (code, sig) => {
+      // It ended on its own: neither the timer nor a late cancellation may say otherwise.
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       exited = { code, signal: sig };
       killGroup(child.pid);
       grace = setTimeout(finish, CLOSE_GRACE_MS);
