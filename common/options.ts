@@ -24,16 +24,8 @@ export const CompactionOptions = z
 export const ToolPolicy = z.enum(['allow', 'approve', 'deny']);
 export type ToolPolicy = z.infer<typeof ToolPolicy>;
 
-/**
- * Built-in defaults, where neither the agent nor the worker sets a tool's policy. Writing, editing
- * and running a command ask a person first (the coding tools, tools/coding/, also say so in their
- * own `policy`).
- */
-export const DEFAULT_TOOL_POLICIES: Readonly<Record<string, ToolPolicy>> = {
-  write_file: 'approve',
-  edit_file: 'approve',
-  run_command: 'approve',
-};
+/** Built-in defaults, where neither the agent nor the worker sets a tool's policy. Writing asks a person first. */
+export const DEFAULT_TOOL_POLICIES: Readonly<Record<string, ToolPolicy>> = { write_file: 'approve' };
 
 /** allow < approve < deny: a run may move a tool's policy right of its ceiling, never left. */
 const POLICY_RANK: Readonly<Record<ToolPolicy, number>> = { allow: 0, approve: 1, deny: 2 };

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { ToolPolicy } from '../common/options.js';
 
+export { APPROVAL_DETAIL_CHARS } from '../common/call-display.js';
+
 /** What a tool hands back: text for the model, and whether it is an error the model should act on. */
 export interface ToolOutput {
   content: string;
@@ -29,8 +31,9 @@ export interface ToolContext {
   signal?: AbortSignal;
 }
 
-/** What a tool's approval hooks are told: the run's real workspace. */
+/** What a tool's needsApproval and approvalDetail know of the run besides the call's input. */
 export interface ApprovalContext {
+  /** The run's workspace, its real path on this worker. */
   workspace: string;
 }
 
@@ -52,12 +55,22 @@ export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
    * uncertain. Without it, always uncertain. It must only look, never act.
    */
   checkEffect?: (input: z.output<Input>, ctx: ToolContext) => Promise<ToolOutput | undefined>;
-  /** Whether this call must be held for a person; asked by the worker, where the tool's code is. */
-  needsApproval?: (input: z.output<Input>, ctx: ApprovalContext) => boolean | Promise<boolean>;
-  /** What a person must see to decide on this call (an edit's diff, a command and its directory). */
-  approvalDetail?: (input: z.output<Input>, ctx: ApprovalContext) => Promise<string | undefined>;
-  /** The tool's default policy where neither the agent nor the worker names it. */
+  /**
+   * The tool's policy where neither the agent nor the worker names one (then DEFAULT_TOOL_POLICIES,
+   * then allow); a tool with needsApproval and no policy: 'approve'. Runs may only narrow it.
+   */
   policy?: ToolPolicy;
+  /**
+   * Whether this call must wait for a person, where the tool's policy is 'approve': false lets it
+   * run without one (a command on the allow-list). Asked on the worker when the model makes the
+   * call and again before it runs; throwing counts as true. It must only look, never act.
+   */
+  needsApproval?: (input: z.output<Input>, ctx: ApprovalContext) => boolean | Promise<boolean>;
+  /**
+   * What a person must see to decide on a held call (an edit's diff, a command and its directory),
+   * shown below the call's line, cut at APPROVAL_DETAIL_CHARS; undefined or throwing: none.
+   */
+  approvalDetail?: (input: z.output<Input>, ctx: ApprovalContext) => Promise<string | undefined>;
 }
 
 export function defineTool<Input extends z.ZodType>(def: ToolDefinition<Input>): ToolDefinition<Input> {
