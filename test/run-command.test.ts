@@ -189,6 +189,30 @@ describe.each(modes)('run_command with the sandbox %s', (sandbox) => {
   });
 });
 
+describe("run_command under its own default policy, 'approve'", () => {
+  it('runs a command on the allow-list without a person; holds any other, and one with a metacharacter', async () => {
+    const activities = createActivities({
+      anthropic: new Anthropic({ apiKey: 'unused' }),
+      store,
+      tools: codingTools({ sandbox: 'off', commandAllow: ['echo allowed'] }),
+      workspaceRoots: [base],
+    });
+    const runTool = (command: string) =>
+      new MockActivityEnvironment().run<[ToolRunInput], PendingBlock, typeof activities.runTool>(
+        activities.runTool,
+        inputOf({ command }),
+      );
+    expect(await runTool('echo allowed here')).toMatchObject({ content: 'allowed here\n[exit code 0]' });
+    for (const command of ['echo other > held.txt', 'echo allowed; echo x > held.txt']) {
+      expect(await runTool(command)).toMatchObject({
+        is_error: true,
+        content: "run_command needs a person's approval on this worker, and this call has none",
+      });
+    }
+    expect(existsSync(join(workspace, 'held.txt'))).toBe(false);
+  });
+});
+
 describe('run_command and the idempotency ledger', () => {
   it('records a finished command under its key before reporting it; a retry reports it and does not run it again', async () => {
     const input = inputOf({ command: 'echo ran >> count.txt; wc -l < count.txt' });
