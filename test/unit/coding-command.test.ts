@@ -59,6 +59,19 @@ describe('the command allow-list', () => {
   });
 });
 
+describe("a command's timeout", () => {
+  it("may not exceed the worker's limit: a tool error naming it, and nothing runs", async () => {
+    const run = codingTools({ sandbox: 'off', commandTimeoutSeconds: 5 }).find((t) => t.name === 'run_command')!;
+    const input = run.input.parse({ command: 'echo never', timeout_seconds: 10 });
+    expect(await run.run(input, { workspace: '/nonexistent', idempotencyKey: 'k' })).toEqual({
+      content: "timeout_seconds 10 is over this worker's limit of 5",
+      isError: true,
+    });
+    expect(run.input.safeParse({ command: 'x', timeout_seconds: 241 }).success).toBe(false);
+    expect(() => codingTools({ commandTimeoutSeconds: 300 })).toThrow('coding tools: commandTimeoutSeconds:');
+  });
+});
+
 describe("a command's environment", () => {
   const worker = {
     PATH: '/usr/bin:/bin',
