@@ -3,7 +3,14 @@
  * longhaul to your own worker (LonghaulPlugin), submit runs. The workflow is longhaul's own; your
  * tools run only in activities on your worker, so nothing of them enters the workflow bundle.
  */
-export { defineTool, type ToolContext, type ToolDefinition, type ToolOutput } from './tools/define.js';
+export {
+  APPROVAL_DETAIL_CHARS,
+  defineTool,
+  type ApprovalContext,
+  type ToolContext,
+  type ToolDefinition,
+  type ToolOutput,
+} from './tools/define.js';
 export { defineAgent, type AgentDefinition } from './agents/define.js';
 export {
   createPlugin,
