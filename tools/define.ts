@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { ToolPolicy } from '../common/options.js';
 
+export { APPROVAL_DETAIL_CHARS } from '../common/call-display.js';
+
 /** What a tool hands back: text for the model, and whether it is an error the model should act on. */
 export interface ToolOutput {
   content: string;
@@ -22,11 +24,16 @@ export interface ToolContext {
    * name without `/` matches any component, one with `/` a prefix relative to the workspace.
    */
   writeProtected?: readonly string[];
+  /**
+   * Aborted when the call's activity is cancelled (the run stopped, or Temporal gave up on the
+   * attempt): a tool that runs for long (a command) stops and cleans up. Absent outside an activity.
+   */
+  signal?: AbortSignal;
 }
 
-/** What a tool's approval questions may look at (contract of issue 14, Part A). */
+/** What a tool's needsApproval and approvalDetail know of the run besides the call's input. */
 export interface ApprovalContext {
-  /** The run's real workspace directory. */
+  /** The run's workspace, its real path on this worker. */
   workspace: string;
 }
 
@@ -42,10 +49,6 @@ export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
    * offered as it is, instead of the one derived from `input`, which then only needs to accept it.
    */
   inputJsonSchema?: ObjectJsonSchema;
-  /** The tool's default policy where neither the agent nor the worker names it. */
-  policy?: ToolPolicy;
-  /** What a person asked to approve a call must see to decide (an MCP server, tool and input). */
-  approvalDetail?: (input: z.output<Input>, ctx: ApprovalContext) => Promise<string | undefined>;
   /**
    * True for a tool that changes nothing (a read): its calls run as local activities, with no
    * ledger. Every other tool records its intent under the call's idempotency key before it acts
@@ -60,6 +63,22 @@ export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
    * uncertain. Without it, always uncertain. It must only look, never act.
    */
   checkEffect?: (input: z.output<Input>, ctx: ToolContext) => Promise<ToolOutput | undefined>;
+  /**
+   * The tool's policy where neither the agent nor the worker names one (then DEFAULT_TOOL_POLICIES,
+   * then allow); a tool with needsApproval and no policy: 'approve'. Runs may only narrow it.
+   */
+  policy?: ToolPolicy;
+  /**
+   * Whether this call must wait for a person, where the tool's policy is 'approve': false lets it
+   * run without one (a command on the allow-list). Asked on the worker when the model makes the
+   * call and again before it runs; throwing counts as true. It must only look, never act.
+   */
+  needsApproval?: (input: z.output<Input>, ctx: ApprovalContext) => boolean | Promise<boolean>;
+  /**
+   * What a person must see to decide on a held call (an edit's diff, a command and its directory),
+   * shown below the call's line, cut at APPROVAL_DETAIL_CHARS; undefined or throwing: none.
+   */
+  approvalDetail?: (input: z.output<Input>, ctx: ApprovalContext) => Promise<string | undefined>;
 }
 
 export function defineTool<Input extends z.ZodType>(def: ToolDefinition<Input>): ToolDefinition<Input> {

@@ -52,6 +52,25 @@ const PROBES: Record<string, (context: ScenarioContext, argument: string) => Act
       return finish(`[sim:call] needs a tool name and a JSON input, got ${JSON.stringify(argument)}`);
     }
   },
+  /**
+   * `[sim:calls] [["TOOL", {json input}], …]`: makes each call in turn, one a reply, then reports
+   * what each was told, in order (for calls a person approves one by one).
+   */
+  calls: (context, argument) => {
+    let calls: unknown;
+    try {
+      calls = JSON.parse(argument);
+    } catch {
+      // reported below
+    }
+    const isCall = (c: unknown): c is [string, unknown] => Array.isArray(c) && typeof c[0] === 'string';
+    if (!Array.isArray(calls) || !calls.every(isCall))
+      return finish(`[sim:calls] needs a JSON array of [tool, input] pairs, got ${JSON.stringify(argument)}`);
+    const done = toolExchanges(context.messages).filter((e) => e.result !== null);
+    const next = calls[done.length];
+    if (next) return call(next[0], next[1]);
+    return finish(done.map((e) => `${e.name} ${e.result!.isError ? 'error' : 'ok'}: ${e.result!.text}`).join(' | '));
+  },
   /** Asks a person through escalate_to_human, then reports the answer it saw. */
   'ask-human': (context) => {
     const result = answered(context, 'escalate_to_human');
