@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uncertainEffect } from '../activities/ledger.js';
 import { startRun } from '../client/connect.js';
+import { escalationQuery, respondUpdate } from '../common/messages.js';
 import type { McpServers } from '../tools/mcp/config.js';
 import { effects } from './helpers/audit-run.js';
 import { useHarness } from './helpers/harness.js';
@@ -161,6 +162,25 @@ describe('MCP servers as tools', () => {
       await handle.fetchHistory(),
       workflowId,
     );
+  });
+
+  it('a tool annotated destructive is held for a person, who sees the server, the tool and its input', async () => {
+    const { handle } = await run(task(['fx__wipe', { scope: 'all' }], ['fx__lookup', { key: 'alpha' }]));
+    let open = await handle.query(escalationQuery);
+    while (!open) {
+      await sleep(100);
+      open = await handle.query(escalationQuery);
+    }
+    expect(open).toMatchObject({
+      kind: 'tool_approval',
+      question: expect.stringMatching(/\nMCP server fx, tool wipe, input \{"scope":"all"\}$/),
+      heldToolCall: { name: 'fx__wipe', input: { scope: 'all' } },
+    });
+    // Its own default (destructiveHint), admitted as the run's policy: the worker names it nowhere.
+    expect((await admitted(handle)).toolPolicies).toMatchObject({ fx__wipe: 'approve', fx__lookup: 'allow' });
+    await handle.executeUpdate(respondUpdate, { args: [{ escalationId: open.id, decision: 'approve' }] });
+    const result = await handle.result();
+    expect(result.report!.split('\n').slice(0, 2)).toEqual(['fx__wipe said: wiped', 'fx__lookup said: alpha = 1']);
   });
 
   it('a call that hangs is a tool error saying it timed out, and that it may have acted', async () => {
