@@ -8,6 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uncertainEffect } from '../activities/ledger.js';
+import { defineTool } from '../tools/define.js';
+import { McpToolSource } from '../tools/mcp/tool-source.js';
+import { assembleToolset } from '../tools/toolset.js';
+import { z } from 'zod';
 import { startRun } from '../client/connect.js';
 import { escalationQuery, respondUpdate } from '../common/messages.js';
 import type { McpServers } from '../tools/mcp/config.js';
@@ -246,5 +250,44 @@ describe('MCP servers as tools', () => {
     const calls = await lines(killedCount);
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatch(new RegExp(`^${workflowId}/`));
+  });
+});
+
+describe("an owner's MCP tools, outside a worker", () => {
+  it('a list that changes into a name clash is logged, and the tools offered before stay', async () => {
+    const warnings: string[] = [];
+    const source = new McpToolSource(
+      'agent a',
+      { fx: stdioServer('/dev/null') },
+      {
+        env: process.env,
+        warn: (m) => void warnings.push(m),
+      },
+    );
+    // The agent's own tool has the name the server's runtime tool will be offered under.
+    const own = defineTool({
+      name: 'fx__greet',
+      description: "The agent's own greeting.",
+      input: z.object({}),
+      sideEffectFree: true,
+      run: async () => ({ content: 'own' }),
+    });
+    const current = source.bind([own], (mcp) => assembleToolset('agent a', [own, ...mcp]));
+    await source.start();
+    try {
+      const before = [...current().registry.keys()];
+      expect(before).toEqual(expect.arrayContaining(['fx__greet', 'fx__lookup', 'fx__add_tool']));
+      const added = await current().registry.get('fx__add_tool')!.run({}, { workspace: '/', idempotencyKey: 'k' });
+      expect(added).toEqual({ content: 'added greet' });
+      expect(warnings).toEqual([
+        `agent a: MCP server fx's tool "greet" and tool fx__greet would both be offered as fx__greet; the tools offered before the change stay`,
+      ]);
+      expect([...current().registry.keys()]).toEqual(before);
+      expect(await current().registry.get('fx__greet')!.run({}, { workspace: '/', idempotencyKey: 'k' })).toEqual({
+        content: 'own',
+      });
+    } finally {
+      await source.close();
+    }
   });
 });
