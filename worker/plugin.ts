@@ -54,6 +54,8 @@ export interface LonghaulPluginOptions {
    * process's environment.
    */
   mcpServers?: McpServers;
+  /** Where `${VAR}` in the MCP servers' env and header values is read; `process.env` when omitted. */
+  mcpEnv?: NodeJS.ProcessEnv;
   /** Payload codecs (encryption: `encryptionDataConverter` in config/codec.ts), for the whole worker; the client must use the same. */
   dataConverter?: DataConverter;
   /** Tracing (worker/telemetry.ts), of the whole worker's activities; the caller shuts it down after the worker stops. */
@@ -122,7 +124,7 @@ export class LonghaulPlugin extends SimplePlugin {
         ...(opts.agents ? { agents: opts.agents } : {}),
       },
       {
-        env: process.env,
+        env: opts.mcpEnv ?? process.env,
         warn: (message) => {
           Runtime.instance().logger.warn(message);
         },
