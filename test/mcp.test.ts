@@ -32,7 +32,8 @@ const stdioServer = (countFile: string, crashFile?: string): McpServers[string] 
   command: process.execPath,
   args: ['--import', 'tsx', fixture, '--stdio'],
   cwd: repoRoot,
-  env: { MCP_COUNT_FILE: countFile, ...(crashFile ? { MCP_CRASH_FILE: crashFile } : {}) },
+  // Pages of 2: the worker must follow nextCursor to see every tool.
+  env: { MCP_COUNT_FILE: countFile, MCP_PAGE_SIZE: '2', ...(crashFile ? { MCP_CRASH_FILE: crashFile } : {}) },
 });
 
 /** The fixture over HTTP on a port of its own; resolves with its URL once it listens. */
