@@ -119,6 +119,8 @@ describe('MCP servers as tools', () => {
     const { handle, workflowId } = await run(
       task(
         ['fx__lookup', { key: 'beta' }],
+        ['fx__env_var', { name: 'MCP_TEST_TOKEN' }],
+        ['fx__env_var', { name: 'MCP_COUNT_FILE' }],
         ['fx__increment', {}],
         ['fx__fail', {}],
         ['fx__crash_once', {}],
@@ -134,6 +136,9 @@ describe('MCP servers as tools', () => {
     const crashedPid = (await readFile(join(h.dir, 'crashed.pid'), 'utf8')).trim();
     expect(report.slice(0, -1)).toEqual([
       'fx__lookup said: beta = 2',
+      // The worker's environment holds the token; a stdio server gets only the SDK's defaults and its own env.
+      'fx__env_var said: MCP_TEST_TOKEN is not set',
+      'fx__env_var said: MCP_COUNT_FILE is set',
       `fx__increment said: count is ${before + 1}`,
       'fx__fail failed: the fixture failed on purpose',
       // The server exited under the call: started again, and the call sent once more.
@@ -143,7 +148,7 @@ describe('MCP servers as tools', () => {
       'web__lookup said: gamma = 3',
       `web__increment said: count is ${before + 2}`,
     ]);
-    expect(report[3]).not.toContain(`process ${crashedPid}`);
+    expect(report[5]).not.toContain(`process ${crashedPid}`);
     // The list changed at runtime: the next request offered the new tool.
     expect(report.at(-1)).toMatch(/^offered: .*fx__greet/);
 
