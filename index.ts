@@ -22,6 +22,7 @@ export {
 export { LonghaulPlugin, type LonghaulPluginOptions } from './worker/plugin.js';
 export { connectClient, newRunId, RunOptionsError, startRun } from './client/connect.js';
 export { workspaceTools } from './tools/workspace-tools.js';
+export { codingTools, type CodingToolOptions } from './tools/coding/index.js';
 export {
   withWorkspaceDir,
   withWorkspaceFile,

@@ -25,6 +25,7 @@ const toolPolicyList = z
   })
   .pipe(z.record(z.string(), ToolPolicy));
 import { WriteProtectedEntry } from '../common/write-protected.js';
+import { CommandAllowEntry } from '../common/command-allow.js';
 
 /** Shorter codec server tokens are guessable (one it makes itself is 43 characters). */
 export const MIN_CODEC_TOKEN_CHARS = 16;
@@ -112,11 +113,30 @@ export const EnvConfig = z.object({
     )
     .optional(),
   /**
+   * The toolsets of runs that name no agent, comma-separated: `workspace` (list_files, read_file,
+   * write_file; the default) and `coding` (edit_file, glob, grep, run_command: tools/coding/).
+   */
+  LONGHAUL_TOOLS: z
+    .string()
+    .transform(listOf(/,/))
+    .pipe(z.array(z.enum(['workspace', 'coding'])).min(1, 'names no toolset'))
+    .optional(),
+  /** Command prefixes run_command runs without a person's approval, comma-separated (`npm test,git diff`). */
+  LONGHAUL_COMMAND_ALLOW: z.string().transform(listOf(/,/)).pipe(z.array(CommandAllowEntry)).optional(),
+  /** run_command's sandbox: bubblewrap where it runs (`auto`, the default), always (`bwrap`), or none (`off`). */
+  LONGHAUL_SANDBOX: z.enum(['auto', 'bwrap', 'off']).optional(),
+  /**
    * Prices over the model table's list prices: JSON `{"<model id>": {"inputPerMTok": 3, "outputPerMTok": 15,
    * "cacheWrite5mPerMTok": 3.75, "cacheWrite1hPerMTok": 6, "cacheReadPerMTok": 0.3}}` (dollars per
    * million tokens), inline or the path of a file holding it (config/prices.ts).
    */
   LONGHAUL_PRICES: z.string().min(1).optional(),
+  /**
+   * MCP servers whose tools runs without an agent may call: JSON `{"<name>": {"command": "…",
+   * "args": […], "env": {…}} | {"url": "http://…", "headers": {…}}}`, inline or the path of a file
+   * holding it (tools/mcp/config.ts). `${VAR}` in env and header values is read from the worker's environment.
+   */
+  LONGHAUL_MCP_SERVERS: z.string().min(1).optional(),
   /** The least severe level the worker logs. */
   LONGHAUL_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 });
