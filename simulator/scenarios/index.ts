@@ -1,4 +1,5 @@
 import { auditScenario } from './audit.js';
+import { codingScenario } from './coding.js';
 import { probeScenario } from './probes.js';
 import { DEFAULT_SUMMARY, text, toolUse, type Scenario } from './scenario.js';
 
@@ -19,5 +20,5 @@ const unknownTask: Scenario = {
 };
 
 export function selectScenario(task: string): Scenario {
-  return auditScenario(task) ?? probeScenario(task) ?? finishScenario(task) ?? unknownTask;
+  return auditScenario(task) ?? codingScenario(task) ?? probeScenario(task) ?? finishScenario(task) ?? unknownTask;
 }
