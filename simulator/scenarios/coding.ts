@@ -114,8 +114,8 @@ export function exitCodeOf(result: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
-/** The first file a grep result names (`path:line:text`), if any. */
-const firstMatchPath = (result: string): string | null => /^(.+?):\d+:/m.exec(result)?.[1] ?? null;
+/** The first file a grep result names (`path:line:text`, the path maybe as `./path`), if any. */
+const firstMatchPath = (result: string): string | null => /^(?:\.\/)?(.+?):\d+:/m.exec(result)?.[1] ?? null;
 
 /** What the test runner said it passed (node --test prints `# pass N`, or `ℹ pass N` with the spec reporter). */
 const passedCount = (result: string): string => {
