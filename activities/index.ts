@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { agentDefaults, type AgentDefinition } from '../agents/define.js';
 import type { ToolDefinition } from '../tools/define.js';
 import { assembleToolset } from '../tools/toolset.js';
+import { approvalWaived } from '../tools/approval.js';
 import { admitOptions, ceilingOf, originOf } from '../common/admission.js';
 import { priceOf, type PriceOverrides } from '../common/cost.js';
 import { ConfigError } from '../common/errors.js';
@@ -109,17 +110,19 @@ export function createActivities({
 
   /**
    * The worker's own checks of a call, whatever the workflow decided: the tool's ceiling (deny
-   * refuses, approve needs a person's approval on record) and the workspace, resolved again now.
+   * refuses, approve needs a person's approval on record unless the tool's needsApproval, asked
+   * again now, says the call needs none) and the workspace, resolved again now.
    * A refusal is a tool error for the model; the call then never reaches the tool.
    */
   async function checkedRun(input: ToolRunInput): Promise<ToolOutput> {
     const name = input.call.name;
-    const ceiling = policyIn(ceilingOf({ ...agentOf(input.agent), workerPolicies }), name);
+    const toolset = toolsetOf(input.agent);
+    const ceiling = policyIn(
+      ceilingOf({ ...agentOf(input.agent), workerPolicies, toolDefaults: toolset.defaultPolicies }),
+      name,
+    );
     const where = input.agent === undefined ? 'on this worker' : `for agent ${input.agent}`;
     if (ceiling === 'deny') return { content: `${name} is not allowed ${where}`, isError: true };
-    if (ceiling === 'approve' && !input.approvedBy) {
-      return { content: `${name} needs a person's approval ${where}, and this call has none`, isError: true };
-    }
     let workspace: string;
     try {
       workspace = await resolveWorkspace(roots, input.workspace);
@@ -130,11 +133,20 @@ export function createActivities({
     // A large input was stored by the model call (activities/model.ts): read it back first.
     const { inputRef } = input.call;
     const call = inputRef ? { ...input.call, input: JSON.parse(await store.get(inputRef)) as unknown } : input.call;
-    return runToolCall(toolsetOf(input.agent).registry, store, { ...input, workspace, call }, writeProtected);
+    // Unapproved under 'approve' only if the tool, asked again now, says this call needs no person.
+    const tool = toolset.registry.get(name);
+    if (
+      ceiling === 'approve' &&
+      !input.approvedBy &&
+      !(tool && (await approvalWaived(tool, call.input, { workspace })))
+    ) {
+      return { content: `${name} needs a person's approval ${where}, and this call has none`, isError: true };
+    }
+    return runToolCall(toolset.registry, store, { ...input, workspace, call }, writeProtected);
   }
 
   return {
-    ...createModelActivities({ anthropic, store, toolsetOf, prices }),
+    ...createModelActivities({ anthropic, store, toolsetOf, workspaceRoots: roots, prices }),
     notifyEscalation: createNotifier(webhookAllow),
 
     /** The defaults of a named agent, read once when its run starts (a local activity of runs from before admitRun). */
@@ -161,10 +173,12 @@ export function createActivities({
         throw refuseRun(
           `budgetUsd: model ${JSON.stringify(model)} has no price on this worker; set one in LONGHAUL_PRICES`,
         );
+      const toolset = toolsetOf(agent);
       const admitted = admitOptions(options, {
         ...agentOf(agent),
         workerPolicies,
-        tools: [...toolsetOf(agent).registry.keys()],
+        toolDefaults: toolset.defaultPolicies,
+        tools: [...toolset.registry.keys()],
         webhookAllow,
       });
       if (!admitted.ok) throw refuseRun(admitted.error);

@@ -9,6 +9,9 @@ import { layoutRequest } from './request-layout.js';
 import type { BlobRef, BlobStore } from '../store/blob-store.js';
 import { loadTranscript, readNode, TranscriptCache } from '../store/transcript.js';
 import { callIsSideEffectFree, type Toolset } from '../tools/toolset.js';
+import { approvalFields } from '../tools/approval.js';
+import type { ApprovalContext } from '../tools/define.js';
+import { resolveWorkspace } from '../tools/workspace-roots.js';
 import { isStateTool } from '../common/state-tools.js';
 import { appendAssistant, appendUser, resolvePending, writeNode } from './transcript.js';
 import type { ModelCallInput, ModelCallResult, ToolCall } from '../common/contracts.js';
@@ -183,13 +186,15 @@ function checkedStateUpdate(block: { name: string; input: unknown }, toolset: To
  * The reply's tool calls as the workflow gets them, bounded: each with its display line; inputs
  * above INLINE_INPUT_BYTES (or past MAX_INLINE_INPUTS_BYTES for the reply) stored by reference;
  * calls the workflow runs itself refused when they do not fit inline, and calls past
- * MAX_CALLS_PER_REPLY refused, each with a tool error for the model.
+ * MAX_CALLS_PER_REPLY refused, each with a tool error for the model; each other call with what
+ * its tool says of approving it (`approval`).
  */
 async function toolCalls(
   content: ReplyBlock[],
   refused: Map<number, string>,
   toolset: Toolset,
   store: BlobStore,
+  approval: Approval,
 ): Promise<ToolCall[]> {
   const calls: ToolCall[] = [];
   let inlineBytes = 0;
@@ -227,14 +232,38 @@ async function toolCalls(
     }
     // Which calls change nothing is the worker's knowledge; they run as local activities.
     const local = callIsSideEffectFree(toolset, block.name) ? { sideEffectFree: true as const } : {};
+    // Decided here, on the worker, where the tool's code is: the workflow reads the answer from history.
+    const approved = await approval(block.name, block.input);
     if (bytes > INLINE_INPUT_BYTES || inlineBytes + bytes > MAX_INLINE_INPUTS_BYTES) {
-      calls.push({ ...base, input: {}, display, inputRef: await store.put(json), ...local });
+      calls.push({ ...base, input: {}, display, inputRef: await store.put(json), ...local, ...approved });
       continue;
     }
     inlineBytes += bytes;
-    calls.push({ ...base, input: block.input, display, ...local });
+    calls.push({ ...base, input: block.input, display, ...local, ...approved });
   }
   return calls;
+}
+
+/** What a call's tool says of approving it (tools/approval.ts): the ToolCall's approval fields. */
+type Approval = (name: string, input: unknown) => Promise<Pick<ToolCall, 'needsApproval' | 'approvalDetail'>>;
+
+/**
+ * The approval of a reply's calls, in the run's workspace resolved again through the worker's
+ * roots (once, when a tool first asks). A workspace that does not resolve, or a call scheduled
+ * before calls carried it, decides nothing: a call under 'approve' is then held, with no detail.
+ */
+function approvalIn(roots: readonly string[], workspace: string | undefined, toolset: Toolset): Approval {
+  let context: Promise<ApprovalContext | undefined> | undefined;
+  return async (name, input) => {
+    const tool = toolset.registry.get(name);
+    if (!tool || (!tool.needsApproval && !tool.approvalDetail) || workspace === undefined) return {};
+    context ??= resolveWorkspace(roots, workspace).then(
+      (real) => ({ workspace: real }),
+      () => undefined,
+    );
+    const ctx = await context;
+    return ctx ? approvalFields(tool, input, ctx) : {};
+  };
 }
 
 /** Applies the updates to the stored state and stores the result (idempotent, content-addressed). */
@@ -282,10 +311,12 @@ export function createModelActivities(deps: {
   anthropic: Anthropic;
   store: BlobStore;
   toolsetOf: (agent: string | undefined) => Toolset;
+  /** The worker's workspace roots, checked (tools/workspace-roots.ts): the tools decide approval in the run's workspace. */
+  workspaceRoots: readonly string[];
   /** Prices over the table's list prices (LONGHAUL_PRICES). */
   prices?: PriceOverrides;
 }) {
-  const { anthropic, store, toolsetOf, prices = {} } = deps;
+  const { anthropic, store, toolsetOf, workspaceRoots, prices = {} } = deps;
   const nodes = new TranscriptCache();
 
   /** What every request needs: instructions, the transcript (with the new user message written), the state. */
@@ -360,7 +391,12 @@ export function createModelActivities(deps: {
         .join('\n')
         .slice(0, TEXT_PREVIEW_CHARS),
       // A refused reply is not in the transcript: none of its calls may be answered, or run.
-      toolCalls: kept ? await toolCalls(content, refused, toolset, store) : [],
+      // Heartbeating: a tool's needsApproval or approvalDetail may take a while (tools/approval.ts).
+      toolCalls: kept
+        ? await withHeartbeat({ turn: input.turn }, () =>
+            toolCalls(content, refused, toolset, store, approvalIn(workspaceRoots, input.workspace, toolset)),
+          )
+        : [],
       ...(onDemand ? { onDemand: true as const } : {}),
       ...(refusal ? { refusal } : {}),
     };

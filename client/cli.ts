@@ -11,7 +11,7 @@ import { openStore, type BlobRef } from '../store/index.js';
 import { answer, heldCall, listPending, listRuns, pendingTable, runsTable } from './escalations.js';
 import { connectClient, RunOptionsError, runIdProblem, startRun } from './connect.js';
 import { awaitResult, chainHistoryJSON, exportMarkdown, readExport, readRun, type RunExport } from './export.js';
-import { progressBar, progressLine, resultText } from './format.js';
+import { progressBar, progressLine, questionParts, resultText } from './format.js';
 import { dollars, runFlagSpec, runOptionsFromFlags, UsageError, wholeNumber } from './run-flags.js';
 
 const USAGE = `usage: longhaul <command> [options]
@@ -99,7 +99,8 @@ async function printResult(handle: WorkflowHandle<AgentRunWorkflow>): Promise<nu
 /**
  * Live progress until the run ends. On a terminal: one line redrawn in place (a bar). Otherwise a
  * line per notable change (status, compaction, every 25 turns); with `json`, a JSON line per
- * change on stdout and the result as the last line.
+ * change on stdout and the result as the last line. A held call's approval detail is printed
+ * once, when its escalation opens.
  */
 async function follow(handle: WorkflowHandle<AgentRunWorkflow>, json = false): Promise<number> {
   let done = false;
@@ -108,6 +109,7 @@ async function follow(handle: WorkflowHandle<AgentRunWorkflow>, json = false): P
   const tty = !json && process.stderr.isTTY;
   let last = '';
   let lastPrinted: Progress | undefined;
+  let detailShown: string | undefined;
   while (!done) {
     const p = await handle.query(progressQuery).catch(() => undefined);
     // What counts as a change: the drawn bar; for JSON lines, what a reader acts on (not the
@@ -119,17 +121,24 @@ async function follow(handle: WorkflowHandle<AgentRunWorkflow>, json = false): P
         : json
           ? `${p.counters.turn} ${p.status} ${p.counters.compactions} ${p.escalation?.id}`
           : progressLine(p));
-    if (p && line && line !== last) {
+    // A held call's approval detail (below the question's first line), shown once per escalation:
+    // above the bar on a terminal, else below the printed line.
+    const opened = p?.escalation && p.escalation.id !== detailShown ? p.escalation : undefined;
+    if (opened) detailShown = opened.id;
+    const question = opened && !json ? questionParts(opened) : undefined;
+    const below = question?.below ? `${question.below}\n` : '';
+    if (p && line && (line !== last || below)) {
       last = line;
-      if (tty) process.stderr.write(`\r\x1b[2K${line}`);
+      if (tty) process.stderr.write(`\r\x1b[2K${below ? `${question!.line}\n${below}` : ''}${line}`);
       else if (json) process.stdout.write(`${JSON.stringify({ progress: p })}\n`);
       else if (
+        below ||
         !lastPrinted ||
         p.counters.turn - lastPrinted.counters.turn >= 25 ||
         p.status !== lastPrinted.status ||
         p.counters.compactions !== lastPrinted.counters.compactions
       ) {
-        process.stderr.write(`${line}\n`);
+        process.stderr.write(`${line}\n${below}`);
         lastPrinted = p;
       }
     }

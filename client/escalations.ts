@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import type { AgentRunWorkflow } from '../common/messages.js';
 import type { Decision, Escalation, HumanResponse } from '../common/escalation.js';
 import { AGENT_RUN_WORKFLOW, escalationQuery, respondUpdate } from '../common/messages.js';
+import { questionParts } from './format.js';
 import { listReadable, unreadableLines } from './listing.js';
 import { UsageError } from './run-flags.js';
 
@@ -53,12 +54,22 @@ export function pendingTable({ pending, unreadable }: Pending): string {
     e.id,
     e.kind,
     e.deadline.slice(0, 19).replace('T', ' '),
-    e.question,
+    questionParts(e).line,
   ]);
   const text = table(['RUN', 'ESCALATION', 'KIND', 'DEADLINE (UTC)', 'QUESTION'], rows);
+  // A held call's approval detail (a diff, a command and its directory) goes below the table.
+  const details = pending.flatMap(({ runId, escalation: e }) => {
+    const { below } = questionParts(e);
+    return below ? ['', `${runId} ${e.id}:`, below] : [];
+  });
   // The question shows each field cut; what is approved is the whole input.
   const held = pending.some((p) => p.escalation.heldToolCall);
-  return [text, ...notes, ...(held ? ['', 'the whole input of a held tool call: longhaul held RUN'] : [])].join('\n');
+  return [
+    text,
+    ...details,
+    ...notes,
+    ...(held ? ['', 'the whole input of a held tool call: longhaul held RUN'] : []),
+  ].join('\n');
 }
 
 /**

@@ -1,6 +1,6 @@
 import { formatUsd } from '../common/cost.js';
 import { cacheReadShare, tokensUsed, withCounterDefaults, type Counters } from '../common/counters.js';
-import type { EscalationKind } from '../common/escalation.js';
+import { questionLine, type Escalation, type EscalationKind } from '../common/escalation.js';
 import type { Progress, RunResult } from '../common/messages.js';
 
 const compact = (n: number) =>
@@ -19,7 +19,25 @@ export function costText(c: Counters, budgetUsd?: number): string {
   return `cost ${formatUsd(c.costNanos)}${budget}${unknown}`;
 }
 
-/** One status line: where the run is, what it has spent, whether it waits. */
+/**
+ * An escalation's question as a line shows it (questionLine), and what is below that line,
+ * indented, to print under it: a held call's approval detail, or null.
+ */
+export function questionParts(e: Pick<Escalation, 'kind' | 'question'>): { line: string; below: string | null } {
+  const line = questionLine(e);
+  const rest = e.question.slice(line.length + 1);
+  return {
+    line,
+    below: rest
+      ? rest
+          .split('\n')
+          .map((l) => `    ${l}`)
+          .join('\n')
+      : null,
+  };
+}
+
+/** One status line: where the run is, what it has spent, whether it waits (the question's first line). */
 export function progressLine(p: Progress): string {
   const c = p.counters;
   return [
@@ -31,7 +49,9 @@ export function progressLine(p: Progress): string {
     `tools ${c.toolCalls} (${c.toolErrors} errors)`,
     // Counters are totals over the chain of continued runs; this is the current run's place in it.
     `run ${p.chain.runNumber} of the chain`,
-    p.escalation ? `awaiting a person: ${p.escalation.kind} ${p.escalation.id} — ${p.escalation.question}` : p.status,
+    p.escalation
+      ? `awaiting a person: ${p.escalation.kind} ${p.escalation.id} — ${questionParts(p.escalation).line}`
+      : p.status,
   ].join(' · ');
 }
 

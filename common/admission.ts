@@ -21,15 +21,24 @@ export interface AdmissionSite {
   agent?: { name: string; defaults: AgentDefaults };
   /** The ceiling of runs that name no agent (worker option `toolPolicies`, LONGHAUL_TOOL_POLICIES). */
   workerPolicies: Readonly<Record<string, ToolPolicy>>;
+  /** The tools' own policies (the toolset's defaultPolicies), for tools the agent or worker does not name. */
+  toolDefaults?: Readonly<Record<string, ToolPolicy>>;
   /** The tools the run may call (its toolset's, without the state tools): each gets an explicit policy. */
   tools: readonly string[];
   /** Origins escalation webhooks may go to (`originOf` normalized). */
   webhookAllow: readonly string[];
 }
 
-/** The most permissive policy a run may have for each tool: its agent's, else the worker's. */
-export const ceilingOf = (site: Pick<AdmissionSite, 'agent' | 'workerPolicies'>) =>
-  site.agent ? (site.agent.defaults.toolPolicies ?? {}) : site.workerPolicies;
+/**
+ * The most permissive policy a run may have for each tool: its agent's, else the worker's; for a
+ * tool neither names, the tool's own (then policyIn's built-in defaults).
+ */
+export const ceilingOf = (
+  site: Pick<AdmissionSite, 'agent' | 'workerPolicies' | 'toolDefaults'>,
+): Readonly<Record<string, ToolPolicy>> => ({
+  ...site.toolDefaults,
+  ...(site.agent ? site.agent.defaults.toolPolicies : site.workerPolicies),
+});
 
 /** Who set a ceiling, for errors. */
 const ownerOf = (site: Pick<AdmissionSite, 'agent'>) => (site.agent ? `agent ${site.agent.name}` : 'this worker');

@@ -4,6 +4,7 @@
  * the rest. No field can hide another: target fields come first whatever the model's key order,
  * each value is cut on its own, and characters that could disguise text are escaped.
  */
+import { cutText } from './input-bounds.js';
 
 /** The fields that name what a call acts on, in the order they are shown. */
 export const TARGET_FIELDS = [
@@ -37,8 +38,23 @@ const KEY_CHARS = 40;
 // JSON.stringify escapes C0 controls; these could still pass for something else on a terminal
 // (C1 controls, zero-width and bidirectional marks, line and paragraph separators).
 const DISGUISING = /[\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/g;
-const escapeDisguising = (text: string) =>
-  text.replace(DISGUISING, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const escaped = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+const escapeDisguising = (text: string) => text.replace(DISGUISING, escaped);
+
+/** What a person is shown of a held call's approvalDetail (tools/define.ts) at most, in characters. */
+export const APPROVAL_DETAIL_CHARS = 4_000;
+
+// Line breaks and tabs lay a diff or a command out; any other control (an ANSI escape, a carriage
+// return that rewinds the line) could make a terminal show something else than the call does.
+const CONTROLS = /(?![\n\t])\p{Cc}/gu;
+
+/**
+ * A tool's approval detail as a person reads it, below the call's line: controls and disguising
+ * characters escaped, then cut at APPROVAL_DETAIL_CHARS.
+ */
+export function approvalDetailText(detail: string): string {
+  return cutText(escapeDisguising(detail).replace(CONTROLS, escaped), APPROVAL_DETAIL_CHARS);
+}
 
 /** A value as JSON, cut at `max` characters with a note of how much more there was. */
 export function cutValue(value: unknown, max: number): string {

@@ -36,6 +36,11 @@ export interface ModelCallInput {
   agent?: string;
   /** RunOptions.promptCache; absent (calls scheduled before it existed): 'on'. */
   promptCache?: RunOptions['promptCache'];
+  /**
+   * The run's workspace, for the tools' needsApproval and approvalDetail (resolved again through
+   * the worker's roots); absent in calls scheduled before it: no call is decided.
+   */
+  workspace?: string;
 }
 
 export interface ToolCall {
@@ -60,6 +65,13 @@ export interface ToolCall {
    * agents' schemas are; the workflow applies the update as checked. Absent for runs without such an agent.
    */
   stateUpdate?: { ok: true; update: StateUpdate } | { ok: false; error: string };
+  /**
+   * The worker decided the call needs no person (its tool's needsApproval said false): under
+   * policy 'approve' it runs without asking. Absent: a call under 'approve' is held.
+   */
+  needsApproval?: false;
+  /** What the person asked about a held call is shown below its line (an edit's diff, a command and its directory). */
+  approvalDetail?: string;
 }
 
 /**

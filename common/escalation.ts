@@ -128,6 +128,13 @@ export function timeoutOutcome(kind: EscalationKind, onTimeout: 'deny' | 'stop',
     : { decision: 'stop', message: `No person answered within ${waited}.`, by: 'timeout', at };
 }
 
+/**
+ * An open escalation's question as the memo shows it (waitingOnPerson, below the Web UI's size
+ * warning): a held call's line, without the approval detail below it (workflows/tool-calls.ts).
+ */
+export const questionLine = ({ kind, question }: Pick<Escalation, 'kind' | 'question'>): string =>
+  kind === 'tool_approval' ? question.split('\n', 1)[0]! : question;
+
 /** What a closed escalation keeps of its texts: the memory carries up to HISTORY_LIMIT of them into every next run. */
 export const CLOSED_TEXT_CHARS = 300;
 /** A held call's input is kept when its JSON is at most this large; otherwise the question (its display line) stands for it. */

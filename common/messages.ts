@@ -65,7 +65,7 @@ export interface RunMemo {
   /** Calls without a price (their cost is unknown); absent when every call was priced. */
   unpricedCalls?: number;
   compactions: number;
-  /** The open escalation, `kind id: question`; absent while no one is asked. */
+  /** The open escalation, `kind id: question` (a held call's line, without its approval detail); absent while no one is asked. */
   waitingOnPerson?: string;
   runInChain: number;
 }

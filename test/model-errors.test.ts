@@ -37,7 +37,8 @@ async function failureFor(setup: () => void, timeoutMs?: number): Promise<Applic
     ? createModelActivities({
         anthropic: new Anthropic({ apiKey: 'x', baseURL: sim.url, maxRetries: 0, timeout: timeoutMs }),
         store: new DirectoryStore(await mkdtemp(join(tmpdir(), 'longhaul-err-'))),
-        toolsetOf: () => ({ registry: new Map(), schemas: [] }),
+        toolsetOf: () => ({ registry: new Map(), schemas: [], defaultPolicies: {} }),
+        workspaceRoots: [],
       }).callModel
     : callModel;
   const err = await new MockActivityEnvironment().run(activity, input).then(
@@ -53,7 +54,8 @@ beforeAll(async () => {
   ({ callModel } = createModelActivities({
     anthropic: new Anthropic({ apiKey: 'x', baseURL: sim.url, maxRetries: 0 }),
     store: new DirectoryStore(await mkdtemp(join(tmpdir(), 'longhaul-err-'))),
-    toolsetOf: () => ({ registry: new Map(), schemas: [] }),
+    toolsetOf: () => ({ registry: new Map(), schemas: [], defaultPolicies: {} }),
+    workspaceRoots: [],
   }));
 });
 afterAll(() => sim.close());

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import type { ToolPolicy } from '../common/options.js';
+
+export { APPROVAL_DETAIL_CHARS } from '../common/call-display.js';
 
 /** What a tool hands back: text for the model, and whether it is an error the model should act on. */
 export interface ToolOutput {
@@ -23,6 +26,12 @@ export interface ToolContext {
   writeProtected?: readonly string[];
 }
 
+/** What a tool's needsApproval and approvalDetail know of the run besides the call's input. */
+export interface ApprovalContext {
+  /** The run's workspace, its real path on this worker. */
+  workspace: string;
+}
+
 export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
@@ -41,6 +50,22 @@ export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
    * uncertain. Without it, always uncertain. It must only look, never act.
    */
   checkEffect?: (input: z.output<Input>, ctx: ToolContext) => Promise<ToolOutput | undefined>;
+  /**
+   * The tool's policy where neither the agent nor the worker names one (then DEFAULT_TOOL_POLICIES,
+   * then allow); a tool with needsApproval and no policy: 'approve'. Runs may only narrow it.
+   */
+  policy?: ToolPolicy;
+  /**
+   * Whether this call must wait for a person, where the tool's policy is 'approve': false lets it
+   * run without one (a command on the allow-list). Asked on the worker when the model makes the
+   * call and again before it runs; throwing counts as true. It must only look, never act.
+   */
+  needsApproval?: (input: z.output<Input>, ctx: ApprovalContext) => boolean | Promise<boolean>;
+  /**
+   * What a person must see to decide on a held call (an edit's diff, a command and its directory),
+   * shown below the call's line, cut at APPROVAL_DETAIL_CHARS; undefined or throwing: none.
+   */
+  approvalDetail?: (input: z.output<Input>, ctx: ApprovalContext) => Promise<string | undefined>;
 }
 
 export function defineTool<Input extends z.ZodType>(def: ToolDefinition<Input>): ToolDefinition<Input> {

@@ -7,12 +7,18 @@ import {
   type StateUpdate,
 } from '../common/state.js';
 import { isStateTool, stateTools } from '../common/state-tools.js';
+import { ToolPolicy } from '../common/options.js';
 import { toToolSchema, type ToolDefinition, type ToolSchema } from './define.js';
 
 /** What one agent's runs may call: its tools by name, and the schemas the model is shown. */
 export interface Toolset {
   registry: ReadonlyMap<string, ToolDefinition>;
   schemas: ToolSchema[];
+  /**
+   * The tools' own policies (ToolDefinition.policy; 'approve' for one with needsApproval and no
+   * policy): the ceiling where neither the agent nor the worker names the tool (common/admission.ts).
+   */
+  defaultPolicies: Readonly<Record<string, ToolPolicy>>;
   /** The agent's own state lists, and update_state's input checked against them; absent without lists. */
   state?: { lists: string[]; update: z.ZodType<StateUpdate> };
 }
@@ -27,6 +33,10 @@ export function checkToolset(owner: string, tools: readonly ToolDefinition[], li
     if (isStateTool(tool.name)) throw new Error(`${owner}: tool name ${tool.name} is reserved for a state tool`);
     if (seen.has(tool.name)) throw new Error(`${owner}: two tools are named ${tool.name}`);
     seen.add(tool.name);
+    if (tool.policy !== undefined && !ToolPolicy.safeParse(tool.policy).success)
+      throw new Error(
+        `${owner}: tool ${tool.name}: policy ${JSON.stringify(tool.policy)} is not one of ${ToolPolicy.options.join(', ')}`,
+      );
   }
   for (const name of Object.keys(lists)) {
     if (!STATE_LIST_NAME.test(name))
@@ -43,8 +53,10 @@ export function checkToolset(owner: string, tools: readonly ToolDefinition[], li
 export function assembleToolset(owner: string, tools: readonly ToolDefinition[], lists: StateLists = {}): Toolset {
   checkToolset(owner, tools, lists);
   const registry = new Map(tools.map((t) => [t.name, t]));
+  const defaultPolicies = defaultPoliciesOf(tools);
   const names = Object.keys(lists);
-  if (!names.length) return { registry, schemas: [...tools, ...Object.values(stateTools)].map(toToolSchema) };
+  if (!names.length)
+    return { registry, defaultPolicies, schemas: [...tools, ...Object.values(stateTools)].map(toToolSchema) };
   const update = stateUpdateSchema(lists);
   const updateState = {
     ...stateTools.update_state,
@@ -52,7 +64,22 @@ export function assembleToolset(owner: string, tools: readonly ToolDefinition[],
     input: update,
   };
   const builtIn = Object.values(stateTools).map((t) => (t.name === 'update_state' ? updateState : t));
-  return { registry, schemas: [...tools, ...builtIn].map(toToolSchema), state: { lists: names, update } };
+  return {
+    registry,
+    defaultPolicies,
+    schemas: [...tools, ...builtIn].map(toToolSchema),
+    state: { lists: names, update },
+  };
+}
+
+/** Each tool's own policy, where it has one: its `policy`, else 'approve' when it has needsApproval. */
+function defaultPoliciesOf(tools: readonly ToolDefinition[]): Record<string, ToolPolicy> {
+  return Object.fromEntries(
+    tools.flatMap((t) => {
+      const policy = t.policy ?? (t.needsApproval ? 'approve' : undefined);
+      return policy ? [[t.name, policy]] : [];
+    }),
+  );
 }
 
 /**

@@ -24,6 +24,7 @@ export function modelCallInput(memory: RunMemory, options: RunOptions, workflowI
     append: memory.nextUserMessage,
     ...(options.agent !== undefined ? { agent: options.agent } : {}),
     promptCache: options.promptCache,
+    workspace: options.workspace,
   };
 }
 

@@ -84,6 +84,10 @@ export function recordToolResult(memory: RunMemory, call: ToolCall, result: Pend
 export const describeCall = (call: ToolCall, max = 500): string =>
   call.display ?? `${call.name} ${preview(call.input, max)}`;
 
+/** What a person is asked of a held call: its line, and below it what its tool says a person must see. */
+export const approvalQuestion = (call: ToolCall): string =>
+  `Approve ${describeCall(call)}?${call.approvalDetail ? `\n${call.approvalDetail}` : ''}`;
+
 /** Runs one tool call under its policy: state tools here in the workflow, the rest as an activity. */
 export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallResult> {
   if (run.memory.report !== undefined) return toolResult(call, 'not run: the run had finished', true);
@@ -91,15 +95,17 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
   if (call.inputError !== undefined) return toolResult(call, call.inputError, true);
   const policy = isStateTool(call.name) ? 'allow' : toolPolicy(run.options, call.name);
   if (policy === 'deny') return toolResult(call, `${call.name} is not allowed in this run`, true);
-  // The worker runs a call whose ceiling is `approve` only with the approving escalation's id.
+  // The worker runs a call whose ceiling is `approve` only with the approving escalation's id, or
+  // when its tool says the call needs no person (decided by the model activity: ToolCall.needsApproval).
   let approvedBy: string | undefined;
-  if (policy === 'approve') {
-    const question = `Approve ${describeCall(call)}?`;
+  // The detail is for a person: the question carries it, not the held call nor the tool's input.
+  const { approvalDetail: _, ...held } = call;
+  if (policy === 'approve' && call.needsApproval !== false) {
     const outcome = await askPerson(run, {
       kind: 'tool_approval',
       reason: `the model wants to run ${call.name}`,
-      question,
-      heldToolCall: call,
+      question: approvalQuestion(call),
+      heldToolCall: held,
     });
     if (outcome.decision === 'stop') return outcome;
     if (outcome.decision !== 'approve') return toolResult(call, declined(outcome, `this ${call.name} call`), true);
@@ -130,7 +136,7 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
             workflowId,
             turn: run.memory.counters.turn,
             workspace: options.workspace,
-            call,
+            call: held,
             chainId,
             position: run.memory.toolResults.length,
             ...(options.agent !== undefined ? { agent: options.agent } : {}),

@@ -1,6 +1,6 @@
 import { patched, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import { cacheReadShare, tokensUsed } from '../common/counters.js';
-import type { EscalationKind } from '../common/escalation.js';
+import { questionLine, type EscalationKind } from '../common/escalation.js';
 import type { RunMemo, RunStatus } from '../common/messages.js';
 import { LONGHAUL_ESCALATION, LONGHAUL_STATUS } from '../common/search-attributes.js';
 import type { Run } from './run.js';
@@ -26,7 +26,7 @@ export function publishMemo(run: Run): void {
     cacheReadShare: Math.round(cacheReadShare(memory.counters) * 1000) / 1000,
     ...(memory.counters.unpricedCalls ? { unpricedCalls: memory.counters.unpricedCalls } : {}),
     compactions: memory.counters.compactions,
-    ...(open ? { waitingOnPerson: `${open.kind} ${open.id}: ${open.question}` } : {}),
+    ...(open ? { waitingOnPerson: `${open.kind} ${open.id}: ${questionLine(open)}` } : {}),
     runInChain: memory.chain.runNumber,
   };
   // A memo upsert merges; null removes a key, so the waiting note goes when the wait ends.

@@ -52,6 +52,24 @@ const PROBES: Record<string, (context: ScenarioContext, argument: string) => Act
       return finish(`[sim:call] needs a tool name and a JSON input, got ${JSON.stringify(argument)}`);
     }
   },
+  /**
+   * `[sim:calls TOOL] [{json input}, …]`: calls the tool with each input in turn, one call a
+   * reply, then reports what each call was told, in order (for calls a person approves one by one).
+   */
+  calls: (context, argument) => {
+    const [, tool = '', json = ''] = /^(\S+)\s*([\s\S]*)$/.exec(argument) ?? [];
+    let inputs: unknown;
+    try {
+      inputs = JSON.parse(json);
+    } catch {
+      // reported below
+    }
+    if (!Array.isArray(inputs))
+      return finish(`[sim:calls] needs a tool name and a JSON array of inputs, got ${JSON.stringify(argument)}`);
+    const done = toolExchanges(context.messages).filter((e) => e.name === tool && e.result !== null);
+    if (done.length < inputs.length) return call(tool, inputs[done.length]);
+    return finish(done.map((e) => `${e.result!.isError ? 'error' : 'ok'}: ${e.result!.text}`).join(' | '));
+  },
   /** Asks a person through escalate_to_human, then reports the answer it saw. */
   'ask-human': (context) => {
     const result = answered(context, 'escalate_to_human');

@@ -7,23 +7,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import type { PendingBlock, ToolRunInput } from '../../common/contracts.js';
 import { DirectoryStore } from '../../store/directory-store.js';
+import { defineAgent } from '../../agents/define.js';
+import { deploys, deployTool } from '../helpers/deploy-tool.js';
 
 /** The worker's own checks in runTool and admitRun, whatever the workflow (or a hand-made input) says. */
 describe("the worker's checks at every tool call and at a run's start", () => {
   let base: string;
   let root: string;
   let activities: ReturnType<typeof createActivities>;
+  let store: DirectoryStore;
   beforeAll(async () => {
     base = await realpath(await mkdtemp(join(tmpdir(), 'longhaul-checks-')));
     root = join(base, 'root');
     await mkdir(join(root, 'ws'), { recursive: true });
     await mkdir(join(base, 'outside'));
     await symlink(join(base, 'outside'), join(root, 'escape'));
+    store = new DirectoryStore(join(base, 'store'));
     activities = createActivities({
       anthropic: new Anthropic({ apiKey: 'unused' }),
-      store: new DirectoryStore(join(base, 'store')),
+      store,
       workspaceRoots: [root],
       toolPolicies: { list_files: 'deny' },
+      agents: [defineAgent({ name: 'ops', systemPrompt: 'Deploy.', tools: [deployTool] })],
     });
   });
   afterAll(() => rm(base, { recursive: true, force: true }));
@@ -54,6 +59,27 @@ describe("the worker's checks at every tool call and at a run's start", () => {
     const approved = await runTool('write_file', { path: 'a.txt', content: 'x' }, { approvedBy: 'esc-1' });
     expect(isError(approved)).toBe(false);
     expect(await readFile(join(root, 'ws', 'a.txt'), 'utf8')).toBe('x');
+  });
+
+  it("under an approve ceiling, an unapproved call runs only if the tool's needsApproval, asked again, says no", async () => {
+    // deploy's own policy (approve, for a tool with needsApproval) is agent ops's ceiling.
+    const ops = { agent: 'ops', workspace: 'ws' };
+    expect(await runTool('deploy', { target: 'prod', version: '1' }, ops)).toMatchObject({
+      is_error: true,
+      content: "deploy needs a person's approval for agent ops, and this call has none",
+    });
+    expect(await deploys(join(root, 'ws'))).toEqual([]);
+    expect(await runTool('deploy', { target: 'staging', version: '2' }, ops)).toMatchObject({
+      content: 'deployed 2 to staging',
+    });
+    // An input the model call stored by reference is read back before the tool is asked.
+    const stored = await store.put(JSON.stringify({ target: 'staging', version: '3' }));
+    const byRef = { ...ops, call: { id: 'toolu_ref', name: 'deploy', input: {}, inputRef: stored } };
+    expect(await runTool('deploy', {}, byRef)).toMatchObject({ content: 'deployed 3 to staging' });
+    expect(await runTool('deploy', { target: 'prod', version: '4' }, { ...ops, approvedBy: 'esc-1' })).toMatchObject({
+      content: 'deployed 4 to prod',
+    });
+    expect(await deploys(join(root, 'ws'))).toEqual(['2 staging', '3 staging', '4 prod']);
   });
 
   it('the workspace is resolved again at each call: outside the roots is a tool error; the tool gets the real path', async () => {
