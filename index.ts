@@ -3,7 +3,14 @@
  * longhaul to your own worker (LonghaulPlugin), submit runs. The workflow is longhaul's own; your
  * tools run only in activities on your worker, so nothing of them enters the workflow bundle.
  */
-export { defineTool, type ToolContext, type ToolDefinition, type ToolOutput } from './tools/define.js';
+export {
+  APPROVAL_DETAIL_CHARS,
+  defineTool,
+  type ApprovalContext,
+  type ToolContext,
+  type ToolDefinition,
+  type ToolOutput,
+} from './tools/define.js';
 export { defineAgent, type AgentDefinition } from './agents/define.js';
 export {
   createPlugin,
@@ -15,6 +22,7 @@ export {
 export { LonghaulPlugin, type LonghaulPluginOptions } from './worker/plugin.js';
 export { connectClient, newRunId, RunOptionsError, startRun } from './client/connect.js';
 export { workspaceTools } from './tools/workspace-tools.js';
+export { codingTools, type CodingToolOptions } from './tools/coding/index.js';
 export {
   withWorkspaceDir,
   withWorkspaceFile,

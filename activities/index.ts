@@ -1,6 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { trace } from '@opentelemetry/api';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { agentDefaults, type AgentDefinition } from '../agents/define.js';
 import type { ToolDefinition } from '../tools/define.js';
 import { assembleToolset } from '../tools/toolset.js';
@@ -142,7 +142,13 @@ export function createActivities({
     ) {
       return { content: `${name} needs a person's approval ${where}, and this call has none`, isError: true };
     }
-    return runToolCall(toolset.registry, store, { ...input, workspace, call }, writeProtected);
+    return runToolCall(
+      toolset.registry,
+      store,
+      { ...input, workspace, call },
+      writeProtected,
+      Context.current().cancellationSignal,
+    );
   }
 
   return {

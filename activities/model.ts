@@ -196,6 +196,18 @@ async function toolCalls(
   store: BlobStore,
   approval: Approval,
 ): Promise<ToolCall[]> {
+  // Decided here, on the worker, where the tools' code is: the workflow reads the answers from
+  // history. Asked all at once, so a reply waits for its slowest tool (tools/approval.ts bounds
+  // each), not for the sum of them.
+  const uses = content.flatMap((block, i) => (block.type === 'tool_use' ? [{ i, block }] : []));
+  const approvals = new Map(
+    await Promise.all(
+      uses
+        .slice(0, MAX_CALLS_PER_REPLY)
+        .filter(({ i, block }) => !refused.has(i) && !isStateTool(block.name))
+        .map(async ({ i, block }) => [i, await approval(block.name, block.input)] as const),
+    ),
+  );
   const calls: ToolCall[] = [];
   let inlineBytes = 0;
   for (const [i, block] of content.entries()) {
@@ -232,8 +244,7 @@ async function toolCalls(
     }
     // Which calls change nothing is the worker's knowledge; they run as local activities.
     const local = callIsSideEffectFree(toolset, block.name) ? { sideEffectFree: true as const } : {};
-    // Decided here, on the worker, where the tool's code is: the workflow reads the answer from history.
-    const approved = await approval(block.name, block.input);
+    const approved = approvals.get(i);
     if (bytes > INLINE_INPUT_BYTES || inlineBytes + bytes > MAX_INLINE_INPUTS_BYTES) {
       calls.push({ ...base, input: {}, display, inputRef: await store.put(json), ...local, ...approved });
       continue;

@@ -20,6 +20,8 @@ export async function runToolCall(
   store: BlobStore,
   input: ToolRunInput,
   writeProtected?: readonly string[],
+  /** The activity's cancellation (Context.current().cancellationSignal), handed to the tool. */
+  signal?: AbortSignal,
 ): Promise<ToolOutput> {
   const def = tools.get(input.call.name);
   if (!def) {
@@ -37,6 +39,7 @@ export async function runToolCall(
     workspace: input.workspace,
     idempotencyKey: key,
     ...(writeProtected ? { writeProtected } : {}),
+    ...(signal ? { signal } : {}),
   };
   if (def.sideEffectFree) return act(def, parsed.data, ctx);
 

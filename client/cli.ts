@@ -38,7 +38,9 @@ commands:
     (each takes --escalation ID to name the escalation; default: the open one)
   worker                   start a worker (env: TEMPORAL_ADDRESS, LONGHAUL_TASK_QUEUE, ANTHROPIC_*,
                            LONGHAUL_WORKSPACE_ROOTS, LONGHAUL_TOOL_POLICIES, LONGHAUL_WEBHOOK_ALLOW,
-                           LONGHAUL_PRICES: prices over the model table's, JSON inline or a file)
+                           LONGHAUL_PRICES: prices over the model table's, JSON inline or a file;
+                           LONGHAUL_TOOLS=workspace,coding for edit_file, glob, grep, run_command,
+                           with LONGHAUL_COMMAND_ALLOW=npm test,git diff and LONGHAUL_SANDBOX=auto|bwrap|off)
   codec-server [--port 8888] [--host 127.0.0.1] [--cors-origin http://localhost:8233]
                            decrypt payloads for the Web UI (env: LONGHAUL_ENCRYPTION_KEYS or _KEY_FILE;
                            LONGHAUL_CODEC_TOKEN, the token every request needs, else one is made and printed)
@@ -54,7 +56,8 @@ run options:
   --id RUN_ID                      letters, digits, . _ - : @ (at most 200; default longhaul-<date>-<random>)
   --budget-usd N                    dollars the run may spend, at the worker's prices (--on-cap applies)
   --token-budget N  --tool-policy NAME=allow|approve|deny (repeatable; never wider than the
-                                   worker's or the agent's own; write_file asks by default)
+                                   worker's or the agent's own; write_file, edit_file and
+                                   run_command ask by default)
   --on-cap escalate|stop|wrap-up  --escalation-timeout SECONDS  --on-timeout deny|stop
   --max-failures N  --webhook URL (its origin must be on the worker's LONGHAUL_WEBHOOK_ALLOW)
 

@@ -25,6 +25,7 @@ const toolPolicyList = z
   })
   .pipe(z.record(z.string(), ToolPolicy));
 import { WriteProtectedEntry } from '../common/write-protected.js';
+import { CommandAllowEntry } from '../common/command-allow.js';
 
 /** Shorter codec server tokens are guessable (one it makes itself is 43 characters). */
 export const MIN_CODEC_TOKEN_CHARS = 16;
@@ -111,6 +112,19 @@ export const EnvConfig = z.object({
       ),
     )
     .optional(),
+  /**
+   * The toolsets of runs that name no agent, comma-separated: `workspace` (list_files, read_file,
+   * write_file; the default) and `coding` (edit_file, glob, grep, run_command: tools/coding/).
+   */
+  LONGHAUL_TOOLS: z
+    .string()
+    .transform(listOf(/,/))
+    .pipe(z.array(z.enum(['workspace', 'coding'])).min(1, 'names no toolset'))
+    .optional(),
+  /** Command prefixes run_command runs without a person's approval, comma-separated (`npm test,git diff`). */
+  LONGHAUL_COMMAND_ALLOW: z.string().transform(listOf(/,/)).pipe(z.array(CommandAllowEntry)).optional(),
+  /** run_command's sandbox: bubblewrap where it runs (`auto`, the default), always (`bwrap`), or none (`off`). */
+  LONGHAUL_SANDBOX: z.enum(['auto', 'bwrap', 'off']).optional(),
   /**
    * Prices over the model table's list prices: JSON `{"<model id>": {"inputPerMTok": 3, "outputPerMTok": 15,
    * "cacheWrite5mPerMTok": 3.75, "cacheWrite1hPerMTok": 6, "cacheReadPerMTok": 0.3}}` (dollars per

@@ -12,6 +12,7 @@ fi
 setup() { "$@" || { echo "setup failed: $*"; echo "0 passed, 1 failed"; exit 1; }; }
 setup node scripts/temporal-cli.mjs >/dev/null
 setup bash scripts/install-postgres.sh
+setup bash scripts/install-tools.sh
 setup bash scripts/install-compose-check.sh
 setup npm run --silent lint
 setup npm run --silent typecheck

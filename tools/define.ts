@@ -24,6 +24,11 @@ export interface ToolContext {
    * name without `/` matches any component, one with `/` a prefix relative to the workspace.
    */
   writeProtected?: readonly string[];
+  /**
+   * Aborted when the call's activity is cancelled (the run stopped, or Temporal gave up on the
+   * attempt): a tool that runs for long (a command) stops and cleans up. Absent outside an activity.
+   */
+  signal?: AbortSignal;
 }
 
 /** What a tool's needsApproval and approvalDetail know of the run besides the call's input. */

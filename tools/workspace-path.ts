@@ -268,14 +268,17 @@ async function linkTarget(root: string, dir: Dir, name: string, requested: strin
 
 /**
  * Replaces `name` in `dir` with a new file: written to a temporary file in the same directory,
- * then renamed over it, so a reader never sees half a file.
+ * then renamed over it, so a reader never sees half a file. A file replaced keeps its permission
+ * bits (an edited script stays executable), never its set-id bits.
  */
 async function replaceFile(dir: Dir, name: string, content: string | Uint8Array): Promise<void> {
   // Cut so that the temporary name stays within NAME_MAX (255 bytes) for any target name.
   const tmp = `.${name.slice(0, 64)}.${randomBytes(8).toString('hex')}.tmp`;
+  const replaced = await lstat(at(dir.handle.fd, name)).catch(() => undefined);
   const file = await open(at(dir.handle.fd, tmp), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0o666);
   try {
     try {
+      if (replaced?.isFile()) await file.chmod(replaced.mode & 0o777);
       await file.writeFile(content);
     } finally {
       await file.close();

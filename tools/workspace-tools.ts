@@ -9,6 +9,34 @@ export const READ_CHUNK_CHARS = 32_000;
 const MAX_LIST_ENTRIES = 2_000;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * A UTF-8 text file of the workspace, whole, or why the model cannot have it (over
+ * MAX_READ_BYTES, not UTF-8). A path that cannot be used throws WorkspacePathError.
+ */
+export async function readWorkspaceText(
+  workspace: string,
+  path: string,
+): Promise<{ text: string } | { error: string }> {
+  const bytes = await withWorkspaceFile(workspace, path, async (file, info) => {
+    if (info.size > MAX_READ_BYTES) return undefined;
+    // At most one byte over the limit, should the file grow while it is read.
+    const buf = Buffer.alloc(MAX_READ_BYTES + 1);
+    let length = 0;
+    while (length < buf.length) {
+      const { bytesRead } = await file.read(buf, length, buf.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return length > MAX_READ_BYTES ? undefined : buf.subarray(0, length);
+  });
+  if (bytes === undefined) return { error: `${path} is over the ${MAX_READ_BYTES}-byte read limit` };
+  try {
+    return { text: utf8.decode(bytes) };
+  } catch {
+    return { error: `${path} is not valid UTF-8 text` };
+  }
+}
+
 export const listFiles = defineTool({
   name: 'list_files',
   description: 'List the entries of a directory in the workspace (directories end with /).',
@@ -35,26 +63,9 @@ export const readFileTool = defineTool({
     .strict(),
   sideEffectFree: true,
   async run({ path, offset }, { workspace }) {
-    const tooBig = `${path} is over the ${MAX_READ_BYTES}-byte read limit`;
-    const bytes = await withWorkspaceFile(workspace, path, async (file, info) => {
-      if (info.size > MAX_READ_BYTES) return undefined;
-      // At most one byte over the limit, should the file grow while it is read.
-      const buf = Buffer.alloc(MAX_READ_BYTES + 1);
-      let length = 0;
-      while (length < buf.length) {
-        const { bytesRead } = await file.read(buf, length, buf.length - length, length);
-        if (bytesRead === 0) break;
-        length += bytesRead;
-      }
-      return length > MAX_READ_BYTES ? undefined : buf.subarray(0, length);
-    });
-    if (bytes === undefined) return { content: tooBig, isError: true };
-    let text: string;
-    try {
-      text = utf8.decode(bytes);
-    } catch {
-      return { content: `${path} is not valid UTF-8 text`, isError: true };
-    }
+    const read = await readWorkspaceText(workspace, path);
+    if ('error' in read) return { content: read.error, isError: true };
+    const { text } = read;
     const part = text.slice(offset, offset + READ_CHUNK_CHARS);
     const rest = text.length - offset - part.length;
     return {

@@ -5,7 +5,9 @@ import { encryptionDataConverter, loadKeyring } from '../config/codec.js';
 import { temporalConnectionOptions } from '../config/connection.js';
 import { readEnv, type EnvConfig } from '../config/env.js';
 import { readPrices } from '../config/prices.js';
+import { codingTools } from '../tools/coding/index.js';
 import type { ToolDefinition } from '../tools/define.js';
+import { workspaceTools } from '../tools/workspace-tools.js';
 import { defaultBundlePath } from './bundle.js';
 import { createAnthropic, createLonghaulWorker } from './create.js';
 import { LonghaulPlugin, type LonghaulPluginOptions } from './plugin.js';
@@ -14,7 +16,7 @@ import { telemetryFromEnv } from './telemetry.js';
 export interface CreateWorkerOptions {
   /** Agent profiles (`defineAgent`) runs may name with `agent`. */
   agents?: AgentDefinition[];
-  /** Tools of runs that name no agent; the built-in workspace tools when omitted. */
+  /** Tools of runs that name no agent; when omitted, those LONGHAUL_TOOLS names (default: the workspace tools). */
   tools?: ToolDefinition[];
   /** Where the settings come from (see config/env.ts); `process.env` when omitted. */
   env?: NodeJS.ProcessEnv;
@@ -37,11 +39,27 @@ export interface LonghaulWorker extends FromEnvironment {
   shutdown: () => void;
 }
 
+/**
+ * The tools LONGHAUL_TOOLS names for runs without an agent (the coding tools under
+ * LONGHAUL_COMMAND_ALLOW and LONGHAUL_SANDBOX), or undefined when it is unset: the built-in default.
+ */
+export function toolsFromEnv(config: EnvConfig): ToolDefinition[] | undefined {
+  if (!config.LONGHAUL_TOOLS) return undefined;
+  const named = new Set(config.LONGHAUL_TOOLS);
+  return [
+    ...(named.has('workspace') ? workspaceTools : []),
+    ...(named.has('coding')
+      ? codingTools({ commandAllow: config.LONGHAUL_COMMAND_ALLOW ?? [], sandbox: config.LONGHAUL_SANDBOX ?? 'auto' })
+      : []),
+  ];
+}
+
 /** What the plugin takes, from the environment; `close` releases what was opened. */
 async function pluginOptionsFromEnv(
   opts: CreateWorkerOptions,
 ): Promise<FromEnvironment & { options: LonghaulPluginOptions; close: () => Promise<void> }> {
   const config = readEnv(opts.env);
+  const envTools = toolsFromEnv(config);
   const keyring = loadKeyring(config);
   const anthropic = createAnthropic(config);
   const store = await openStore(config, keyring);
@@ -52,6 +70,7 @@ async function pluginOptionsFromEnv(
     anthropic,
     ...(opts.agents ? { agents: opts.agents } : {}),
     ...(opts.tools ? { tools: opts.tools } : {}),
+    ...(!opts.tools && envTools ? { tools: envTools } : {}),
     ...(config.LONGHAUL_WORKSPACE_ROOTS ? { workspaceRoots: config.LONGHAUL_WORKSPACE_ROOTS } : {}),
     ...(config.LONGHAUL_TOOL_POLICIES ? { toolPolicies: config.LONGHAUL_TOOL_POLICIES } : {}),
     ...(config.LONGHAUL_WEBHOOK_ALLOW ? { webhookAllow: config.LONGHAUL_WEBHOOK_ALLOW } : {}),

@@ -53,22 +53,23 @@ const PROBES: Record<string, (context: ScenarioContext, argument: string) => Act
     }
   },
   /**
-   * `[sim:calls TOOL] [{json input}, …]`: calls the tool with each input in turn, one call a
-   * reply, then reports what each call was told, in order (for calls a person approves one by one).
+   * `[sim:calls] [["TOOL", {json input}], …]`: makes each call in turn, one a reply, then reports
+   * what each was told, in order (for calls a person approves one by one).
    */
   calls: (context, argument) => {
-    const [, tool = '', json = ''] = /^(\S+)\s*([\s\S]*)$/.exec(argument) ?? [];
-    let inputs: unknown;
+    let calls: unknown;
     try {
-      inputs = JSON.parse(json);
+      calls = JSON.parse(argument);
     } catch {
       // reported below
     }
-    if (!Array.isArray(inputs))
-      return finish(`[sim:calls] needs a tool name and a JSON array of inputs, got ${JSON.stringify(argument)}`);
-    const done = toolExchanges(context.messages).filter((e) => e.name === tool && e.result !== null);
-    if (done.length < inputs.length) return call(tool, inputs[done.length]);
-    return finish(done.map((e) => `${e.result!.isError ? 'error' : 'ok'}: ${e.result!.text}`).join(' | '));
+    const isCall = (c: unknown): c is [string, unknown] => Array.isArray(c) && typeof c[0] === 'string';
+    if (!Array.isArray(calls) || !calls.every(isCall))
+      return finish(`[sim:calls] needs a JSON array of [tool, input] pairs, got ${JSON.stringify(argument)}`);
+    const done = toolExchanges(context.messages).filter((e) => e.result !== null);
+    const next = calls[done.length];
+    if (next) return call(next[0], next[1]);
+    return finish(done.map((e) => `${e.name} ${e.result!.isError ? 'error' : 'ok'}: ${e.result!.text}`).join(' | '));
   },
   /** Asks a person through escalate_to_human, then reports the answer it saw. */
   'ask-human': (context) => {
