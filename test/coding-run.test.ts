@@ -1,6 +1,6 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { execFile, type ChildProcess } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -12,6 +12,7 @@ import type { AgentRunWorkflow, Progress } from '../common/messages.js';
 import { progressQuery } from '../common/messages.js';
 import { codingTask, writeCodingWorkspace } from '../simulator/scenarios/coding.js';
 import { codingTools } from '../tools/coding/index.js';
+import { workspaceTools } from '../tools/workspace-tools.js';
 import { effects } from './helpers/audit-run.js';
 import { useHarness } from './helpers/harness.js';
 
@@ -28,7 +29,7 @@ const FIX_REPORT =
 const coder = defineAgent({
   name: 'coder',
   systemPrompt: 'You are a careful coding agent.',
-  tools: codingTools({ commandAllow: ALLOW }),
+  tools: [...workspaceTools, ...codingTools({ commandAllow: ALLOW })],
   // The edit is the task: the agent may make it; commands not on the allow-list still ask.
   toolPolicies: { edit_file: 'allow' },
 });
@@ -49,10 +50,14 @@ async function start(task: string, extra: { agent?: string; taskQueue?: string }
   return { handle, workspace };
 }
 
+/** Polls progress until `test` holds; a run that ended first fails the test with its reason. */
 async function until(handle: Handle, test: (p: Progress) => boolean): Promise<Progress> {
   for (;;) {
+    // A query to a worker just killed or not yet polling fails; the run is still there.
     const p = await handle.query(progressQuery).catch(() => undefined);
     if (p && test(p)) return p;
+    if (p && p.status !== 'running' && p.status !== 'awaiting_human')
+      throw new Error(`run ${handle.workflowId} is ${p.status}: ${p.reason ?? p.report ?? ''}`);
     await sleep(100);
   }
 }
@@ -97,14 +102,16 @@ describe('a coding task end to end', () => {
   });
 
   it('each command runs once across a SIGKILL of the worker right after the test command finished', async () => {
-    // A queue of its own, served only by `longhaul worker` processes with the coding tools.
+    // A queue of its own, served only by worker processes with the coding tools (LONGHAUL_TOOLS).
     const queue = `${h.taskQueue}-crash`;
     const workerEnv = {
       LONGHAUL_TOOLS: 'workspace,coding',
       LONGHAUL_COMMAND_ALLOW: ALLOW.join(','),
       LONGHAUL_TOOL_POLICIES: 'write_file=allow,edit_file=allow',
     };
-    const first = await h.spawnWorker(queue, workerEnv);
+    // This one hangs once it recorded a command's result, before it can report it.
+    const first = await h.spawnWorker(queue, workerEnv, { holdAfterResult: 'run_command' });
+    const held = printed(first, 'held after recording the result of run_command');
     // The test command counts its runs in the workspace (the only place a sandboxed command may write).
     const testCommand = 'echo ran >> test-runs.log && node --test';
     const { handle, workspace } = await start(codingTask({ testCommand, reviewCommand: 'git diff' }), {
@@ -112,15 +119,14 @@ describe('a coding task end to end', () => {
     });
     const { escalation } = await until(handle, (p) => p.escalation !== null);
     expect(escalation!.heldToolCall).toMatchObject({ name: 'run_command', input: { command: testCommand } });
-    const ledger = join(h.storeDir, 'ledger');
-    const before = new Set(await readdir(ledger).catch(() => []));
     await answer(h.env.client, handle.workflowId, 'approve', {});
 
-    // The moment the command's result is recorded, before the worker can report it: kill.
-    await testCommandRecorded(ledger, before);
-    await kill(first);
+    await held;
     expect(await runsOf(workspace)).toBe(1);
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
 
+    // `longhaul worker` itself from here on: its retry of the call finds the recorded result.
     const second = await h.spawnWorker(queue, workerEnv);
     const result = await handle.result();
     expect(result.status).toBe('completed');
@@ -128,29 +134,37 @@ describe('a coding task end to end', () => {
     expect(result.report).toContain('`git diff` shows the change: +  return sum(values) / values.length;');
     expect(await runsOf(workspace)).toBe(1);
     expect(await commandsRun(handle.workflowId)).toHaveLength(2);
+    // The call's activity did run again, on the second worker; the ledger answered it.
+    expect(await retriedToolCalls(handle)).toBeGreaterThan(0);
     expect(await testsPass(workspace)).toBe(true);
-    await kill(second);
+    second.kill('SIGTERM');
   });
 });
 
 const runsOf = async (workspace: string) =>
   (await readFile(join(workspace, 'test-runs.log'), 'utf8')).split('\n').filter(Boolean).length;
 
-/** Waits for a new ledger record holding the test command's recorded result (its runner's `pass 2`). */
-async function testCommandRecorded(ledger: string, before: Set<string>): Promise<void> {
-  for (;;) {
-    for (const name of await readdir(ledger).catch(() => [])) {
-      if (before.has(name) || name.endsWith('.tmp')) continue;
-      const record = await readFile(join(ledger, name), 'utf8').catch(() => '');
-      if (record.includes('"state":"done"') && record.includes('pass 2')) return;
-    }
-    await sleep(5);
-  }
+/** Resolves once the child process has printed `line` on stdout. */
+function printed(child: ChildProcess, line: string): Promise<void> {
+  let output = '';
+  return new Promise((resolve) =>
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes(line)) resolve();
+    }),
+  );
 }
 
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
+/** Attempts of the run's tool-call activities (runTool) after their first. */
+async function retriedToolCalls(handle: Handle): Promise<number> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const runTool = new Set(
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runTool')
+      .map((e) => String(e.eventId)),
+  );
+  return events.filter((e) => {
+    const started = e.activityTaskStartedEventAttributes;
+    return started && runTool.has(String(started.scheduledEventId)) && (started.attempt ?? 1) > 1;
+  }).length;
 }

@@ -49,7 +49,9 @@ interface CodingRun {
 /** Answers a call instead of its tool, or undefined to run the tool. */
 type Override = (call: Call, workspace: string) => Promise<ToolOutput | undefined> | ToolOutput | undefined;
 
-async function runCoding(opts: { task?: string; tools?: 'coding' | 'workspace'; override?: Override } = {}) {
+async function runCoding(
+  opts: { task?: string; tools?: 'coding' | 'workspace'; override?: Override } = {},
+): Promise<CodingRun> {
   const { task = codingTask({ reviewCommand: 'git diff' }), tools = 'coding', override = () => undefined } = opts;
   const workspace = await mkdtemp(join(tmpdir(), 'sim-coding-'));
   scratch.push(workspace);
@@ -79,7 +81,7 @@ async function runCoding(opts: { task?: string; tools?: 'coding' | 'workspace'; 
       if (block.type !== 'tool_use') continue;
       const call = { name: block.name, input: block.input as Record<string, unknown> };
       calls.push(call);
-      if (call.name === 'finish') return { report: call.input.report as string, state, calls, workspace } as CodingRun;
+      if (call.name === 'finish') return { report: call.input.report as string, state, calls, workspace };
       let output: ToolOutput;
       if (call.name === 'update_state') {
         state = applyStateUpdate(state, StateUpdate.parse(call.input));
@@ -108,7 +110,8 @@ const testsPass = (workspace: string) =>
     () => true,
     () => false,
   );
-const names = (run: CodingRun) => run.calls.map((c) => (c.name === 'run_command' ? `$ ${c.input.command}` : c.name));
+const names = (run: CodingRun) =>
+  run.calls.map((c) => (c.name === 'run_command' ? `$ ${String(c.input.command)}` : c.name));
 
 describe('the coding scenario', () => {
   it('greps, reads, fixes the line it read, runs the test, reviews the diff and reports the fix and the pass', async () => {
