@@ -101,6 +101,20 @@ describe('a coding task end to end', () => {
     expect(await commandsRun(handle.workflowId)).toHaveLength(2);
   });
 
+  it('a test command a person declines is not run, and the report says the fix is untested', async () => {
+    const { handle, workspace } = await start(codingTask({ reviewCommand: 'git diff' }), { agent: 'coder' });
+    await until(handle, (p) => p.escalation !== null);
+    await answer(h.env.client, handle.workflowId, 'deny', { message: 'not on this machine' });
+    const result = await handle.result();
+    expect(result.report).toBe(
+      `${FIX_REPORT} I could not run the test command \`node --test\`: ` +
+        'A person declined this run_command call: not on this machine',
+    );
+    expect(await commandsRun(handle.workflowId)).toEqual([]);
+    // The edit was made (edit_file is allowed); only the command waited for a person.
+    expect(await testsPass(workspace)).toBe(true);
+  });
+
   it('each command runs once across a SIGKILL of the worker right after the test command finished', async () => {
     // A queue of its own, served only by worker processes with the coding tools (LONGHAUL_TOOLS).
     const queue = `${h.taskQueue}-crash`;
