@@ -3,8 +3,10 @@ import { trace } from '@opentelemetry/api';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { agentDefaults, type AgentDefinition } from '../agents/define.js';
 import type { ToolDefinition } from '../tools/define.js';
-import { assembleToolset } from '../tools/toolset.js';
+import { assembleToolset, type Toolset } from '../tools/toolset.js';
 import { approvalWaived } from '../tools/approval.js';
+import type { McpHub } from '../tools/mcp/hub.js';
+import type { McpToolSource } from '../tools/mcp/tool-source.js';
 import { admitOptions, ceilingOf, originOf } from '../common/admission.js';
 import { priceOf, type PriceOverrides } from '../common/cost.js';
 import { ConfigError } from '../common/errors.js';
@@ -64,6 +66,24 @@ export interface ActivityDeps {
   writeProtected?: readonly string[];
   /** Prices over the model table's list prices, by model id (common/cost.ts): every call is priced with them. */
   prices?: PriceOverrides;
+  /**
+   * The MCP servers of the worker's runs and of its agents (tools/mcp/hub.ts), whose tools join
+   * the toolsets once the hub is started; the plugin makes it from its `mcpServers` and the agents'.
+   */
+  mcp?: McpHub;
+}
+
+/** A toolset lookup: fixed, or the current one of an owner with MCP servers (rebuilt when a server's list changes). */
+function toolsetLookup(
+  owner: string,
+  tools: readonly ToolDefinition[],
+  lists: AgentDefinition['state'],
+  mcp: McpToolSource | undefined,
+): () => Toolset {
+  const build = (mcpTools: readonly ToolDefinition[] = []) => assembleToolset(owner, [...tools, ...mcpTools], lists);
+  if (mcp) return mcp.bind(tools, build);
+  const toolset = build();
+  return () => toolset;
 }
 
 /** A refusal at a run's start: the run fails with this one line, and nothing of it runs. */
@@ -79,6 +99,7 @@ export function createActivities({
   webhookAllow: allowed = [],
   writeProtected,
   prices = {},
+  mcp,
 }: ActivityDeps): LonghaulActivities {
   const roots = checkWorkspaceRoots(workspaceRoots ?? [process.cwd()]);
   const webhookAllow = allowed.map((entry) => {
@@ -89,11 +110,17 @@ export function createActivities({
       );
     return origin;
   });
-  const builtIn = assembleToolset("the worker's tools", tools);
+  const builtIn = toolsetLookup("the worker's tools", tools, undefined, mcp?.worker);
   const profiles = new Map(
-    agents.map((a) => [a.name, { agent: a, toolset: assembleToolset(`agent ${a.name}`, a.tools, a.state) }]),
+    agents.map((a) => [
+      a.name,
+      { agent: a, toolset: toolsetLookup(`agent ${a.name}`, a.tools, a.state, mcp?.agents.get(a.name)) },
+    ]),
   );
   if (profiles.size !== agents.length) throw new Error('two agents have the same name');
+  const unserved = agents.find((a) => a.mcpServers && Object.keys(a.mcpServers).length && !mcp?.agents.has(a.name));
+  if (unserved)
+    throw new Error(`agent ${unserved.name} has MCP servers, and no MCP hub connects them (LonghaulPlugin does)`);
   const served = () => (profiles.size ? [...profiles.keys()].join(', ') : 'none');
   /** A run whose agent this worker does not serve fails for good: retrying on this worker cannot help. */
   const profile = (name: string) => {
@@ -104,7 +131,7 @@ export function createActivities({
       'UnknownAgent',
     );
   };
-  const toolsetOf = (agent: string | undefined) => (agent === undefined ? builtIn : profile(agent).toolset);
+  const toolsetOf = (agent: string | undefined) => (agent === undefined ? builtIn() : profile(agent).toolset());
   const agentOf = (name: string | undefined) =>
     name === undefined ? {} : { agent: { name, defaults: agentDefaults(profile(name).agent) } };
 

@@ -259,15 +259,21 @@ async function toolCalls(
 type Approval = (name: string, input: unknown) => Promise<Pick<ToolCall, 'needsApproval' | 'approvalDetail'>>;
 
 /**
- * The approval of a reply's calls, in the run's workspace resolved again through the worker's
- * roots (once, when a tool first asks). A workspace that does not resolve, or a call scheduled
- * before calls carried it, decides nothing: a call under 'approve' is then held, with no detail.
+ * The approval of a reply's calls that the run holds for a person (`approveTools`: under any other
+ * policy the answer would change nothing, and a detail would only lengthen the history), in the
+ * run's workspace resolved again through the worker's roots (once, when a tool first asks). A
+ * workspace that does not resolve, or a call scheduled before calls carried them, decides nothing:
+ * a call under 'approve' is then held, with no detail.
  */
-function approvalIn(roots: readonly string[], workspace: string | undefined, toolset: Toolset): Approval {
+function approvalIn(
+  roots: readonly string[],
+  { workspace, approveTools = [] }: ModelCallInput,
+  toolset: Toolset,
+): Approval {
   let context: Promise<ApprovalContext | undefined> | undefined;
   return async (name, input) => {
     const tool = toolset.registry.get(name);
-    if (!tool || (!tool.needsApproval && !tool.approvalDetail) || workspace === undefined) return {};
+    if (!tool || !approveTools.includes(name) || workspace === undefined) return {};
     context ??= resolveWorkspace(roots, workspace).then(
       (real) => ({ workspace: real }),
       () => undefined,
@@ -405,7 +411,7 @@ export function createModelActivities(deps: {
       // Heartbeating: a tool's needsApproval or approvalDetail may take a while (tools/approval.ts).
       toolCalls: kept
         ? await withHeartbeat({ turn: input.turn }, () =>
-            toolCalls(content, refused, toolset, store, approvalIn(workspaceRoots, input.workspace, toolset)),
+            toolCalls(content, refused, toolset, store, approvalIn(workspaceRoots, input, toolset)),
           )
         : [],
       ...(onDemand ? { onDemand: true as const } : {}),

@@ -38,9 +38,12 @@ export interface ModelCallInput {
   promptCache?: RunOptions['promptCache'];
   /**
    * The run's workspace, for the tools' needsApproval and approvalDetail (resolved again through
-   * the worker's roots); absent in calls scheduled before it: no call is decided.
+   * the worker's roots), and the tools whose policy in the run is 'approve': only their calls are
+   * decided (ToolCall.needsApproval, approvalDetail). Absent in calls scheduled before them: no
+   * call is decided.
    */
   workspace?: string;
+  approveTools?: string[];
 }
 
 export interface ToolCall {

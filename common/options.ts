@@ -134,6 +134,12 @@ export function parseRunOptions(input: unknown): { ok: true; options: RunOptions
 
 export const toolPolicy = (options: RunOptions, tool: string): ToolPolicy => policyIn(options.toolPolicies, tool);
 
+/** The tools whose calls a run holds for a person (policy 'approve'): its own policies', and the built-in defaults'. */
+export const toolsToApprove = (options: RunOptions): string[] =>
+  [...new Set([...Object.keys(options.toolPolicies), ...Object.keys(DEFAULT_TOOL_POLICIES)])].filter(
+    (tool) => toolPolicy(options, tool) === 'approve',
+  );
+
 /** What an agent profile may set for its runs: every run option but the run's own task, workspace and agent. */
 export type AgentDefaults = Omit<RunOptionsInput, 'task' | 'workspace' | 'agent'>;
 

@@ -131,6 +131,12 @@ export const EnvConfig = z.object({
    * million tokens), inline or the path of a file holding it (config/prices.ts).
    */
   LONGHAUL_PRICES: z.string().min(1).optional(),
+  /**
+   * MCP servers whose tools runs without an agent may call: JSON `{"<name>": {"command": "…",
+   * "args": […], "env": {…}} | {"url": "http://…", "headers": {…}}}`, inline or the path of a file
+   * holding it (tools/mcp/config.ts). `${VAR}` in env and header values is read from the worker's environment.
+   */
+  LONGHAUL_MCP_SERVERS: z.string().min(1).optional(),
   /** The least severe level the worker logs. */
   LONGHAUL_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
 });

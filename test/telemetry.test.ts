@@ -8,6 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnv } from '../config/env.js';
 import { telemetryFromEnv, tracesUrl } from '../worker/telemetry.js';
 import { startRun } from '../client/connect.js';
+import { exportMarkdown, readExport, readRun } from '../client/export.js';
+import { DirectoryStore } from '../store/directory-store.js';
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { useHarness } from './helpers/harness.js';
 
 /** An OTLP attribute as the JSON encoding writes it. */
@@ -178,5 +182,77 @@ describe('a traced worker (`longhaul worker` with OTEL_EXPORTER_OTLP_ENDPOINT)',
         status: 'stopped',
       }),
     );
+  });
+
+  it('shows coding and MCP tools as it shows the built-in ones: spans, activity summaries, progress and export', async () => {
+    // The Web UI, spans, progress and export read a call's name and line, whatever serves the tool.
+    const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+    const mcp = {
+      fixture: {
+        command: process.execPath,
+        args: ['--import', 'tsx', join(repoRoot, 'test/fixtures/mcp-server.ts'), '--stdio'],
+        cwd: repoRoot,
+        env: { MCP_COUNT_FILE: join(h.dir, 'views-count') },
+      },
+    };
+    const child = await h.spawnWorker(h.taskQueue, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      LONGHAUL_TOOLS: 'workspace,coding',
+      LONGHAUL_COMMAND_ALLOW: 'echo',
+      LONGHAUL_MCP_SERVERS: JSON.stringify(mcp),
+    });
+    const workspace = join(h.dir, 'ws-views');
+    await mkdir(workspace, { recursive: true });
+    await writeFile(join(workspace, 'a.txt'), 'alpha\n');
+    const calls = [
+      ['read_file', { path: 'a.txt' }],
+      ['run_command', { command: 'echo from-the-shell' }],
+      ['fixture__lookup', { key: 'beta' }],
+    ];
+    const handle = await startRun(
+      h.env.client,
+      { task: `[sim:calls] ${JSON.stringify(calls)}`, workspace },
+      { taskQueue: h.taskQueue, workflowId: `views-${Date.now()}` },
+    );
+    const result = await handle.result();
+    expect(result.status).toBe('completed');
+    expect(result.report).toBe(
+      'read_file ok: alpha\n | run_command ok: from-the-shell\n[exit code 0] | fixture__lookup ok: beta = 2',
+    );
+
+    // The activity summaries the Web UI names each activity by: the call's line, for every kind of tool.
+    const { events } = await handle.fetchHistory();
+    const summaries = events!
+      .map((e) => e.userMetadata?.summary?.data)
+      .filter((d): d is Uint8Array => !!d)
+      .map((d) => JSON.parse(Buffer.from(d).toString()) as string);
+    expect(summaries).toEqual(
+      expect.arrayContaining([
+        'read_file path="a.txt"',
+        'run_command command="echo from-the-shell"',
+        'fixture__lookup key="beta"',
+      ]),
+    );
+
+    // Progress and the export count and show them like any call.
+    const run = await readRun(h.env.client, handle.workflowId);
+    // Three calls and finish.
+    expect(run.progress.counters).toMatchObject({ toolCalls: 4, toolErrors: 0 });
+    const md = exportMarkdown(await readExport(handle.workflowId, run, new DirectoryStore(h.storeDir)), run.progress);
+    for (const name of ['read_file', 'run_command', 'fixture__lookup'])
+      expect(md).toContain(`**tool call** \`${name}\``);
+    expect(md).toContain('from-the-shell');
+
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    // A span per tool call, named and attributed the same way (read-only ones run as local activities).
+    const spans = receiver.exports.flatMap((e) => e.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
+    const tools = spans
+      .filter((s) => s.name === 'RunActivity:runTool' && attrs(s.attributes).temporalWorkflowId === handle.workflowId)
+      .map((s) => attrs(s.attributes));
+    expect(tools.map((t) => t['gen_ai.tool.name']).sort()).toEqual(['fixture__lookup', 'read_file', 'run_command']);
+    for (const t of tools)
+      expect(t).toMatchObject({ 'longhaul.turn': expect.any(Number), 'longhaul.tool.is_error': false });
   });
 });

@@ -37,10 +37,18 @@ export interface ApprovalContext {
   workspace: string;
 }
 
+/** A JSON Schema of an object, as the Messages API takes it in `input_schema`. */
+export type ObjectJsonSchema = { type: 'object'; [key: string]: unknown };
+
 export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
   input: Input;
+  /**
+   * The schema the model is shown, when the tool's own is JSON Schema already (an MCP server's):
+   * offered as it is, instead of the one derived from `input`, which then only needs to accept it.
+   */
+  inputJsonSchema?: ObjectJsonSchema;
   /**
    * True for a tool that changes nothing (a read): its calls run as local activities, with no
    * ledger. Every other tool records its intent under the call's idempotency key before it acts
@@ -84,7 +92,13 @@ export interface ToolSchema {
   input_schema: { type: 'object'; [key: string]: unknown };
 }
 
-export function toToolSchema(def: { name: string; description: string; input: z.ZodType }): ToolSchema {
-  const { $schema: _ignored, ...schema } = z.toJSONSchema(def.input, { io: 'input' }) as Record<string, unknown>;
+export function toToolSchema(def: {
+  name: string;
+  description: string;
+  input: z.ZodType;
+  inputJsonSchema?: ObjectJsonSchema;
+}): ToolSchema {
+  const { $schema: _ignored, ...schema } = (def.inputJsonSchema ??
+    z.toJSONSchema(def.input, { io: 'input' })) as Record<string, unknown>;
   return { name: def.name, description: def.description, input_schema: { ...schema, type: 'object' } };
 }

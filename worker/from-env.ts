@@ -5,7 +5,9 @@ import { encryptionDataConverter, loadKeyring } from '../config/codec.js';
 import { temporalConnectionOptions } from '../config/connection.js';
 import { readEnv, type EnvConfig } from '../config/env.js';
 import { readPrices } from '../config/prices.js';
+import { inlineOrFile } from '../config/inline-or-file.js';
 import { codingTools } from '../tools/coding/index.js';
+import { readMcpServersJson } from '../tools/mcp/config.js';
 import type { ToolDefinition } from '../tools/define.js';
 import { workspaceTools } from '../tools/workspace-tools.js';
 import { defaultBundlePath } from './bundle.js';
@@ -76,6 +78,9 @@ async function pluginOptionsFromEnv(
     ...(config.LONGHAUL_WEBHOOK_ALLOW ? { webhookAllow: config.LONGHAUL_WEBHOOK_ALLOW } : {}),
     ...(config.LONGHAUL_WRITE_PROTECTED ? { writeProtected: config.LONGHAUL_WRITE_PROTECTED } : {}),
     ...(config.LONGHAUL_PRICES ? { prices: readPrices(config.LONGHAUL_PRICES) } : {}),
+    ...(config.LONGHAUL_MCP_SERVERS
+      ? { mcpServers: readMcpServersJson(inlineOrFile('LONGHAUL_MCP_SERVERS', config.LONGHAUL_MCP_SERVERS).text) }
+      : {}),
     ...(keyring ? { dataConverter: encryptionDataConverter(keyring) } : {}),
     ...(telemetry ? { telemetry } : {}),
   };

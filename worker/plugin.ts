@@ -20,6 +20,8 @@ import { WriteProtectedEntry } from '../common/write-protected.js';
 import type { AgentDefinition } from '../agents/define.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { ToolDefinition } from '../tools/define.js';
+import { parseMcpServers, type McpServers } from '../tools/mcp/config.js';
+import { McpHub } from '../tools/mcp/hub.js';
 import { workflowInterceptorModules, workflowsPath } from './bundle.js';
 import { reclaimOrphans, workerSelf } from './reclaim.js';
 import { ensureSearchAttributes } from './search-attributes.js';
@@ -45,6 +47,13 @@ export interface LonghaulPluginOptions {
   writeProtected?: readonly string[];
   /** Prices over the table's list prices, by model id (`LONGHAUL_PRICES`; common/cost.ts). */
   prices?: ActivityDeps['prices'];
+  /**
+   * MCP servers whose tools runs without an agent may call, as `<server>__<tool>`
+   * (`LONGHAUL_MCP_SERVERS`; tools/mcp/config.ts); agents name their own. Connected before the
+   * worker polls, closed when it stops; `${VAR}` in env and header values comes from this
+   * process's environment.
+   */
+  mcpServers?: McpServers;
   /** Payload codecs (encryption: `encryptionDataConverter` in config/codec.ts), for the whole worker; the client must use the same. */
   dataConverter?: DataConverter;
   /** Tracing (worker/telemetry.ts), of the whole worker's activities; the caller shuts it down after the worker stops. */
@@ -104,9 +113,23 @@ export class LonghaulPlugin extends SimplePlugin {
   private readonly activities: ReturnType<typeof createActivities>;
   private readonly telemetry: Telemetry | undefined;
   private readonly failureConverterPath: string | undefined;
+  private readonly mcp: McpHub;
 
   constructor(opts: LonghaulPluginOptions) {
+    const mcp = new McpHub(
+      {
+        worker: opts.mcpServers && parseMcpServers('mcpServers', opts.mcpServers),
+        ...(opts.agents ? { agents: opts.agents } : {}),
+      },
+      {
+        env: process.env,
+        warn: (message) => {
+          Runtime.instance().logger.warn(message);
+        },
+      },
+    );
     const activities = createActivities({
+      mcp,
       anthropic: opts.anthropic,
       store: opts.store,
       ...(opts.tools ? { tools: opts.tools } : {}),
@@ -128,6 +151,7 @@ export class LonghaulPlugin extends SimplePlugin {
       },
     });
     this.activities = activities;
+    this.mcp = mcp;
     this.telemetry = opts.telemetry;
     this.failureConverterPath = opts.dataConverter?.failureConverterPath;
   }
@@ -180,6 +204,8 @@ export class LonghaulPlugin extends SimplePlugin {
     const { namespace, taskQueue, identity } = worker.options;
     // Before the worker polls: a workflow that upserts an unregistered attribute fails its task.
     await ensureSearchAttributes(connection, namespace);
+    // Before the worker polls, so that the first run is offered the servers' tools.
+    await this.mcp.start();
     // In the background: the worker polls meanwhile, and never reclaims its own work (its identity is registered here).
     const log = Runtime.instance().logger;
     reclaimOrphans(connection, namespace, taskQueue, workerSelf(identity)).then(
@@ -196,6 +222,10 @@ export class LonghaulPlugin extends SimplePlugin {
         log.warn(`could not look for a gone worker's activities: ${err.message}`);
       },
     );
-    return super.runWorker(worker, next);
+    try {
+      return await super.runWorker(worker, next);
+    } finally {
+      await this.mcp.close();
+    }
   }
 }

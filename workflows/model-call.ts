@@ -2,7 +2,7 @@ import { patched } from '@temporalio/workflow';
 import type { ModelCallInput, ModelCallResult } from '../common/contracts.js';
 import { contextTokens, countModelCall, logCompaction } from '../common/counters.js';
 import { cutText, FAILURE_CHARS } from '../common/input-bounds.js';
-import type { RunOptions } from '../common/options.js';
+import { toolsToApprove, type RunOptions } from '../common/options.js';
 import { callModel, compactTranscript } from './activities.js';
 import type { RunMemory } from './memory.js';
 import type { Run } from './run.js';
@@ -25,6 +25,7 @@ export function modelCallInput(memory: RunMemory, options: RunOptions, workflowI
     ...(options.agent !== undefined ? { agent: options.agent } : {}),
     promptCache: options.promptCache,
     workspace: options.workspace,
+    approveTools: toolsToApprove(options),
   };
 }
 

@@ -8,6 +8,7 @@ import type { ToolDefinition } from '../../tools/define.js';
 import type { BlobStore } from '../../store/blob-store.js';
 import { DirectoryStore } from '../../store/directory-store.js';
 import { createAnthropic, createLonghaulWorker } from '../../worker/create.js';
+import type { McpServers } from '../../tools/mcp/config.js';
 
 export interface TestWorkerOptions {
   store?: BlobStore;
@@ -23,6 +24,7 @@ export interface TestWorkerOptions {
   /** Default: write_file allowed, so that runs may allow it (the audits do); a run narrows it to ask. */
   toolPolicies?: Record<string, ToolPolicy>;
   webhookAllow?: string[];
+  mcpServers?: McpServers;
 }
 
 /** The settings a test worker has unless told otherwise; spawned `longhaul worker`s get them as env (TEST_WORKER_ENV). */

@@ -22,6 +22,8 @@ describe.concurrent('approval per call', FAST, () => {
     const prod = deploy('prod', { approvalDetail: 'release 1.2 goes to prod\nbuilt from /ws' });
     const handle = await loop.start([use(staging, prod), finish('done')], approvePolicy);
     const escalation = await opened(handle, 'tool_approval');
+    // The model call is told which tools the run holds (their calls are the ones the worker decides).
+    expect(loop.model.sent(handle.workflowId)[0]!.input.approveTools).toEqual(['deploy', 'write_file']);
     expect(escalation).toMatchObject({
       id: 'esc-1',
       question: 'Approve deploy target="prod"?\nrelease 1.2 goes to prod\nbuilt from /ws',
@@ -68,6 +70,7 @@ describe.concurrent('approval per call', FAST, () => {
     const waived = deploy('staging', { needsApproval: false });
     const denied = await loop.start([use(waived), finish('done')], { toolPolicies: { deploy: 'deny' } });
     expect(await awaitResult(allowed)).toMatchObject({ status: 'completed', escalations: [] });
+    expect(loop.model.sent(allowed.workflowId)[0]!.input.approveTools).toEqual(['write_file']);
     expect(loop.model.toolRuns(allowed.workflowId).map((r) => r.call.id)).toEqual([detailed.id]);
     expect(await awaitResult(denied)).toMatchObject({ status: 'completed', escalations: [] });
     expect(loop.model.toolRuns(denied.workflowId)).toEqual([]);

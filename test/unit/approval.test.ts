@@ -5,13 +5,14 @@ import { progressLine, questionParts } from '../../client/format.js';
 import { admitOptions, ceilingOf, type AdmissionSite } from '../../common/admission.js';
 import { APPROVAL_DETAIL_CHARS, approvalDetailText } from '../../common/call-display.js';
 import type { Escalation } from '../../common/escalation.js';
+import { toolsToApprove } from '../../common/options.js';
 import { buildProgress } from '../../common/progress.js';
 import { APPROVAL_ANSWER_MS, approvalFields, approvalWaived } from '../../tools/approval.js';
 import { defineTool, type ToolDefinition } from '../../tools/define.js';
 import { assembleToolset } from '../../tools/toolset.js';
 import { approvalQuestion } from '../../workflows/tool-calls.js';
 import { deployTool } from '../helpers/deploy-tool.js';
-import { call, memoryWith } from './fixtures.js';
+import { call, memoryWith, optionsWith } from './fixtures.js';
 
 const ctx = { workspace: '/ws' };
 const tool = (over: Partial<ToolDefinition>): ToolDefinition =>
@@ -142,6 +143,16 @@ describe("a tool's own policy", () => {
     expect(admitted.ok && admitted.options.toolPolicies).toEqual({ deploy: 'approve' });
     const narrowed = admitOptions({ ...run, toolPolicies: { deploy: 'deny' } }, site);
     expect(narrowed.ok && narrowed.options.toolPolicies).toEqual({ deploy: 'deny' });
+  });
+});
+
+describe('which calls the model call decides', () => {
+  it("the tools under 'approve' in the run: its own policies' and the built-in defaults' (write_file)", () => {
+    expect(toolsToApprove(optionsWith({ toolPolicies: { deploy: 'approve', read_file: 'deny' } }))).toEqual([
+      'deploy',
+      'write_file',
+    ]);
+    expect(toolsToApprove(optionsWith({ toolPolicies: { write_file: 'allow', list_files: 'allow' } }))).toEqual([]);
   });
 });
 
