@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
   DEFAULT_SUMMARY,
+  finish,
+  inputField,
   text,
   toolExchanges,
   toolUse,
   type Action,
-  type PlannedBlock,
   type Scenario,
   type ScenarioContext,
   type ToolExchange,
@@ -75,7 +76,7 @@ const FILES: Record<string, string> = {
   ].join('\n'),
 };
 
-const git = promisify(execFile);
+const run = promisify(execFile);
 
 /**
  * Writes the repository into `dir` and commits it (so `git diff` shows the fix): `node --test`
@@ -86,31 +87,24 @@ export async function writeCodingWorkspace(dir: string): Promise<void> {
     await mkdir(join(dir, path, '..'), { recursive: true });
     await writeFile(join(dir, path), content);
   }
-  const run = (...args: string[]) =>
-    git('git', ['-c', 'user.name=longhaul', '-c', 'user.email=longhaul@localhost', ...args], { cwd: dir });
-  await run('init', '--quiet');
-  await run('add', '.');
-  await run('commit', '--quiet', '--no-gpg-sign', '-m', 'mini-math with a failing test');
+  const git = (...args: string[]) =>
+    run('git', ['-c', 'user.name=longhaul', '-c', 'user.email=longhaul@localhost', ...args], { cwd: dir });
+  await git('init', '--quiet');
+  await git('add', '.');
+  await git('commit', '--quiet', '--no-gpg-sign', '-m', 'mini-math with a failing test');
 }
 
 // ---------------------------------------------------------------------------------------------
 // The model.
 
-const finish = (report: string, before: PlannedBlock[] = []): Action => ({
-  blocks: [...before, toolUse('finish', { report })],
-  stopReason: 'tool_use',
-});
 const call = (say: string, name: string, input: unknown): Action => ({
   blocks: [text(say), toolUse(name, input)],
   stopReason: 'tool_use',
 });
 
-const field = (input: unknown, key: string): unknown =>
-  typeof input === 'object' && input !== null ? (input as Record<string, unknown>)[key] : undefined;
-
-/** A command's exit code as run_command reports it, if its result names one. */
-export function exitCodeOf(result: string): number | null {
-  const match = /\bexit code:? (-?\d+)/i.exec(result);
+/** A command's exit code, from the status line run_command ends its result with (`[exit code N]`). */
+function exitCodeOf(result: string): number | null {
+  const match = /\[exit code (\d+)\]\s*$/.exec(result);
   return match ? Number(match[1]) : null;
 }
 
@@ -141,7 +135,7 @@ function act(testCommand: string, reviewCommand: string | null, context: Scenari
   const path = firstMatchPath(grep.text);
   if (!path) return finish(`No function ${FUNCTION} in the repository: grep said ${JSON.stringify(grep.text)}`);
 
-  const read = answered('read_file', (e) => field(e.input, 'path') === path);
+  const read = answered('read_file', (e) => inputField(e.input, 'path') === path);
   if (!read) return call(`Reading ${path}.`, 'read_file', { path });
   if (read.isError) return finish(`I could not read ${path}: ${read.text}`);
 
@@ -163,7 +157,7 @@ function act(testCommand: string, reviewCommand: string | null, context: Scenari
     ? `Fixed ${FUNCTION} in ${path}: it divided the sum by values.length - 1; it now divides by values.length.`
     : `${FUNCTION} in ${path} already divides by values.length.`;
 
-  const isCommand = (command: string) => (e: ToolExchange) => field(e.input, 'command') === command;
+  const isCommand = (command: string) => (e: ToolExchange) => inputField(e.input, 'command') === command;
   const test = answered('run_command', isCommand(testCommand));
   if (!test) return call(`Running the tests: ${testCommand}`, 'run_command', { command: testCommand });
   const exit = exitCodeOf(test.text);
