@@ -205,8 +205,11 @@ describe('the coding scenario', () => {
   it('a fix already in place is tested, not edited again', async () => {
     const run = await runCoding({
       override: async (call, workspace) => {
-        if (call.name === 'grep')
-          await sh('sed', ['-i', 's/(values.length - 1)/values.length/', 'src/math.js'], { cwd: workspace });
+        if (call.name === 'grep') {
+          // Fixed by someone else before the model reads the file.
+          const file = join(workspace, 'src/math.js');
+          await writeFile(file, (await readFile(file, 'utf8')).replace('(values.length - 1)', 'values.length'));
+        }
         return undefined;
       },
     });
