@@ -107,7 +107,7 @@ describe('a coding task end to end', () => {
     await answer(h.env.client, handle.workflowId, 'deny', { message: 'not on this machine' });
     const result = await handle.result();
     expect(result.report).toBe(
-      `${FIX_REPORT} I could not run the test command \`node --test\`: ` +
+      `${FIX_REPORT} I have no result from the test command \`node --test\`: ` +
         'A person declined this run_command call: not on this machine',
     );
     expect(await commandsRun(handle.workflowId)).toEqual([]);

@@ -161,7 +161,7 @@ function act(testCommand: string, reviewCommand: string | null, context: Scenari
   const test = answered('run_command', isCommand(testCommand));
   if (!test) return call(`Running the tests: ${testCommand}`, 'run_command', { command: testCommand });
   const exit = exitCodeOf(test.text);
-  if (exit === null) return finish(`${fix} I could not run the test command \`${testCommand}\`: ${test.text}`);
+  if (exit === null) return finish(`${fix} I have no result from the test command \`${testCommand}\`: ${test.text}`);
   if (exit !== 0) {
     const tail = test.text.split('\n').slice(-12).join('\n');
     return finish(`${fix} The test command \`${testCommand}\` still fails (exit code ${exit}):\n${tail}`, [

@@ -163,7 +163,7 @@ describe('the coding scenario', () => {
     expect(names(run)).toEqual(['grep', 'read_file', 'edit_file', '$ node --test', 'finish']);
     expect(run.report).toBe(
       'Fixed mean in src/math.js: it divided the sum by values.length - 1; it now divides by values.length. ' +
-        'I could not run the test command `node --test`: A person declined this run_command call: not on this machine',
+        'I have no result from the test command `node --test`: A person declined this run_command call: not on this machine',
     );
   });
 
