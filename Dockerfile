@@ -29,6 +29,11 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     LONGHAUL_WORKFLOW_BUNDLE=/app/build/workflow-bundle.js
 WORKDIR /app
+# The coding tools: ripgrep for glob and grep, bubblewrap for run_command's sandbox. Inside a
+# container bubblewrap needs user namespaces the runtime may not grant; LONGHAUL_SANDBOX=auto then
+# runs commands unsandboxed (docs/security.md says what that leaves open), =bwrap refuses them.
+RUN apt-get update && apt-get install -y --no-install-recommends ripgrep bubblewrap \
+    && rm -rf /var/lib/apt/lists/*
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin

@@ -254,9 +254,9 @@ describe.skipIf(noBwrap !== undefined)(`run_command in the sandbox${noBwrap ? ` 
 
   it('cannot write outside the workspace, nor to the real /tmp; it can write in the workspace', async () => {
     const probe = `longhaul-probe-${randomBytes(4).toString('hex')}`;
-    // The repository's own directory (not under /tmp, where the sandbox has a private tmpfs), /etc, the
+    // The repository's own directory (present in any checkout, and not under /tmp, where the sandbox has a private tmpfs), /etc, the
     // workspace's sibling, and through a symlink.
-    const elsewhere = join(repoRoot, '.longhaul', probe);
+    const elsewhere = join(repoRoot, probe);
     const out = await run('bwrap', {
       command:
         `echo x > ${elsewhere}; echo x > /etc/${probe}; echo x > ${outside}/written; echo x > escape/via-link; ` +
@@ -265,6 +265,7 @@ describe.skipIf(noBwrap !== undefined)(`run_command in the sandbox${noBwrap ? ` 
     expect(out.content.match(/Read-only file system/g)).toHaveLength(2);
     expect(out.content).toContain('private-tmp');
     expect(existsSync(elsewhere)).toBe(false);
+    await rm(elsewhere, { force: true });
     expect(existsSync(`/etc/${probe}`)).toBe(false);
     expect(await readdir(outside)).toEqual([]);
     expect(existsSync(join(tmpdir(), probe))).toBe(false);
