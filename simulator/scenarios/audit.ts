@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Finding } from '../../common/prompt-format.js';
 import {
+  inputField,
   text,
   toolExchanges,
   toolUse,
@@ -172,8 +173,6 @@ interface Progress {
 }
 
 const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
-const field = (input: unknown, key: string): unknown =>
-  typeof input === 'object' && input !== null ? (input as Record<string, unknown>)[key] : undefined;
 
 function parseReadResult(index: number, name: string, content: string): PendingItem {
   const risk = /^risk: (low|medium|high)$/m.exec(content)?.[1] as Severity | undefined;
@@ -202,8 +201,8 @@ function readProgress(n: number, context: ScenarioContext): Progress {
   const exchanges = toolExchanges(context.messages);
   const succeeded = exchanges.filter((e) => e.result !== null && !e.result.isError);
   for (const update of succeeded.filter((e) => e.name === 'update_state')) {
-    addAll(done, asArray(field(update.input, 'mark_done')));
-    for (const finding of asArray(field(update.input, 'add_findings'))) {
+    addAll(done, asArray(inputField(update.input, 'mark_done')));
+    for (const finding of asArray(inputField(update.input, 'add_findings'))) {
       const parsed = Finding.safeParse(finding);
       if (parsed.success) findings.push(parsed.data);
     }
@@ -211,7 +210,7 @@ function readProgress(n: number, context: ScenarioContext): Progress {
 
   const pending = new Map<number, PendingItem>();
   for (const read of succeeded.filter((e) => e.name === 'read_file')) {
-    const name = field(read.input, 'path');
+    const name = inputField(read.input, 'path');
     const index = indexOf(name);
     if (index !== null && !done.has(index))
       pending.set(index, parseReadResult(index, name as string, read.result!.text));

@@ -1,4 +1,5 @@
 import { auditScenario } from './audit.js';
+import { codingScenario } from './coding.js';
 import { mcpScenario } from './mcp.js';
 import { probeScenario } from './probes.js';
 import { DEFAULT_SUMMARY, text, toolUse, type Scenario } from './scenario.js';
@@ -20,5 +21,12 @@ const unknownTask: Scenario = {
 };
 
 export function selectScenario(task: string): Scenario {
-  return auditScenario(task) ?? probeScenario(task) ?? mcpScenario(task) ?? finishScenario(task) ?? unknownTask;
+  return (
+    auditScenario(task) ??
+    codingScenario(task) ??
+    probeScenario(task) ??
+    mcpScenario(task) ??
+    finishScenario(task) ??
+    unknownTask
+  );
 }

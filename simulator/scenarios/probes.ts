@@ -1,6 +1,7 @@
 import { blocksOf } from '../protocol.js';
 import {
   DEFAULT_SUMMARY,
+  finish,
   text,
   toolExchanges,
   toolUse,
@@ -14,7 +15,6 @@ import {
  * that quotes what the model was shown, so a test can check what reached the model.
  * Selected by a task that starts with `[sim:NAME]`.
  */
-const finish = (report: string): Action => ({ blocks: [toolUse('finish', { report })], stopReason: 'tool_use' });
 const call = (name: string, input: unknown): Action => ({ blocks: [toolUse(name, input)], stopReason: 'tool_use' });
 
 /** The latest user text that relays a person's words (the client writes "A person says: …"). */

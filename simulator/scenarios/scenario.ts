@@ -34,6 +34,15 @@ export const DEFAULT_SUMMARY = 'Summary of the earlier conversation. Tool result
 
 export const text = (value: string): PlannedBlock => ({ type: 'text', text: value });
 export const toolUse = (name: string, input: unknown): PlannedBlock => ({ type: 'tool_use', name, input });
+/** A reply that ends the run with `report`, after the calls `before` (an update_state, say). */
+export const finish = (report: string, before: PlannedBlock[] = []): Action => ({
+  blocks: [...before, toolUse('finish', { report })],
+  stopReason: 'tool_use',
+});
+
+/** A field of a tool call's input, when the input is an object (the model may send anything). */
+export const inputField = (input: unknown, key: string): unknown =>
+  typeof input === 'object' && input !== null ? (input as Record<string, unknown>)[key] : undefined;
 
 /** The system prompt as the request sent it: a string, or text blocks. */
 function systemPromptOf(system: unknown): { task: string; instructions: string; state: AgentState | null } {

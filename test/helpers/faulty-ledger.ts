@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { intentRecord } from '../../activities/ledger.js';
 import type { BlobRef, BlobStore } from '../../store/blob-store.js';
 import { defineTool } from '../../tools/define.js';
 
@@ -77,4 +78,45 @@ export function countingTool() {
     },
   });
   return { tool, effects: (workspace: string) => effects.get(workspace) ?? [] };
+}
+
+/**
+ * A store that, once it recorded the result of a call of `tool`, says so on stdout and never
+ * answers again: the worker hangs right after the call finished and before it could report it,
+ * for a test to kill it there (test/helpers/worker-process.ts, LONGHAUL_TEST_HOLD_AFTER_RESULT).
+ */
+export class HoldAfterResult implements BlobStore {
+  private readonly keys = new Set<string>();
+
+  constructor(
+    private readonly inner: BlobStore,
+    private readonly tool: string,
+  ) {}
+
+  put(content: string, ref?: BlobRef): Promise<BlobRef> {
+    return this.inner.put(content, ref);
+  }
+  get(ref: BlobRef): Promise<string> {
+    return this.inner.get(ref);
+  }
+  getRecord(key: string): Promise<string | undefined> {
+    return this.inner.getRecord(key);
+  }
+  async putRecord(key: string, value: string): Promise<void> {
+    await this.inner.putRecord(key, value);
+    if (!this.keys.has(key)) return;
+    process.stdout.write(`held after recording the result of ${this.tool} ${key}\n`);
+    await new Promise(() => {});
+  }
+  async createRecord(key: string, value: string): Promise<boolean> {
+    // The intent names its tool (activities/ledger.ts intentRecord); the result does not.
+    if (value === intentRecord(this.tool)) this.keys.add(key);
+    return this.inner.createRecord(key, value);
+  }
+  journal(line: string): Promise<void> {
+    return this.inner.journal(line);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }

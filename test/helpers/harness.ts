@@ -25,14 +25,16 @@ export interface Harness {
   startWorker(opts?: TestWorkerOptions): Promise<Worker>;
   /**
    * `longhaul worker` as a child process (on another task queue if given); resolves once it polls.
-   * With `stickyTimeout`, test/helpers/worker-process.ts instead: a worker whose runs' workflow
-   * tasks wait that long on its sticky queue. With `within`, run under that command (e.g. `unshare
-   * …`); with `until`, resolves once its output includes that instead of the polling line.
+   * With `stickyTimeout` or `holdAfterResult`, test/helpers/worker-process.ts instead: a worker
+   * whose runs' workflow tasks wait that long on its sticky queue, or that hangs once it recorded
+   * the result of a call of that tool (printing `held after recording the result of …`). With
+   * `within`, run under that command (e.g. `unshare …`); with `until`, resolves once its output
+   * includes that instead of the polling line.
    */
   spawnWorker(
     taskQueue?: string,
     env?: Record<string, string>,
-    opts?: { stickyTimeout?: string; within?: string[]; until?: string },
+    opts?: { stickyTimeout?: string; holdAfterResult?: string; within?: string[]; until?: string },
   ): Promise<ChildProcess>;
   close(): Promise<void>;
 }
@@ -82,12 +84,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     spawnWorker: (
       queue = taskQueue,
       extraEnv = {},
-      { stickyTimeout, within = [], until = 'longhaul worker polling' } = {},
+      { stickyTimeout, holdAfterResult, within = [], until = 'longhaul worker polling' } = {},
     ) =>
       new Promise((resolve, reject) => {
-        const args = stickyTimeout
-          ? ['--import', 'tsx', join(repoRoot, 'test/helpers/worker-process.ts')]
-          : [join(repoRoot, 'bin/longhaul.mjs'), 'worker'];
+        const args =
+          stickyTimeout || holdAfterResult
+            ? ['--import', 'tsx', join(repoRoot, 'test/helpers/worker-process.ts')]
+            : [join(repoRoot, 'bin/longhaul.mjs'), 'worker'];
         const [command, ...prefix] = [...within, process.execPath];
         const child = spawn(command, [...prefix, ...args], {
           cwd: repoRoot,
@@ -95,6 +98,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
             ...workerEnv,
             LONGHAUL_TASK_QUEUE: queue,
             ...(stickyTimeout ? { LONGHAUL_TEST_STICKY_TIMEOUT: stickyTimeout } : {}),
+            ...(holdAfterResult ? { LONGHAUL_TEST_HOLD_AFTER_RESULT: holdAfterResult } : {}),
             ...extraEnv,
           },
           stdio: ['ignore', 'pipe', 'pipe'],

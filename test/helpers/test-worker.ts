@@ -4,6 +4,7 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import { tmpdir } from 'node:os';
 import type { AgentDefinition } from '../../agents/define.js';
 import type { ToolPolicy } from '../../common/options.js';
+import type { ToolDefinition } from '../../tools/define.js';
 import type { BlobStore } from '../../store/blob-store.js';
 import { DirectoryStore } from '../../store/directory-store.js';
 import { createAnthropic, createLonghaulWorker } from '../../worker/create.js';
@@ -13,6 +14,8 @@ export interface TestWorkerOptions {
   store?: BlobStore;
   dataConverter?: DataConverter;
   agents?: AgentDefinition[];
+  /** Tools of runs that name no agent; default: the workspace tools. */
+  tools?: ToolDefinition[];
   /** Another model client than the simulator's (another simulator, or one with a key). */
   anthropic?: Anthropic;
   stickyQueueScheduleToStartTimeout?: Duration;
