@@ -86,6 +86,15 @@ export default defineConfig(
       '@typescript-eslint/require-await': 'off',
     },
   },
+  {
+    // First, so that the stricter rules of common/, workflows/ and simulator/ below replace it there.
+    ...packageRule(
+      ['**/*.ts'],
+      '^@modelcontextprotocol/',
+      'The MCP SDK is for tools/mcp/ only (and the test servers): the rest reaches MCP through its ToolDefinitions.',
+    ),
+    ignores: ['tools/mcp/**', 'test/**'],
+  },
   packageRule(
     ['common/**'],
     '^(?!zod$|@temporalio/common$|\\.)',

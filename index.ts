@@ -12,6 +12,7 @@ export {
   type ToolOutput,
 } from './tools/define.js';
 export { defineAgent, type AgentDefinition } from './agents/define.js';
+export type { McpServerConfig, McpServers } from './tools/mcp/config.js';
 export {
   createPlugin,
   createWorker,

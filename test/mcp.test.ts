@@ -1,5 +1,5 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -8,10 +8,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uncertainEffect } from '../activities/ledger.js';
+import { defineTool } from '../tools/define.js';
+import { McpToolSource } from '../tools/mcp/tool-source.js';
+import { assembleToolset } from '../tools/toolset.js';
+import { z } from 'zod';
 import { startRun } from '../client/connect.js';
+import { escalationQuery, respondUpdate } from '../common/messages.js';
 import type { McpServers } from '../tools/mcp/config.js';
 import { effects } from './helpers/audit-run.js';
 import { useHarness } from './helpers/harness.js';
+import { discardWorkflowSpans } from '../worker/telemetry.js';
 
 /**
  * MCP servers as tools, end to end: a real dev server, worker and simulator, and the test's own
@@ -26,13 +32,14 @@ const stdioServer = (countFile: string, crashFile?: string): McpServers[string] 
   command: process.execPath,
   args: ['--import', 'tsx', fixture, '--stdio'],
   cwd: repoRoot,
-  env: { MCP_COUNT_FILE: countFile, ...(crashFile ? { MCP_CRASH_FILE: crashFile } : {}) },
+  // Pages of 2: the worker must follow nextCursor to see every tool.
+  env: { MCP_COUNT_FILE: countFile, MCP_PAGE_SIZE: '2', ...(crashFile ? { MCP_CRASH_FILE: crashFile } : {}) },
 });
 
 /** The fixture over HTTP on a port of its own; resolves with its URL once it listens. */
-function startHttpServer(countFile: string): Promise<{ url: string; child: ChildProcess }> {
+function startHttpServer(countFile: string, port = 0): Promise<{ url: string; child: ChildProcess }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, '--http', '--port', '0'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, '--http', '--port', String(port)], {
       cwd: repoRoot,
       env: { ...process.env, MCP_COUNT_FILE: countFile, MCP_HTTP_TOKEN: TOKEN },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -112,6 +119,8 @@ describe('MCP servers as tools', () => {
     const { handle, workflowId } = await run(
       task(
         ['fx__lookup', { key: 'beta' }],
+        ['fx__env_var', { name: 'MCP_TEST_TOKEN' }],
+        ['fx__env_var', { name: 'MCP_COUNT_FILE' }],
         ['fx__increment', {}],
         ['fx__fail', {}],
         ['fx__crash_once', {}],
@@ -127,6 +136,9 @@ describe('MCP servers as tools', () => {
     const crashedPid = (await readFile(join(h.dir, 'crashed.pid'), 'utf8')).trim();
     expect(report.slice(0, -1)).toEqual([
       'fx__lookup said: beta = 2',
+      // The worker's environment holds the token; a stdio server gets only the SDK's defaults and its own env.
+      'fx__env_var said: MCP_TEST_TOKEN is not set',
+      'fx__env_var said: MCP_COUNT_FILE is set',
       `fx__increment said: count is ${before + 1}`,
       'fx__fail failed: the fixture failed on purpose',
       // The server exited under the call: started again, and the call sent once more.
@@ -136,7 +148,7 @@ describe('MCP servers as tools', () => {
       'web__lookup said: gamma = 3',
       `web__increment said: count is ${before + 2}`,
     ]);
-    expect(report[3]).not.toContain(`process ${crashedPid}`);
+    expect(report[5]).not.toContain(`process ${crashedPid}`);
     // The list changed at runtime: the next request offered the new tool.
     expect(report.at(-1)).toMatch(/^offered: .*fx__greet/);
 
@@ -154,6 +166,31 @@ describe('MCP servers as tools', () => {
     );
     // The token went to the server in a header, and nowhere into the run.
     expect(await historyText(handle)).not.toContain(TOKEN);
+    // A replay runs no activity, so it reaches no server: it only needs the history.
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: process.env.LONGHAUL_WORKFLOW_BUNDLE! }, sinks: discardWorkflowSpans },
+      await handle.fetchHistory(),
+      workflowId,
+    );
+  });
+
+  it('a tool annotated destructive is held for a person, who sees the server, the tool and its input', async () => {
+    const { handle } = await run(task(['fx__wipe', { scope: 'all' }], ['fx__lookup', { key: 'alpha' }]));
+    let open = await handle.query(escalationQuery);
+    while (!open) {
+      await sleep(100);
+      open = await handle.query(escalationQuery);
+    }
+    expect(open).toMatchObject({
+      kind: 'tool_approval',
+      question: expect.stringMatching(/\nMCP server fx, tool wipe, input \{"scope":"all"\}$/),
+      heldToolCall: { name: 'fx__wipe', input: { scope: 'all' } },
+    });
+    // Its own default (destructiveHint), admitted as the run's policy: the worker names it nowhere.
+    expect((await admitted(handle)).toolPolicies).toMatchObject({ fx__wipe: 'approve', fx__lookup: 'allow' });
+    await handle.executeUpdate(respondUpdate, { args: [{ escalationId: open.id, decision: 'approve' }] });
+    const result = await handle.result();
+    expect(result.report!.split('\n').slice(0, 2)).toEqual(['fx__wipe said: wiped', 'fx__lookup said: alpha = 1']);
   });
 
   it('a call that hangs is a tool error saying it timed out, and that it may have acted', async () => {
@@ -163,6 +200,32 @@ describe('MCP servers as tools', () => {
       'web__hang failed: MCP server web, tool hang: timed out after 2 s; it may have acted before it stopped answering',
       'web__lookup said: alpha = 1',
     ]);
+  });
+
+  it('a Streamable HTTP server that was restarted (its sessions gone) is connected again, and the call sent', async () => {
+    const { port } = new URL(http.url);
+    http.child.kill('SIGKILL');
+    await new Promise((r) =>
+      http.child.exitCode !== null || http.child.signalCode !== null ? r(undefined) : http.child.once('exit', r),
+    );
+    http = await startHttpServer(countFile, Number(port));
+    const { handle } = await run(task(['web__lookup', { key: 'beta' }]));
+    expect((await handle.result()).report!.split('\n')[0]).toBe('web__lookup said: beta = 2');
+  });
+
+  it('a worker whose MCP server cannot be reached, or whose config names an unset variable, does not start', async () => {
+    const unreachable = { LONGHAUL_MCP_SERVERS: JSON.stringify({ gone: { command: join(h.dir, 'no-such-server') } }) };
+    await expect(h.spawnWorker(`${h.taskQueue}-gone`, unreachable)).rejects.toThrow(
+      /MCP server gone: cannot connect: spawn \S*no-such-server ENOENT/,
+    );
+    const unset = {
+      LONGHAUL_MCP_SERVERS: JSON.stringify({
+        web: { url: http.url, headers: { Authorization: 'Bearer ${MCP_UNSET_TOKEN}' } },
+      }),
+    };
+    await expect(h.spawnWorker(`${h.taskQueue}-unset`, unset)).rejects.toThrow(
+      'MCP server web: headers.Authorization names ${MCP_UNSET_TOKEN}, which is not set',
+    );
   });
 
   it('a side-effecting MCP tool acts once across a SIGKILL of the worker in the middle of its call', async () => {
@@ -193,5 +256,44 @@ describe('MCP servers as tools', () => {
     const calls = await lines(killedCount);
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatch(new RegExp(`^${workflowId}/`));
+  });
+});
+
+describe("an owner's MCP tools, outside a worker", () => {
+  it('a list that changes into a name clash is logged, and the tools offered before stay', async () => {
+    const warnings: string[] = [];
+    const source = new McpToolSource(
+      'agent a',
+      { fx: stdioServer('/dev/null') },
+      {
+        env: process.env,
+        warn: (m) => void warnings.push(m),
+      },
+    );
+    // The agent's own tool has the name the server's runtime tool will be offered under.
+    const own = defineTool({
+      name: 'fx__greet',
+      description: "The agent's own greeting.",
+      input: z.object({}),
+      sideEffectFree: true,
+      run: async () => ({ content: 'own' }),
+    });
+    const current = source.bind([own], (mcp) => assembleToolset('agent a', [own, ...mcp]));
+    await source.start();
+    try {
+      const before = [...current().registry.keys()];
+      expect(before).toEqual(expect.arrayContaining(['fx__greet', 'fx__lookup', 'fx__add_tool']));
+      const added = await current().registry.get('fx__add_tool')!.run({}, { workspace: '/', idempotencyKey: 'k' });
+      expect(added).toEqual({ content: 'added greet' });
+      expect(warnings).toEqual([
+        `agent a: MCP server fx's tool "greet" and tool fx__greet would both be offered as fx__greet; the tools offered before the change stay`,
+      ]);
+      expect([...current().registry.keys()]).toEqual(before);
+      expect(await current().registry.get('fx__greet')!.run({}, { workspace: '/', idempotencyKey: 'k' })).toEqual({
+        content: 'own',
+      });
+    } finally {
+      await source.close();
+    }
   });
 });

@@ -85,7 +85,10 @@ export function defineTool<Input extends z.ZodType>(def: ToolDefinition<Input>):
   return def;
 }
 
-/** The shape the Messages API takes in `tools`; the JSON Schema is derived from zod, never written twice. */
+/**
+ * The shape the Messages API takes in `tools`; the JSON Schema is derived from zod, never written
+ * twice, unless the tool's schema is JSON Schema already (`inputJsonSchema`).
+ */
 export interface ToolSchema {
   name: string;
   description: string;

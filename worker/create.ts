@@ -55,6 +55,8 @@ export async function createLonghaulWorker({
       ? encodedFailuresBundlePath(workflowBundlePath)
       : workflowBundlePath;
   const bundle = wanted && existsSync(wanted) ? wanted : undefined;
+  const longhaul = new LonghaulPlugin(plugin);
+  await longhaul.connectMcpServers();
   return Worker.create({
     connection,
     namespace,
@@ -66,6 +68,9 @@ export async function createLonghaulWorker({
     // On SIGINT/SIGTERM running activities get this long to finish; Temporal retries the rest.
     shutdownGraceTime: '10 seconds',
     ...(stickyQueueScheduleToStartTimeout ? { stickyQueueScheduleToStartTimeout } : {}),
-    plugins: [new LonghaulPlugin(plugin)],
+    plugins: [longhaul],
+  }).catch(async (err: unknown) => {
+    await longhaul.closeMcpServers();
+    throw err;
   });
 }

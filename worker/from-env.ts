@@ -81,6 +81,8 @@ async function pluginOptionsFromEnv(
     ...(config.LONGHAUL_MCP_SERVERS
       ? { mcpServers: readMcpServersJson(inlineOrFile('LONGHAUL_MCP_SERVERS', config.LONGHAUL_MCP_SERVERS).text) }
       : {}),
+    // The agents' servers too: `${VAR}` comes from the same environment as every other setting.
+    ...(opts.env ? { mcpEnv: opts.env } : {}),
     ...(keyring ? { dataConverter: encryptionDataConverter(keyring) } : {}),
     ...(telemetry ? { telemetry } : {}),
   };

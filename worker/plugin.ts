@@ -54,6 +54,8 @@ export interface LonghaulPluginOptions {
    * process's environment.
    */
   mcpServers?: McpServers;
+  /** Where `${VAR}` in the MCP servers' env and header values is read; `process.env` when omitted. */
+  mcpEnv?: NodeJS.ProcessEnv;
   /** Payload codecs (encryption: `encryptionDataConverter` in config/codec.ts), for the whole worker; the client must use the same. */
   dataConverter?: DataConverter;
   /** Tracing (worker/telemetry.ts), of the whole worker's activities; the caller shuts it down after the worker stops. */
@@ -122,7 +124,7 @@ export class LonghaulPlugin extends SimplePlugin {
         ...(opts.agents ? { agents: opts.agents } : {}),
       },
       {
-        env: process.env,
+        env: opts.mcpEnv ?? process.env,
         warn: (message) => {
           Runtime.instance().logger.warn(message);
         },
@@ -154,6 +156,20 @@ export class LonghaulPlugin extends SimplePlugin {
     this.mcp = mcp;
     this.telemetry = opts.telemetry;
     this.failureConverterPath = opts.dataConverter?.failureConverterPath;
+  }
+
+  /**
+   * Connects the MCP servers and lists their tools; runWorker does it if nobody did before.
+   * createLonghaulWorker calls it before Worker.create: a server that cannot be reached then fails
+   * the start before a worker exists (one created and never run keeps its connection from closing).
+   */
+  connectMcpServers(): Promise<void> {
+    return this.mcp.start();
+  }
+
+  /** Stops the MCP servers (stdio) and closes their connections; runWorker does it when the worker stops. */
+  closeMcpServers(): Promise<void> {
+    return this.mcp.close();
   }
 
   /** The workflow spans' sink: the telemetry's, else the user's own if any, else one that drops them. */
@@ -205,7 +221,7 @@ export class LonghaulPlugin extends SimplePlugin {
     // Before the worker polls: a workflow that upserts an unregistered attribute fails its task.
     await ensureSearchAttributes(connection, namespace);
     // Before the worker polls, so that the first run is offered the servers' tools.
-    await this.mcp.start();
+    await this.connectMcpServers();
     // In the background: the worker polls meanwhile, and never reclaims its own work (its identity is registered here).
     const log = Runtime.instance().logger;
     reclaimOrphans(connection, namespace, taskQueue, workerSelf(identity)).then(
@@ -225,7 +241,7 @@ export class LonghaulPlugin extends SimplePlugin {
     try {
       return await super.runWorker(worker, next);
     } finally {
-      await this.mcp.close();
+      await this.closeMcpServers();
     }
   }
 }

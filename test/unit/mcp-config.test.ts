@@ -6,6 +6,7 @@ import { inlineOrFile } from '../../config/inline-or-file.js';
 import { readEnv } from '../../config/env.js';
 import { ConfigError } from '../../common/errors.js';
 import { defineAgent, agentDefaults } from '../../agents/define.js';
+import { createPlugin } from '../../worker/from-env.js';
 import { expandServer, parseMcpServers, readMcpServersJson } from '../../tools/mcp/config.js';
 
 describe('MCP server config', () => {
@@ -98,5 +99,21 @@ describe('MCP server config', () => {
       mcpServers: { s: { command: 'x', env: { TOKEN: '${T}' } } },
     });
     expect(agentDefaults(agent)).toEqual({ systemPrompt: 'p' });
+  });
+
+  it("createWorker's and createPlugin's env is where ${VAR} is read, not only process.env", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcp-env-'));
+    const env = {
+      LONGHAUL_STORE_DIR: join(dir, 'store'),
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:9',
+      LONGHAUL_MCP_SERVERS: JSON.stringify({
+        t: { url: 'http://127.0.0.1:9/mcp', headers: { A: '${MCP_ENV_ONLY_TOKEN}' } },
+      }),
+    };
+    await expect(createPlugin({ env })).rejects.toThrow(
+      'MCP server t: headers.A names ${MCP_ENV_ONLY_TOKEN}, which is not set',
+    );
+    const made = await createPlugin({ env: { ...env, MCP_ENV_ONLY_TOKEN: 'x' } });
+    await made.close();
   });
 });

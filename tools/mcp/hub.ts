@@ -8,6 +8,7 @@ import { McpToolSource, type McpSourceOptions } from './tool-source.js';
 export class McpHub {
   readonly worker: McpToolSource | undefined;
   readonly agents: ReadonlyMap<string, McpToolSource>;
+  private started: Promise<void> | undefined;
 
   constructor(
     servers: {
@@ -32,11 +33,16 @@ export class McpHub {
   }
 
   /**
-   * Connects every server. One that cannot be reached fails the worker's start: a worker that
+   * Connects every server, once however often asked. One that cannot be reached fails the worker's start: a worker that
    * served runs without a server's tools would offer the model another toolset than its peers on
    * the task queue, and record that in the runs' profiles; a supervisor's restart is the retry.
    */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.started ??= this.connect();
+    return this.started;
+  }
+
+  private async connect(): Promise<void> {
     const started = await Promise.allSettled(this.sources.map((s) => s.start()));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
