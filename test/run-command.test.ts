@@ -254,9 +254,9 @@ describe.skipIf(noBwrap !== undefined)(`run_command in the sandbox${noBwrap ? ` 
 
   it('cannot write outside the workspace, nor to the real /tmp; it can write in the workspace', async () => {
     const probe = `longhaul-probe-${randomBytes(4).toString('hex')}`;
-    // The repository's own directory (present in any checkout, and not under /tmp, where the sandbox has a private tmpfs), /etc, the
+    // /var/tmp (writable by anyone outside the sandbox, and not under /tmp, where the sandbox has a private tmpfs), /etc, the
     // workspace's sibling, and through a symlink.
-    const elsewhere = join(repoRoot, probe);
+    const elsewhere = join('/var/tmp', probe);
     const out = await run('bwrap', {
       command:
         `echo x > ${elsewhere}; echo x > /etc/${probe}; echo x > ${outside}/written; echo x > escape/via-link; ` +
