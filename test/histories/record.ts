@@ -15,13 +15,40 @@ import type { AgentRunWorkflow } from '../../common/messages.js';
 import { humanResponseSignal, progressQuery, respondUpdate } from '../../common/messages.js';
 import type { RunOptionsInput } from '../../common/options.js';
 import { auditTask, writeAuditWorkspace } from '../../simulator/scenarios/audit.js';
+import { codingTask, writeCodingWorkspace } from '../../simulator/scenarios/coding.js';
+import { defineAgent } from '../../agents/define.js';
+import { codingTools } from '../../tools/coding/index.js';
+import { workspaceTools } from '../../tools/workspace-tools.js';
 import { chainHistories } from '../helpers/chain.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { wordCounter } from '../../examples/word-count/agent.js';
 
+// The coding tools under their own policies: edit_file and run_command hold their calls for a
+// person, except a command on the allow-list (no sandbox, so that the run needs no bubblewrap).
+const coder = defineAgent({
+  name: 'coder',
+  systemPrompt: 'You are a careful coding agent.',
+  tools: [...workspaceTools, ...codingTools({ commandAllow: ['git diff'], sandbox: 'off' })],
+});
+
 const outDir = fileURLToPath(new URL('.', import.meta.url));
 process.env.TEMPORAL_CLI = ensureTemporalCli();
 process.env.LONGHAUL_WORKFLOW_BUNDLE = await writeWorkflowBundle();
+
+/** Approves each escalation of the run as it comes, until the run ends. */
+async function approveAll(h: Harness, workflowId: string): Promise<void> {
+  const handle = h.env.client.workflow.getHandle<AgentRunWorkflow>(workflowId);
+  const approved = new Set<string>();
+  for (;;) {
+    const p = await handle.query(progressQuery).catch(() => undefined);
+    if (p && p.status !== 'running' && p.status !== 'awaiting_human') return;
+    if (p?.escalation && !approved.has(p.escalation.id)) {
+      approved.add(p.escalation.id);
+      await handle.executeUpdate(respondUpdate, { args: [{ escalationId: p.escalation.id, decision: 'approve' }] });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 async function waitForEscalation(h: Harness, workflowId: string): Promise<string> {
   for (;;) {
@@ -39,7 +66,8 @@ async function record(h: Harness, name: string, options: Partial<RunOptionsInput
   const workspace = join(h.dir, name);
   await mkdir(workspace, { recursive: true });
   if (options.task.startsWith('Audit the ')) await writeAuditWorkspace(workspace, Number(/\d+/.exec(options.task)![0]));
-  if (options.agent) await writeFile(join(workspace, 'notes.txt'), 'four words right here\n');
+  if (options.task.startsWith('Coding task:')) await writeCodingWorkspace(workspace);
+  if (options.agent === wordCounter.name) await writeFile(join(workspace, 'notes.txt'), 'four words right here\n');
   const handle = await startRun(h.env.client, { workspace, ...options }, { taskQueue: h.taskQueue, workflowId: `recorded-${name}` });
   await drive?.(handle.workflowId);
   await handle.result();
@@ -56,7 +84,7 @@ async function record(h: Harness, name: string, options: Partial<RunOptionsInput
 const plain = await startHarness();
 // A server that suggests continue-as-new early, to record a switch while a person is asked.
 const eager = await startHarness({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 40 } });
-const [worker, eagerWorker] = await Promise.all([plain.startWorker({ agents: [wordCounter] }), eager.startWorker()]);
+const [worker, eagerWorker] = await Promise.all([plain.startWorker({ agents: [wordCounter, coder] }), eager.startWorker()]);
 await Promise.all([
   worker.runUntil(async () => {
     await record(plain, 'plain', { task: 'Reply with: recorded' });
@@ -69,6 +97,11 @@ await Promise.all([
     await record(plain, 'local-tools', { task: auditTask(8), toolPolicies: { write_file: 'allow' } });
     // A named agent: its profile read by a local activity, its own tool run locally.
     await record(plain, 'agent', { agent: 'word-counter', task: '[sim:call count_words] {"path":"notes.txt"}' });
+    // Approval per call: the edit and the test command wait for a person (each with what it would
+    // do), the allow-listed `git diff` runs without asking (its call recorded with needsApproval: false).
+    await record(plain, 'coding', { agent: coder.name, task: codingTask({ reviewCommand: 'git diff' }) }, (id) =>
+      approveAll(plain, id),
+    );
   }),
   eagerWorker.runUntil(
     record(eager, 'continue-as-new', { task: '[sim:ask-human]' }, async (id) => {
