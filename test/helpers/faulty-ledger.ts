@@ -11,13 +11,38 @@ export interface LedgerFaults {
   failResultWrites?: number;
 }
 
+/** A store that hands every call to another; the wrappers below override what they change. */
+class ForwardingStore implements BlobStore {
+  constructor(protected readonly inner: BlobStore) {}
+
+  put(content: string, ref?: BlobRef): Promise<BlobRef> {
+    return this.inner.put(content, ref);
+  }
+  get(ref: BlobRef): Promise<string> {
+    return this.inner.get(ref);
+  }
+  getRecord(key: string): Promise<string | undefined> {
+    return this.inner.getRecord(key);
+  }
+  putRecord(key: string, value: string): Promise<void> {
+    return this.inner.putRecord(key, value);
+  }
+  createRecord(key: string, value: string): Promise<boolean> {
+    return this.inner.createRecord(key, value);
+  }
+  journal(line: string): Promise<void> {
+    return this.inner.journal(line);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
 /** A store whose ledger writes fail as told, per run; blobs and reads pass through to the real store. */
-export class FaultyLedger implements BlobStore {
+export class FaultyLedger extends ForwardingStore {
   private readonly faults = new Map<string, LedgerFaults>();
   /** Journal lines as the inner store got them: the side effects actually performed. */
   readonly journaled: string[] = [];
-
-  constructor(private readonly inner: BlobStore) {}
 
   /** Ledger keys start with the run's workflowId (activities/ledger.ts). */
   failFor(workflowId: string, faults: LedgerFaults): void {
@@ -33,29 +58,17 @@ export class FaultyLedger implements BlobStore {
     }
   }
 
-  put(content: string, ref?: BlobRef): Promise<BlobRef> {
-    return this.inner.put(content, ref);
-  }
-  get(ref: BlobRef): Promise<string> {
-    return this.inner.get(ref);
-  }
-  getRecord(key: string): Promise<string | undefined> {
-    return this.inner.getRecord(key);
-  }
-  async putRecord(key: string, value: string): Promise<void> {
+  override async putRecord(key: string, value: string): Promise<void> {
     this.refuse(key, 'result');
     await this.inner.putRecord(key, value);
   }
-  async createRecord(key: string, value: string): Promise<boolean> {
+  override async createRecord(key: string, value: string): Promise<boolean> {
     this.refuse(key, 'intent');
     return this.inner.createRecord(key, value);
   }
-  async journal(line: string): Promise<void> {
+  override async journal(line: string): Promise<void> {
     await this.inner.journal(line);
     this.journaled.push(line);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
 
@@ -85,38 +98,25 @@ export function countingTool() {
  * answers again: the worker hangs right after the call finished and before it could report it,
  * for a test to kill it there (test/helpers/worker-process.ts, LONGHAUL_TEST_HOLD_AFTER_RESULT).
  */
-export class HoldAfterResult implements BlobStore {
+export class HoldAfterResult extends ForwardingStore {
   private readonly keys = new Set<string>();
 
   constructor(
-    private readonly inner: BlobStore,
+    inner: BlobStore,
     private readonly tool: string,
-  ) {}
+  ) {
+    super(inner);
+  }
 
-  put(content: string, ref?: BlobRef): Promise<BlobRef> {
-    return this.inner.put(content, ref);
-  }
-  get(ref: BlobRef): Promise<string> {
-    return this.inner.get(ref);
-  }
-  getRecord(key: string): Promise<string | undefined> {
-    return this.inner.getRecord(key);
-  }
-  async putRecord(key: string, value: string): Promise<void> {
+  override async putRecord(key: string, value: string): Promise<void> {
     await this.inner.putRecord(key, value);
     if (!this.keys.has(key)) return;
     process.stdout.write(`held after recording the result of ${this.tool} ${key}\n`);
     await new Promise(() => {});
   }
-  async createRecord(key: string, value: string): Promise<boolean> {
+  override async createRecord(key: string, value: string): Promise<boolean> {
     // The intent names its tool (activities/ledger.ts intentRecord); the result does not.
     if (value === intentRecord(this.tool)) this.keys.add(key);
     return this.inner.createRecord(key, value);
-  }
-  journal(line: string): Promise<void> {
-    return this.inner.journal(line);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
