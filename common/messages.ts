@@ -10,6 +10,13 @@ import type { ClosedEscalation, Escalation, HumanResponse } from './escalation.j
 
 export type RunStatus = 'running' | 'awaiting_human' | 'completed' | 'stopped' | 'failed';
 
+/**
+ * What visibility (the LonghaulStatus search attribute and the memo) says of a Temporal run: its
+ * RunStatus, or `continued` for a run that handed on to the next of its chain (so a query for live
+ * runs never matches it), or `cancelled` for a run that Temporal cancelled.
+ */
+export type VisibleStatus = RunStatus | 'continued' | 'cancelled';
+
 export interface Progress {
   status: RunStatus;
   counters: Counters;
@@ -55,7 +62,7 @@ export interface RunResult {
 
 /** The run's memo, readable by the Web UI and `describe()` without a worker. */
 export interface RunMemo {
-  status: RunStatus;
+  status: VisibleStatus;
   turn: number;
   maxTurns: number;
   tokensUsed: number;
@@ -67,7 +74,21 @@ export interface RunMemo {
   compactions: number;
   /** The open escalation, `kind id: question` (a held call's line, without its approval detail); absent while no one is asked. */
   waitingOnPerson?: string;
+  /** The open escalation, for answering without a worker's query (`longhaul pending`, the console); absent while no one is asked. */
+  escalation?: MemoEscalation;
   runInChain: number;
+}
+
+/** What the memo keeps of an open escalation: enough to list and answer it, never the approval detail (its size). */
+export interface MemoEscalation {
+  id: string;
+  kind: Escalation['kind'];
+  /** The question's first line (for a held call: the call's display line). */
+  question: string;
+  /** The held tool's name, for `tool_approval`. */
+  tool?: string;
+  openedAt: string;
+  deadline: string;
 }
 
 // Definitions are plain data (what @temporalio/workflow's defineQuery and friends build); made here
@@ -87,6 +108,14 @@ export const humanResponseSignal = signal<[unknown]>('humanResponse');
 export const respondUpdate = update<{ escalationId: string; decision: HumanResponse['decision'] }, [HumanResponse]>(
   'respond',
 );
+
+/**
+ * Ends a run that is not waiting on a person (a busy run): it stops after the step in flight (a
+ * model call or a tool call finishes first), as `stopped`, with the reason `stopped by <by>: <message>`.
+ * While a person is asked, it closes the open escalation with decision stop. Refused (validator)
+ * once the run is ending.
+ */
+export const stopRunUpdate = update<{ stopping: true }, [{ by: string; message?: string }]>('stopRun');
 
 /** The workflow's input: the options, and the memory a previous run of the chain handed on. */
 export interface AgentRunInput {
