@@ -160,7 +160,7 @@ describe('longhaul console', () => {
         headers: { 'content-type': 'application/json', 'x-longhaul-csrf': csrf },
         body: JSON.stringify({ escalationId: 'esc-1', decision: 'approve' }),
       });
-      return { status: res.status, body: (await res.json()) as unknown };
+      return { status: res.status, body: await res.json() };
     }, handle.workflowId);
     expect(refused).toEqual({
       status: 503,

@@ -156,12 +156,12 @@ function sampleOf(live) {
   return m ? { turn: m.turn, cost: m.costUsd ?? 0, tokens: m.tokensUsed } : null;
 }
 
-function Answer({ runId, escalation, onSent }) {
+/** The answer form; what came of an answer is shown by the page (it outlives the escalation it answered). */
+function Answer({ runId, escalation, onSent, onOutcome }) {
   const [messageText, setMessage] = useState('');
   const [turns, setTurns] = useState('');
-  const [outcome, setOutcome] = useState(null);
   const send = async (decision) => {
-    setOutcome(null);
+    onOutcome(null);
     try {
       const sent = await post(`/api/runs/${encodeURIComponent(runId)}/answer`, {
         escalationId: escalation.id,
@@ -169,10 +169,10 @@ function Answer({ runId, escalation, onSent }) {
         message: messageText,
         turns,
       });
-      setOutcome({ ok: true, text: sent });
+      onOutcome({ ok: true, text: sent });
       onSent();
     } catch (err) {
-      setOutcome({ ok: false, text: err.message });
+      onOutcome({ ok: false, text: err.message });
     }
   };
   const all = ['approve', 'deny', 'reply', 'extend', 'stop'];
@@ -198,7 +198,6 @@ function Answer({ runId, escalation, onSent }) {
     <p class="hint">
       this escalation takes ${escalation.decisions.join(', ')}; the run checks every answer and says why it refuses one
     </p>
-    ${outcome && html`<p class=${outcome.ok ? 'sent' : 'refusal'} role=${outcome.ok ? 'status' : 'alert'}>${outcome.text}</p>`}
   </div>`;
 }
 
@@ -255,7 +254,7 @@ function RunPage({ id }) {
   const [live, setLive] = useState(null);
   const [samples, setSamples] = useState([]);
   const [error, setError] = useState('');
-  const [stopOutcome, setStopOutcome] = useState(null);
+  const [outcome, setOutcome] = useState(null);
   const load = () =>
     getJSON(`/api/runs/${encodeURIComponent(id)}`)
       .then((d) => {
@@ -292,14 +291,14 @@ function RunPage({ id }) {
   const compactions = r?.compactions ?? p?.compactions ?? [];
   const closed = r?.escalations ?? p?.escalations ?? [];
   const stop = async () => {
-    setStopOutcome(null);
+    setOutcome(null);
     try {
-      setStopOutcome({
+      setOutcome({
         ok: true,
         text: await post(`/api/runs/${encodeURIComponent(id)}/stop`, { message: 'stopped from the console' }),
       });
     } catch (err) {
-      setStopOutcome({ ok: false, text: err.message });
+      setOutcome({ ok: false, text: err.message });
     }
   };
   return html` <p><a href="/">← runs</a></p>
@@ -326,7 +325,7 @@ function RunPage({ id }) {
       )}
     </p>
     ${live.temporalStatus === 'RUNNING' && !escalation && html`<p><button class="stop" onClick=${stop}>stop the run</button></p>`}
-    ${stopOutcome && html`<p class=${stopOutcome.ok ? 'sent' : 'refusal'} role="alert">${stopOutcome.text}</p>`}
+    ${outcome && html`<p class=${outcome.ok ? 'sent' : 'refusal'} role="alert">${outcome.text}</p>`}
     ${
       escalation &&
       html`<section class="escalation">
@@ -341,7 +340,7 @@ function RunPage({ id }) {
             : ''
         }
         <p>deadline ${when(escalation.deadline)} UTC</p>
-        <${Answer} runId=${id} escalation=${escalation} onSent=${load} />
+        <${Answer} runId=${id} escalation=${escalation} onSent=${load} onOutcome=${setOutcome} />
       </section>`
     }
     ${
