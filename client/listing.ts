@@ -10,17 +10,25 @@ import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/pa
 import { decodeMapFromPayloads } from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
 import proto from '@temporalio/proto';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../config/codec.js';
+import type { RunMemo, VisibleStatus } from '../common/messages.js';
 import { LONGHAUL_STATUS } from '../common/search-attributes.js';
 
 const Status = proto.temporal.api.enums.v1.WorkflowExecutionStatus;
 
 export interface ListedRun {
   workflowId: string;
+  /** Temporal's id of this run of the chain (each continue-as-new starts another). */
+  runId: string;
   startTime: Date;
+  /** Absent while the run is open. */
+  closeTime?: Date;
+  historyLength: number;
   /** Temporal's status, named as the SDK names it (RUNNING, COMPLETED, CANCELLED, …). */
   temporalStatus: string;
-  /** longhaul's status (a search attribute: never encrypted, so known for every run). */
-  status: string | undefined;
+  /** longhaul's status (a search attribute: never encrypted, so known for every run); absent before the worker set it. */
+  status: VisibleStatus | undefined;
+  /** The memo the workflow keeps (common/messages.ts), decoded; absent when unreadable or not yet written. */
+  memo?: RunMemo;
   /** Why this client cannot read the run's memo, queries and result; absent when it can. */
   unreadable?: string;
 }
@@ -34,6 +42,11 @@ export function unreadableReason(fields: Record<string, Payload>, err: unknown):
   const key = text(sealed.metadata?.[KEY_ID_METADATA]);
   return `encrypted with key "${key}", which this client does not have (LONGHAUL_ENCRYPTION_KEYS)`;
 }
+
+type Timestamp = { seconds?: { toString(): string } | number | null; nanos?: number | null } | null | undefined;
+
+const dateOf = (t: Timestamp): Date | undefined =>
+  t?.seconds == null ? undefined : new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6));
 
 function statusName(code: number | null | undefined): string {
   const name = (Status[code ?? 0] ?? 'WORKFLOW_EXECUTION_STATUS_UNSPECIFIED').replace('WORKFLOW_EXECUTION_STATUS_', '');
@@ -54,17 +67,29 @@ export async function* listReadable(client: Client, query: string): AsyncIterabl
       const workflowId = raw.execution?.workflowId ?? '';
       const fields = (raw.memo?.fields ?? {}) as Record<string, Payload>;
       let unreadable: string | undefined;
+      let memo: RunMemo | undefined;
       try {
-        await decodeMapFromPayloads(loadedDataConverter, fields, { type: 'workflow', namespace, workflowId });
+        const decoded = await decodeMapFromPayloads(loadedDataConverter, fields, {
+          type: 'workflow',
+          namespace,
+          workflowId,
+        });
+        // The workflow writes the memo at its first status change; before that there is none.
+        if (decoded && 'status' in decoded) memo = decoded as unknown as RunMemo;
       } catch (err) {
         unreadable = unreadableReason(fields, err);
       }
-      const seconds = Number(raw.startTime?.seconds ?? 0);
+      const closeTime = dateOf(raw.closeTime);
       yield {
         workflowId,
-        startTime: new Date(seconds * 1000 + Math.floor((raw.startTime?.nanos ?? 0) / 1e6)),
+        runId: raw.execution?.runId ?? '',
+        startTime: dateOf(raw.startTime) ?? new Date(0),
+        ...(closeTime ? { closeTime } : {}),
+        historyLength: Number(raw.historyLength ?? 0),
         temporalStatus: statusName(raw.status),
-        status: decodeTypedSearchAttributes(raw.searchAttributes?.indexedFields).get(LONGHAUL_STATUS),
+        status: decodeTypedSearchAttributes(raw.searchAttributes?.indexedFields).get(LONGHAUL_STATUS) as
+          VisibleStatus | undefined,
+        ...(memo ? { memo } : {}),
         ...(unreadable ? { unreadable } : {}),
       };
     }
