@@ -53,47 +53,69 @@ function statusName(code: number | null | undefined): string {
   return name === 'CANCELED' ? 'CANCELLED' : name === 'UNSPECIFIED' ? 'UNKNOWN' : name;
 }
 
-/** The runs matching a visibility query, newest first, each readable or marked as not. */
-export async function* listReadable(client: Client, query: string): AsyncIterable<ListedRun> {
+type RawExecution = NonNullable<
+  Awaited<ReturnType<Client['workflowService']['listWorkflowExecutions']>>['executions']
+>[number];
+
+/** One execution as visibility returned it, its memo decoded here (or marked unreadable). */
+async function listedRun(client: Client, raw: RawExecution): Promise<ListedRun> {
   const { namespace, loadedDataConverter } = client.options;
+  const workflowId = raw.execution?.workflowId ?? '';
+  const fields = (raw.memo?.fields ?? {}) as Record<string, Payload>;
+  let unreadable: string | undefined;
+  let memo: RunMemo | undefined;
+  try {
+    const decoded = await decodeMapFromPayloads(loadedDataConverter, fields, {
+      type: 'workflow',
+      namespace,
+      workflowId,
+    });
+    // The workflow writes the memo at its first status change; before that there is none.
+    if (decoded && 'status' in decoded) memo = decoded as unknown as RunMemo;
+  } catch (err) {
+    unreadable = unreadableReason(fields, err);
+  }
+  const closeTime = dateOf(raw.closeTime);
+  return {
+    workflowId,
+    runId: raw.execution?.runId ?? '',
+    startTime: dateOf(raw.startTime) ?? new Date(0),
+    ...(closeTime ? { closeTime } : {}),
+    historyLength: Number(raw.historyLength ?? 0),
+    temporalStatus: statusName(raw.status),
+    status: decodeTypedSearchAttributes(raw.searchAttributes?.indexedFields).get(LONGHAUL_STATUS) as
+      VisibleStatus | undefined,
+    ...(memo ? { memo } : {}),
+    ...(unreadable ? { unreadable } : {}),
+  };
+}
+
+/**
+ * One page of the runs matching a visibility query (one server call), each readable or marked as
+ * not; `nextPageToken` is absent on the last page.
+ */
+export async function listReadablePage(
+  client: Client,
+  query: string,
+  { pageSize, nextPageToken }: { pageSize?: number; nextPageToken?: Uint8Array | undefined } = {},
+): Promise<{ runs: ListedRun[]; nextPageToken?: Uint8Array }> {
+  const page = await client.workflowService.listWorkflowExecutions({
+    namespace: client.options.namespace,
+    query,
+    ...(pageSize ? { pageSize } : {}),
+    ...(nextPageToken?.length ? { nextPageToken } : {}),
+  });
+  const runs = await Promise.all((page.executions ?? []).map((raw) => listedRun(client, raw)));
+  return { runs, ...(page.nextPageToken?.length ? { nextPageToken: page.nextPageToken } : {}) };
+}
+
+/** The runs matching a visibility query, in visibility's order (close time, open runs first), each readable or marked as not. */
+export async function* listReadable(client: Client, query: string): AsyncIterable<ListedRun> {
   let nextPageToken: Uint8Array | undefined;
   do {
-    const page = await client.workflowService.listWorkflowExecutions({
-      namespace,
-      query,
-      ...(nextPageToken ? { nextPageToken } : {}),
-    });
-    for (const raw of page.executions ?? []) {
-      const workflowId = raw.execution?.workflowId ?? '';
-      const fields = (raw.memo?.fields ?? {}) as Record<string, Payload>;
-      let unreadable: string | undefined;
-      let memo: RunMemo | undefined;
-      try {
-        const decoded = await decodeMapFromPayloads(loadedDataConverter, fields, {
-          type: 'workflow',
-          namespace,
-          workflowId,
-        });
-        // The workflow writes the memo at its first status change; before that there is none.
-        if (decoded && 'status' in decoded) memo = decoded as unknown as RunMemo;
-      } catch (err) {
-        unreadable = unreadableReason(fields, err);
-      }
-      const closeTime = dateOf(raw.closeTime);
-      yield {
-        workflowId,
-        runId: raw.execution?.runId ?? '',
-        startTime: dateOf(raw.startTime) ?? new Date(0),
-        ...(closeTime ? { closeTime } : {}),
-        historyLength: Number(raw.historyLength ?? 0),
-        temporalStatus: statusName(raw.status),
-        status: decodeTypedSearchAttributes(raw.searchAttributes?.indexedFields).get(LONGHAUL_STATUS) as
-          VisibleStatus | undefined,
-        ...(memo ? { memo } : {}),
-        ...(unreadable ? { unreadable } : {}),
-      };
-    }
-    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+    const page = await listReadablePage(client, query, { nextPageToken });
+    yield* page.runs;
+    nextPageToken = page.nextPageToken;
   } while (nextPageToken);
 }
 
