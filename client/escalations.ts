@@ -141,7 +141,15 @@ export async function answer(
   client: Client,
   runId: string,
   decision: Decision,
-  fields: { escalationId?: string; message?: string; turns?: number; tokens?: number; usd?: number },
+  fields: {
+    escalationId?: string;
+    message?: string;
+    turns?: number;
+    tokens?: number;
+    usd?: number;
+    /** Who answers, as the run records it; default `cli:<user>`. */
+    by?: string;
+  },
 ): Promise<string> {
   const handle = client.workflow.getHandle<AgentRunWorkflow>(runId);
   const escalationId = fields.escalationId ?? (await handle.query(escalationQuery))?.id;
@@ -149,7 +157,7 @@ export async function answer(
   const response: HumanResponse = {
     escalationId,
     decision,
-    by: `cli:${userInfo().username}`,
+    by: fields.by ?? `cli:${userInfo().username}`,
     ...(fields.message !== undefined ? { message: fields.message } : {}),
     ...(fields.turns !== undefined ? { turns: fields.turns } : {}),
     ...(fields.tokens !== undefined ? { tokens: fields.tokens } : {}),
