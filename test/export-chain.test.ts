@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import type { ExportMessage, RunExport } from '../client/export.js';
+import type { RunExport } from '../client/export.js';
 import { progressQuery, respondUpdate } from '../common/messages.js';
 import { DirectoryStore } from '../store/directory-store.js';
 import { loadMessages } from '../store/transcript.js';
@@ -69,21 +69,22 @@ describe('export of a long run', () => {
     const md = await readFile(mdFile, 'utf8');
 
     // Every turn from the first, in order, each a user message and its reply.
-    const replies = doc.messages.filter((m) => m.message.role === 'assistant');
-    expect(replies.map((m) => m.turn)).toEqual(Array.from({ length: turns }, (_, i) => i + 1));
-    expect(doc.messages[0]).toMatchObject({ turn: 1, message: { role: 'user' } });
-    for (const [i, m] of doc.messages.entries()) expect(m.turn).toBe(Math.floor(i / 2) + 1);
+    expect(doc.turns).toHaveLength(doc.messages.length);
+    expect(doc.messages.map((m) => m.role)).toEqual(doc.messages.map((_, i) => (i % 2 ? 'assistant' : 'user')));
+    expect(doc.turns).toEqual(doc.messages.map((_, i) => Math.floor(i / 2) + 1));
+    expect(doc.turns.at(-1)).toBe(turns);
     // Every compaction summary in place, at the turn the run logged it.
-    const summaries = doc.messages.filter((m): m is ExportMessage & { compaction: true } => m.compaction === true);
-    expect(summaries.map((m) => m.turn)).toEqual(result.compactions.map((c) => c.turn));
-    expect(summaries).toHaveLength(result.counters.compactions);
+    const cuts = doc.messages.flatMap((m, i) =>
+      Array.isArray(m.content) && m.content[0]?.type === 'compaction' ? [i] : [],
+    );
+    expect(cuts.map((i) => doc.turns[i])).toEqual(result.compactions.map((c) => c.turn));
+    expect(cuts).toHaveLength(result.counters.compactions);
     // The messages are as the API got them: from the last summary on, what the model was last sent.
-    const last = doc.messages.findLastIndex((m) => m.compaction);
     const store = new DirectoryStore(h.storeDir);
-    expect(doc.messages.slice(last).map((m) => m.message)).toEqual(await loadMessages(store, result.head!));
+    expect(doc.messages.slice(cuts.at(-1))).toEqual(await loadMessages(store, result.head!));
 
-    for (let t = 1; t <= turns; t++) expect(md).toMatch(new RegExp(`^### turn ${t}: assistant`, 'm'));
-    expect(md.match(/^### turn \d+: assistant, compaction summary first$/gm)).toHaveLength(summaries.length);
+    for (let t = 1; t <= turns; t++) expect(md).toMatch(new RegExp(`^### assistant, turn ${t}( |$)`, 'm'));
+    expect(md.match(/^### assistant, turn \d+ \(compaction summary first\)$/gm)).toHaveLength(cuts.length);
     expect(md).not.toContain('turn unknown');
 
     // Every escalation with its outcome: who answered what, when.
@@ -98,7 +99,7 @@ describe('export of a long run', () => {
     }
     expect(md).toContain('> Keep the notes in the report.');
     console.log(
-      `export: ${turns} turns over ${result.chain.runNumber} runs, ${summaries.length} compactions, ${doc.escalations.length} escalations, ${md.length} characters of Markdown`,
+      `export: ${turns} turns over ${result.chain.runNumber} runs, ${cuts.length} compactions, ${doc.escalations.length} escalations, ${md.length} characters of Markdown`,
     );
   });
 });
