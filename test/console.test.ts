@@ -117,11 +117,17 @@ describe('longhaul console', () => {
     expect(await page.locator('section', { hasText: 'Escalations' }).locator('tbody tr').textContent()).toContain(
       'approve',
     );
-    await expect.poll(() => page.locator('.transcript .message').count()).toBeGreaterThan(1);
+    // The whole record, newest first, with turn numbers; the chart drew the store's per-turn figures.
+    await expect
+      .poll(() => page.locator('.transcript .message b').allTextContents())
+      .toEqual(['assistant, turn 2', 'user, turn 2', 'assistant, turn 1', 'user, turn 1']);
+    expect(await page.locator('.chart canvas').count()).toBe(1);
     await shot(page, 'console-completed.png');
 
     const result = await handle.result();
-    expect(result.escalations.map((e) => [e.id, e.outcome.decision])).toEqual([['esc-1', 'approve']]);
+    expect(result.escalations.map((e) => [e.id, e.outcome.decision, e.outcome.by])).toEqual([
+      ['esc-1', 'approve', expect.stringMatching(/^console:/)],
+    ]);
     expect(await deploys(workspace)).toEqual(['1 prod']);
   });
 

@@ -14,10 +14,9 @@ import {
   type RunResult,
 } from '../../common/messages.js';
 import type { AgentState } from '../../common/state.js';
-import type { BlobRef, BlobStore } from '../../store/index.js';
-import { loadMessages } from '../../store/transcript.js';
+import type { BlobStore } from '../../store/index.js';
 import { awaitResult } from '../export.js';
-import { listReadablePage, type ConsoleRun } from './runs.js';
+import { listReadablePage, type ListedRun } from '../listing.js';
 
 /** A worker answers a query in milliseconds; past this, none is polling the run's task queue. */
 const QUERY_DEADLINE_MS = 2_000;
@@ -26,7 +25,7 @@ export const NO_WORKER = 'no worker is polling: live figures from the memo; answ
 const quote = (id: string) => `'${id.replace(/[\\']/g, '\\$&')}'`;
 
 /** Every Temporal run of the workflow `id`, newest (the chain's live end) first. */
-export async function chainRuns(client: Client, id: string): Promise<ConsoleRun[]> {
+export async function chainRuns(client: Client, id: string): Promise<ListedRun[]> {
   const { runs } = await listReadablePage(client, `WorkflowId = ${quote(id)}`, { pageSize: 1000 });
   return runs;
 }
@@ -46,7 +45,7 @@ async function query<T>(client: Client, fn: () => Promise<T>): Promise<T | undef
   return client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, fn).catch(() => undefined);
 }
 
-export async function liveView(client: Client, run: ConsoleRun): Promise<Live> {
+export async function liveView(client: Client, run: ListedRun): Promise<Live> {
   const handle: WorkflowHandle<AgentRunWorkflow> = client.workflow.getHandle(run.workflowId);
   const base = { temporalStatus: run.temporalStatus, ...(run.memo ? { memo: run.memo } : {}) };
   const progress = run.unreadable ? undefined : await query(client, () => handle.query(progressQuery));
@@ -57,14 +56,14 @@ export async function liveView(client: Client, run: ConsoleRun): Promise<Live> {
 }
 
 /** A closed run's result (also a failed run's), which Temporal keeps with no worker. */
-export async function closedResult(client: Client, run: ConsoleRun): Promise<RunResult | undefined> {
+export async function closedResult(client: Client, run: ListedRun): Promise<RunResult | undefined> {
   if (run.temporalStatus === 'RUNNING' || run.unreadable) return undefined;
   return awaitResult(client.workflow.getHandle<AgentRunWorkflow>(run.workflowId)).catch(() => undefined);
 }
 
 export async function runState(
   client: Client,
-  run: ConsoleRun,
+  run: ListedRun,
   result: RunResult | undefined,
 ): Promise<AgentState | undefined> {
   if (result) return result.state;
@@ -77,22 +76,4 @@ export async function heldInput(store: BlobStore, escalation: Escalation | undef
   const call = escalation?.heldToolCall;
   if (!call) return undefined;
   return call.inputRef ? (JSON.parse(await store.get(call.inputRef)) as unknown) : call.input;
-}
-
-/**
- * A page of the transcript, oldest first. It reads the chain from the head back to its last
- * compaction (store/transcript.ts) and cuts the page here.
- */
-export async function transcriptPage(
-  store: BlobStore,
-  head: BlobRef | null,
-  { offset, limit }: { offset: number; limit: number },
-): Promise<{ messages: unknown[]; total: number; nextOffset?: number }> {
-  const messages = await loadMessages(store, head);
-  const end = Math.min(messages.length, offset + limit);
-  return {
-    messages: messages.slice(offset, end),
-    total: messages.length,
-    ...(end < messages.length ? { nextOffset: end } : {}),
-  };
 }

@@ -25,8 +25,11 @@ import type { BlobStore } from '../../store/index.js';
 import { runIdProblem } from '../connect.js';
 import { answer } from '../escalations.js';
 import { UsageError } from '../run-flags.js';
-import { chainRuns, closedResult, heldInput, liveView, NO_WORKER, runState, transcriptPage } from './run-view.js';
-import { listQuery, listReadablePage } from './runs.js';
+import { readChainPage, turnSeries } from '../../store/chain.js';
+import { TranscriptCache } from '../../store/transcript.js';
+import { chainRuns, closedResult, heldInput, liveView, NO_WORKER, runState } from './run-view.js';
+import { listReadablePage } from '../listing.js';
+import { listQuery } from './list-query.js';
 import {
   credentialOf,
   crossSiteProblem,
@@ -234,17 +237,38 @@ export function consoleApp(opts: ConsoleOptions, where: () => { host: string; po
     });
   });
 
-  app.get('/api/runs/:id/transcript', async (c) => {
+  /** Where the chain's transcript ends: in a closed run's result, else the progress query's (a worker's). */
+  async function headOf(c: Context) {
     const chain = await chainOf(c);
-    if (chain.error) return chain.error;
-    if (chain.latest.unreadable) return c.json({ error: `cannot read ${chain.id}: ${chain.latest.unreadable}` }, 403);
+    if (chain.error) return { error: chain.error };
+    if (chain.latest.unreadable)
+      return { error: c.json({ error: `cannot read ${chain.id}: ${chain.latest.unreadable}` }, 403) };
     const [live, result] = await Promise.all([liveView(client, chain.latest), closedResult(client, chain.latest)]);
     const head = result?.head ?? live.progress?.head;
     if (head === undefined)
-      return c.json({ error: `the transcript's place is in the result or the progress query: ${NO_WORKER}` }, 503);
-    const offset = Number(c.req.query('offset') ?? 0);
-    if (!Number.isSafeInteger(offset) || offset < 0) return c.json({ error: 'offset: expected a whole number' }, 400);
-    return c.json(await transcriptPage(store, head, { offset, limit: TRANSCRIPT_PAGE }));
+      return { error: c.json({ error: `the transcript's place is in the progress query: ${NO_WORKER}` }, 503) };
+    return { head };
+  }
+  // Nodes never change, so they are kept across requests (bounded by their characters).
+  const nodes = new TranscriptCache(32 * 1024 * 1024);
+
+  app.get('/api/runs/:id/transcript', async (c) => {
+    const found = await headOf(c);
+    if (found.error) return found.error;
+    const cursor = c.req.query('cursor');
+    try {
+      return c.json(
+        await readChainPage(store, found.head, { ...(cursor ? { cursor } : {}), limit: TRANSCRIPT_PAGE }, nodes),
+      );
+    } catch (err) {
+      return c.json({ error: message(err) }, 400);
+    }
+  });
+
+  app.get('/api/runs/:id/series', async (c) => {
+    const found = await headOf(c);
+    if (found.error) return found.error;
+    return c.json(await turnSeries(store, found.head, nodes));
   });
 
   const by = `console:${userInfo().username}`;
@@ -287,7 +311,7 @@ export function consoleApp(opts: ConsoleOptions, where: () => { host: string; po
       if (!Number.isFinite(n)) return c.json({ error: `refused: ${key}: expected a number` }, 400);
       fields[key] = n;
     }
-    return send(c, id, () => answer(client, id, decision.data, fields));
+    return send(c, id, () => answer(client, id, decision.data, { ...fields, by }));
   });
 
   app.post('/api/runs/:id/stop', async (c) => {

@@ -116,44 +116,41 @@ function RunList() {
     ${next ? html`<button class="more" onClick=${() => load(true)}>more runs</button>` : ''}`;
 }
 
-/** Cost and tokens over turns: one point per figure the page saw (the live poll's samples). */
-function Chart({ samples }) {
+/** Cost (cumulative) and each turn's context and output tokens over turns, from the store's per-turn usage. */
+function Chart({ series }) {
   const ref = useRef(null);
   const plot = useRef(null);
   useEffect(() => {
-    if (!ref.current || samples.length === 0) return;
-    const data = [samples.map((s) => s.turn), samples.map((s) => s.cost), samples.map((s) => s.tokens)];
+    if (!ref.current || series.length === 0) return;
+    let cost = 0;
+    const data = [
+      series.map((p) => p.turn),
+      series.map((p) => (cost += (p.costNanos ?? 0) / 1e9)),
+      series.map((p) => p.inputTokens + p.cacheReadTokens + p.cacheWriteTokens),
+      series.map((p) => p.outputTokens),
+    ];
     if (!plot.current) {
       plot.current = new uPlot(
         {
-          width: 640,
-          height: 220,
+          width: 720,
+          height: 240,
           scales: { x: { time: false } },
           axes: [{ label: 'turn' }, { label: 'dollars', scale: '$' }, { label: 'tokens', scale: 'tok', side: 1 }],
           series: [
             { label: 'turn' },
-            { label: 'cost $', scale: '$', stroke: '#b0413e' },
-            { label: 'tokens', scale: 'tok', stroke: '#2f6690' },
+            { label: 'cost so far $', scale: '$', stroke: '#b0413e' },
+            { label: 'context tokens', scale: 'tok', stroke: '#2f6690' },
+            { label: 'output tokens', scale: 'tok', stroke: '#6a994e' },
           ],
         },
         data,
         ref.current,
       );
     } else plot.current.setData(data);
-  }, [samples]);
-  return html`<div class="chart" ref=${ref}></div>`;
-}
-
-function sampleOf(live) {
-  const p = live.progress;
-  if (p)
-    return {
-      turn: p.counters.turn,
-      cost: p.counters.costNanos / 1e9,
-      tokens: p.counters.inputTokens + p.counters.outputTokens,
-    };
-  const m = live.memo;
-  return m ? { turn: m.turn, cost: m.costUsd ?? 0, tokens: m.tokensUsed } : null;
+  }, [series]);
+  // uPlot owns the div's content; the hint stays outside it.
+  return html`${series.length === 0 ? html`<p class="hint">no per-turn figures in the store yet</p>` : ''}
+    <div class="chart" ref=${ref}></div>`;
 }
 
 /** The answer form; what came of an answer is shown by the page (it outlives the escalation it answered). */
@@ -201,13 +198,15 @@ function Answer({ runId, escalation, onSent, onOutcome }) {
   </div>`;
 }
 
+/** The whole record of the chain, newest first, a page at a time (compaction summaries in place). */
 function Transcript({ runId }) {
-  const [page, setPage] = useState({ messages: [], nextOffset: 0, total: undefined });
+  const [page, setPage] = useState({ entries: [], next: undefined });
   const [error, setError] = useState('');
   const more = async () => {
     try {
-      const got = await getJSON(`/api/runs/${encodeURIComponent(runId)}/transcript?offset=${page.nextOffset ?? 0}`);
-      setPage({ messages: [...page.messages, ...got.messages], nextOffset: got.nextOffset, total: got.total });
+      const q = page.next ? `?cursor=${encodeURIComponent(page.next)}` : '';
+      const got = await getJSON(`/api/runs/${encodeURIComponent(runId)}/transcript${q}`);
+      setPage({ entries: [...page.entries, ...got.entries], next: got.next });
     } catch (err) {
       setError(err.message);
     }
@@ -230,13 +229,18 @@ function Transcript({ runId }) {
   return html`<section class="transcript">
     <h2>
       Transcript
-      ${page.total !== undefined ? html`<small>${page.messages.length} of ${page.total} messages</small>` : ''}
+      <small
+        >newest first; ${page.entries.length} messages shown${page.next === null ? ', back to the start' : ''}</small
+      >
     </h2>
     ${error && html`<p class="note">${error}</p>`}
-    ${page.messages.map(
-      (m) =>
-        html`<div class="message ${m.role}">
-          <b>${m.role}</b> ${blocks(m.content).map(
+    ${page.entries.map(
+      (e) =>
+        html`<div class="message ${e.message.role}${e.compaction ? ' compaction' : ''}">
+          <b
+            >${e.message.role}${e.turn !== null ? `, turn ${e.turn}` : ''}${e.compaction ? ' (compaction summary first)' : ''}</b
+          >
+          ${blocks(e.message.content).map(
             (b) =>
               html`<div class="block">
                 <i>${b.type}</i>
@@ -245,14 +249,15 @@ function Transcript({ runId }) {
           )}
         </div>`,
     )}
-    ${page.nextOffset !== undefined && page.total !== undefined ? html`<button onClick=${more}>more messages</button>` : ''}
+    ${page.next ? html`<button class="older" onClick=${more}>older messages</button>` : ''}
   </section>`;
 }
 
 function RunPage({ id }) {
   const [detail, setDetail] = useState(null);
   const [live, setLive] = useState(null);
-  const [samples, setSamples] = useState([]);
+  const [series, setSeries] = useState([]);
+  const turnSeen = useRef(-1);
   const [error, setError] = useState('');
   const [outcome, setOutcome] = useState(null);
   const load = () =>
@@ -262,17 +267,23 @@ function RunPage({ id }) {
         setLive(d.live);
       })
       .catch((err) => setError(err.message));
+  const loadSeries = () =>
+    getJSON(`/api/runs/${encodeURIComponent(id)}/series`)
+      .then(setSeries)
+      .catch(() => undefined);
   useEffect(() => {
     void load();
+    void loadSeries();
     const events = new EventSource(`/api/runs/${encodeURIComponent(id)}/events`);
     events.addEventListener('live', (e) => {
       const l = JSON.parse(e.data);
       setLive(l);
-      const s = sampleOf(l);
-      if (s)
-        setSamples((all) =>
-          all.length && all[all.length - 1].turn >= s.turn ? [...all.slice(0, -1), s] : [...all, s],
-        );
+      // The series grows with each turn: read again when the turn moves.
+      const turn = l.progress?.counters.turn ?? l.memo?.turn ?? 0;
+      if (turn !== turnSeen.current) {
+        turnSeen.current = turn;
+        void loadSeries();
+      }
     });
     events.addEventListener('closed', () => {
       events.close();
@@ -361,7 +372,7 @@ function RunPage({ id }) {
     ${r?.reason && html`<p>reason: ${r.reason}</p>`}
     <section>
       <h2>Cost and tokens over turns</h2>
-      <${Chart} samples=${samples} />
+      <${Chart} series=${series} />
     </section>
     <section>
       <h2>Escalations</h2>
