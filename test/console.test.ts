@@ -190,6 +190,15 @@ describe('longhaul console', () => {
     const host = new URL(server.url).host;
     const auth = { authorization: `Bearer ${token}` };
     expect((await raw('/api/runs', { ...auth, host })).status).toBe(200);
+    // The list's filters reach visibility: the first test's run by id prefix and status.
+    const listed = async (q: string) =>
+      (
+        JSON.parse((await raw(`/api/runs?${q}`, { ...auth, host })).body) as { runs: { workflowId: string }[] }
+      ).runs.map((r) => r.workflowId.split('-').slice(0, 3).join('-'));
+    expect(await listed('prefix=console-test-1-')).toEqual(['console-test-1']);
+    expect(await listed('status=completed')).toEqual(['console-test-1']);
+    expect(await listed('status=awaiting_human')).toEqual(['console-test-2']);
+    expect((await raw('/api/runs?status=bogus', { ...auth, host })).status).toBe(400);
     // DNS rebinding: the right token, but the page's own name in Host.
     expect(await raw('/api/runs', { ...auth, host: 'evil.example' })).toMatchObject({ status: 421 });
     const post = (headers: Record<string, string>) =>
