@@ -7,13 +7,13 @@ import { withHeartbeat } from './heartbeat.js';
 import { classifyModelError } from './model-errors.js';
 import { layoutRequest } from './request-layout.js';
 import type { BlobRef, BlobStore } from '../store/blob-store.js';
-import { loadTranscript, readNode, TranscriptCache } from '../store/transcript.js';
+import { loadTranscript, readNode, TranscriptCache, type TranscriptNode } from '../store/transcript.js';
 import { callIsSideEffectFree, type Toolset } from '../tools/toolset.js';
 import { approvalFields } from '../tools/approval.js';
 import type { ApprovalContext } from '../tools/define.js';
 import { resolveWorkspace } from '../tools/workspace-roots.js';
 import { isStateTool } from '../common/state-tools.js';
-import { appendAssistant, appendUser, resolvePending, writeNode } from './transcript.js';
+import { appendAssistant, appendUser, nodeUsage, resolvePending, writeNode } from './transcript.js';
 import type { ModelCallInput, ModelCallResult, ToolCall } from '../common/contracts.js';
 import { COMPACTION_BETA, COMPACTION_EDIT, SUMMARIZE_BETA } from '../common/messages-api.js';
 import { callDisplay } from '../common/call-display.js';
@@ -352,7 +352,7 @@ export function createModelActivities(deps: {
       const headNode = input.head ? await readNode(store, input.head, nodes) : null;
       headRef = await writeNode(
         store,
-        appendUser(headNode, input.head, await resolvePending(store, input.append)),
+        appendUser(headNode, input.head, await resolvePending(store, input.append), input.turn),
         nodes,
       );
     }
@@ -391,7 +391,14 @@ export function createModelActivities(deps: {
     const { content, refused } = refuseCalls(reply.stop_reason, reply.content);
     const kept = keepsReply(reply.stop_reason, content);
     const headNode = headRef && kept ? await readNode(store, headRef, nodes) : null;
-    const newHead = kept ? await writeNode(store, appendAssistant(headNode, headRef, content), nodes) : headRef!;
+    const cost = usageAndCost(input.model, reply.usage, prices);
+    const newHead = kept
+      ? await writeNode(
+          store,
+          appendAssistant(headNode, headRef, content, { turn: input.turn, usage: nodeUsage(cost) }),
+          nodes,
+        )
+      : headRef!;
     const compactionBlock = content.find((b) => b.type === 'compaction');
     const refusal = reply.stop_reason === 'refusal' ? refusalDetails(reply.stop_details) : undefined;
     return {
@@ -399,7 +406,7 @@ export function createModelActivities(deps: {
       instructionsRef,
       stateRef: state?.ref ?? null,
       stopReason: reply.stop_reason,
-      ...usageAndCost(input.model, reply.usage, prices),
+      ...cost,
       compaction: compactionBlock
         ? { summarized: !!compactionBlock.content, summaryChars: compactionBlock.content?.length ?? 0 }
         : null,
@@ -425,7 +432,7 @@ export function createModelActivities(deps: {
    * fits the model's window. The size after is measured with count_tokens.
    */
   async function compactTranscript(input: ModelCallInput): Promise<ModelCallResult> {
-    const { instructionsRef, state, layout, request } = await prepare(input);
+    const { instructionsRef, headRef, state, layout, request } = await prepare(input);
     const instructions = input.compaction.instructions;
     const reply = await streamReply(
       anthropic,
@@ -445,7 +452,16 @@ export function createModelActivities(deps: {
       });
     }
     const compacted = [{ role: 'assistant' as const, content: [block as ContentBlockParam] }];
-    const head = await writeNode(store, { prev: null, message: compacted[0]!, onDemand: true }, nodes);
+    const cost = usageAndCost(input.model, reply.usage, prices);
+    const node: TranscriptNode = {
+      prev: null,
+      message: compacted[0]!,
+      onDemand: true,
+      turn: input.turn,
+      usage: nodeUsage(cost),
+      ...(headRef ? { before: headRef } : {}),
+    };
+    const head = await writeNode(store, node, nodes);
     // Measured as the next call will send it: the block, then the state; breakpoints do not count.
     const after = await anthropic.beta.messages
       .countTokens({ model: input.model, ...layout(compacted, 'off'), betas: [SUMMARIZE_BETA] })
@@ -456,7 +472,7 @@ export function createModelActivities(deps: {
       instructionsRef,
       stateRef: state?.ref ?? null,
       stopReason: 'compaction',
-      ...usageAndCost(input.model, reply.usage, prices),
+      ...cost,
       compaction: { summarized: true, summaryChars: block.content.length, tokensAfter: after },
       text: '',
       toolCalls: [],

@@ -4,7 +4,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { BlobStore } from '../store/blob-store.js';
-import { loadMessages } from '../store/transcript.js';
+import { readChain } from '../store/chain.js';
+import type { ClosedEscalation, Escalation } from '../common/escalation.js';
 import type { AgentRunWorkflow } from '../common/messages.js';
 import { progressQuery, stateQuery, type Progress, type RunResult } from '../common/messages.js';
 import type { AgentState } from '../common/state.js';
@@ -14,6 +15,18 @@ import { progressLine } from './format.js';
 
 type MessageParam = Anthropic.Beta.Messages.BetaMessageParam;
 type ContentBlockParam = Anthropic.Beta.Messages.BetaContentBlockParam;
+
+/** A message of the record: as the API got it, with its turn. */
+export interface ExportMessage {
+  /** Null: a node from before turns were recorded, with the run's start out of reach. */
+  turn: number | null;
+  /** The message starts with a compaction summary: the model was sent nothing before it again. */
+  compaction?: true;
+  message: MessageParam;
+}
+
+/** An escalation: closed ones have their outcome (who answered what, when). `turn` once the workflow records it. */
+export type ExportEscalation = (ClosedEscalation | (Escalation & { outcome?: undefined })) & { turn?: number };
 
 export interface RunExport {
   id: string;
@@ -25,12 +38,14 @@ export interface RunExport {
   cost: { usd: number; unpricedCalls: number; cacheReadShare: number };
   maxTurns: number;
   compactions: Progress['compactions'];
+  /** Every escalation of the run, oldest first; the open one (no outcome) last. */
+  escalations: ExportEscalation[];
   chain: Progress['chain'];
   state: AgentState;
   /** The system prompt and task as the run stored them; null before the first model call. */
   instructions: { systemPrompt: string; task: string } | null;
-  /** The messages exactly as the API gets them: from the last compaction (or the start) to the head. */
-  messages: MessageParam[];
+  /** The whole record, oldest first: every run of the chain, across compactions (summaries in place). */
+  messages: ExportMessage[];
 }
 
 /** The run's result, also for a failed run (whose result travels in the failure's details). */
@@ -91,12 +106,17 @@ export async function readExport(
     },
     maxTurns: p.maxTurns,
     compactions: p.compactions,
+    escalations: [...p.escalations, ...(p.escalation ? [p.escalation] : [])],
     chain: p.chain,
     state: run.state,
     instructions: p.instructionsRef
       ? (JSON.parse(await store.get(p.instructionsRef)) as RunExport['instructions'])
       : null,
-    messages: await loadMessages(store, p.head),
+    messages: (await readChain(store, p.head)).map((e) => ({
+      turn: e.turn,
+      ...(e.compaction ? { compaction: true as const } : {}),
+      message: e.message,
+    })),
   };
 }
 
@@ -140,7 +160,40 @@ function blockMarkdown(block: ContentBlockParam): string {
   }
 }
 
-/** The transcript for people to read: instructions, every message in order, the report. */
+const quoted = (text: string) => `> ${text.replace(/\n/g, '\n> ')}`;
+
+/** An escalation for people: what was asked (and the call held), and who answered what, when. */
+export function escalationMarkdown(e: ExportEscalation): string {
+  const turn = e.turn !== undefined ? `, turn ${e.turn}` : '';
+  const out = [
+    `#### escalation ${e.id}: ${e.kind}${turn}`,
+    '',
+    `opened ${e.openedAt}, deadline ${e.deadline}`,
+    '',
+    quoted(e.question),
+  ];
+  const held = e.heldToolCall;
+  if (held) out.push('', `held call: ${held.display ?? `\`${held.name}\` (${held.id})`}`);
+  const o = e.outcome;
+  if (!o) out.push('', '**open**: waiting on a person');
+  else {
+    const by = o.by === 'timeout' ? "the run's default, nobody answered before the deadline" : o.by;
+    const granted = [
+      o.turns !== undefined ? `${o.turns} turns` : '',
+      o.tokens !== undefined ? `${o.tokens} tokens` : '',
+      o.usd !== undefined ? `$${o.usd}` : '',
+    ].filter(Boolean);
+    out.push('', `**${o.decision}** by ${by} at ${o.at}${granted.length ? ` (granted ${granted.join(', ')})` : ''}`);
+    if (o.message !== undefined) out.push('', quoted(o.message));
+  }
+  return out.join('\n');
+}
+
+/**
+ * The transcript for people to read: instructions, every message of the run in order with its
+ * turn, compaction summaries in place, each escalation after the turn that raised it (or, from
+ * runs that did not record it, with the rest at the end), the report.
+ */
 export function exportMarkdown(e: RunExport, progress: Progress): string {
   const out = [`# longhaul run ${e.id}`, '', progressLine(progress)];
   if (e.reason) out.push('', `reason: ${e.reason}`);
@@ -148,17 +201,31 @@ export function exportMarkdown(e: RunExport, progress: Progress): string {
     out.push('', '## System prompt', '', e.instructions.systemPrompt, '', '## Task', '', e.instructions.task);
   }
   out.push('', '## Transcript');
-  // A compaction cuts the chain: the store keeps what the model sees, from the summary on.
-  const cut = e.messages[0]?.role === 'assistant';
-  if (cut) out.push('', '_Earlier turns were compacted; the transcript starts at the last compaction summary._');
+  if (e.messages[0]?.compaction)
+    out.push('', '_The record starts at a compaction summary: the run kept nothing of the turns before it._');
   if (e.messages.length === 0) out.push('', '_No model call yet._');
-  let turn = 0;
-  for (const message of e.messages) {
-    // Each turn's reply is one assistant message; numbers are known only from the start of the run.
-    const heading = message.role !== 'assistant' ? message.role : cut ? 'assistant' : `assistant, turn ${++turn}`;
+  const placed = e.escalations.filter((x) => x.turn !== undefined).sort((a, b) => a.turn! - b.turn!);
+  let next = 0;
+  const escalationsUpTo = (turn: number) => {
+    for (; next < placed.length && placed[next]!.turn! <= turn; next++) out.push('', escalationMarkdown(placed[next]!));
+  };
+  let turnShown: number | null = null;
+  for (const { turn, compaction, message } of e.messages) {
+    if (turn !== null && turn !== turnShown) {
+      escalationsUpTo(turn - 1);
+      turnShown = turn;
+    }
+    const who = compaction ? 'assistant, compaction summary first' : message.role;
+    const heading = turn !== null ? `turn ${turn}: ${who}` : `${who} (turn unknown)`;
     const content = message.content ?? '';
     const blocks = typeof content === 'string' ? [content] : content.map(blockMarkdown);
     out.push('', `### ${heading}`, '', blocks.join('\n\n'));
+  }
+  escalationsUpTo(Infinity);
+  const unplaced = e.escalations.filter((x) => x.turn === undefined);
+  if (unplaced.length) {
+    out.push('', '## Escalations', '', '_This run did not record the turn of these; oldest first._');
+    for (const x of unplaced) out.push('', escalationMarkdown(x));
   }
   if (e.report !== undefined) out.push('', '## Report', '', e.report);
   return `${out.join('\n')}\n`;

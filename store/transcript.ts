@@ -7,7 +7,9 @@ type MessageParam = Anthropic.Beta.Messages.BetaMessageParam;
  * The transcript is a chain of nodes in the content-addressed store, newest first. The workflow
  * holds only the head reference, so what each model call writes to Temporal's history is the size
  * of what is new in the turn, never the size of the context. A node that starts with a compaction
- * block has no predecessor: the API ignores everything before the block, so the chain ends there.
+ * block has no predecessor: the API ignores everything before the block, so the chain the model
+ * sees ends there. Such a node keeps the head before the cut in `before`, so the whole record of
+ * the run stays walkable (store/chain.ts); `loadTranscript` never follows it.
  *
  * Reading lives here, beside the stores, because both the worker and `longhaul export` read it;
  * writing is the model activity's (`activities/transcript.ts`).
@@ -20,6 +22,22 @@ export interface TranscriptNode {
    * the threshold compaction edit (the API refuses the two together).
    */
   onDemand?: true;
+  /** The turn whose request (user) or reply (assistant) this is. Absent in nodes written before it. */
+  turn?: number;
+  /** An assistant node's model calls, summed (a turn continued after a pause is one node). */
+  usage?: NodeUsage;
+  /** On a node a compaction cut (prev null): the head before the cut. */
+  before?: BlobRef;
+}
+
+/** What a turn's model calls used and cost; compaction iterations are counted in. */
+export interface NodeUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  /** Absent when a call had no price. */
+  costNanos?: number;
 }
 
 /**

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { exportMarkdown, MARKDOWN_LIMIT, type RunExport } from '../client/export.js';
 import { costText, progressBar, progressLine, resultText, shortCount } from '../client/format.js';
 import { initialCounters, type Counters } from '../common/counters.js';
 import type { Progress } from '../common/messages.js';
@@ -125,66 +124,4 @@ describe('shortCount', () => {
     [1_234_567, '1.2M'],
     [25_000_000, '25M'],
   ])('%d → %s', (n, text) => expect(shortCount(n)).toBe(text));
-});
-
-describe('exportMarkdown', () => {
-  const doc = (messages: RunExport['messages']): RunExport => ({
-    id: 'run-1',
-    status: 'running',
-    counters: initialCounters(),
-    cost: { usd: 0, unpricedCalls: 0, cacheReadShare: 0 },
-    maxTurns: 500,
-    compactions: [],
-    chain: { runNumber: 1, turnsAtStart: 0, compactionsAtStart: 0 },
-    state: initialState(),
-    instructions: { systemPrompt: 'Be careful.', task: 'Audit it.' },
-    messages,
-  });
-
-  it('cuts a long tool result with a note, and fences output that holds backticks', () => {
-    const long = 'x'.repeat(MARKDOWN_LIMIT + 500);
-    const md = exportMarkdown(
-      doc([
-        { role: 'user', content: [{ type: 'text', text: 'Begin.' }] },
-        { role: 'assistant', content: [{ type: 'tool_use', id: 'tu_1', name: 'read_file', input: { path: 'a.md' } }] },
-        {
-          role: 'user',
-          content: [
-            { type: 'tool_result', tool_use_id: 'tu_1', content: long, is_error: true },
-            { type: 'tool_result', tool_use_id: 'tu_2', content: 'a ``` fence' },
-          ],
-        },
-      ]),
-      progress(),
-    );
-    expect(md).toContain('## System prompt\n\nBe careful.\n\n## Task\n\nAudit it.\n');
-    expect(md).toContain(
-      '### assistant, turn 1\n\n**tool call** `read_file` (tu_1)\n\n```json\n{\n  "path": "a.md"\n}\n```',
-    );
-    expect(md).toContain(
-      `**tool result** for tu_1 (error)\n\n\`\`\`\n${'x'.repeat(MARKDOWN_LIMIT)}\n[truncated: the first ${MARKDOWN_LIMIT} of ${long.length} characters are shown; --format json has all of it]\n\`\`\``,
-    );
-    expect(md).toContain('**tool result** for tu_2\n\n````\na ``` fence\n````');
-  });
-
-  it('a transcript cut at a compaction starts at the summary, without turn numbers', () => {
-    const md = exportMarkdown(
-      doc([
-        {
-          role: 'assistant',
-          content: [
-            { type: 'compaction', content: 'Files 1-40 audited; 3 high risk.' },
-            { type: 'text', text: 'Going on.' },
-          ],
-        },
-        { role: 'user', content: [{ type: 'text', text: 'Continue.' }] },
-      ]),
-      progress(),
-    );
-    expect(md).toContain('_Earlier turns were compacted; the transcript starts at the last compaction summary._');
-    expect(md).toContain(
-      '### assistant\n\n[compaction summary: Files 1-40 audited; 3 high risk.]\n\nGoing on.\n\n### user\n\nContinue.\n',
-    );
-    expect(md).not.toContain('assistant, turn');
-  });
 });
