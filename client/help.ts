@@ -62,8 +62,10 @@ const RUN_OPTIONS = `run options (an agent's own defaults apply to what is unset
 
 Each Temporal run of the chain continues as new after at most ${d.continueAsNewEvery} turns, and after each compaction.`;
 
-const CONNECTION = `environment: TEMPORAL_ADDRESS (default ${env.TEMPORAL_ADDRESS}), TEMPORAL_NAMESPACE (default
-${env.TEMPORAL_NAMESPACE}), TEMPORAL_TLS, TEMPORAL_API_KEY; LONGHAUL_ENCRYPTION_KEYS to read encrypted runs.`;
+const CONNECTION = `environment:
+  TEMPORAL_ADDRESS (default ${env.TEMPORAL_ADDRESS}), TEMPORAL_NAMESPACE (default ${env.TEMPORAL_NAMESPACE}), TEMPORAL_TLS,
+  TEMPORAL_API_KEY; LONGHAUL_ENCRYPTION_KEYS or _KEY_FILE to read encrypted runs`;
+const QUEUE = `  LONGHAUL_TASK_QUEUE (default ${env.LONGHAUL_TASK_QUEUE}): the workers' task queue`;
 
 const ANSWER_NOTE = `The answer goes through the run's \`respond\` update: the workflow checks it against the open
 escalation, and a refused answer prints the reason and changes nothing. It needs a worker polling the
@@ -78,7 +80,8 @@ run id is printed first. Exit 0 when the run completes, 1 otherwise.
 
 ${RUN_OPTIONS}
 
-${CONNECTION} LONGHAUL_TASK_QUEUE (default ${env.LONGHAUL_TASK_QUEUE}): the workers' queue.
+${CONNECTION}
+${QUEUE}
 
 example:
   longhaul run --workspace ./repo --max-turns 400 --task "Audit every file under src/ for unsafe SQL"`,
@@ -89,7 +92,8 @@ Submits a run and prints its id; follow it with \`longhaul follow ID\`.
 
 ${RUN_OPTIONS}
 
-${CONNECTION} LONGHAUL_TASK_QUEUE (default ${env.LONGHAUL_TASK_QUEUE}): the workers' queue.
+${CONNECTION}
+${QUEUE}
 
 example:
   longhaul submit --workspace ./repo --task-file audit.md --budget-usd 20 --id audit-src`,
@@ -288,7 +292,8 @@ action needs one. Every request needs the token.
   --token T      the token (or LONGHAUL_CONSOLE_TOKEN); default: one is made and printed
   --web-ui URL   the Temporal Web UI, for links to each run; default http://localhost:8233
 
-${CONNECTION} The store as the worker's (LONGHAUL_STORE_DIR or LONGHAUL_STORE_URL).
+${CONNECTION}
+  LONGHAUL_STORE_DIR or LONGHAUL_STORE_URL: the worker's transcript store
 
 example:
   longhaul console --port 8780`,
