@@ -10,9 +10,12 @@ import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/pa
 import { decodeMapFromPayloads } from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
 import proto from '@temporalio/proto';
 import { ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../config/codec.js';
-import type { RunMemo, VisibleStatus } from '../common/messages.js';
+import { EscalationKind } from '../common/escalation.js';
+import type { MemoEscalation, RunMemo, VisibleStatus } from '../common/messages.js';
 import { LONGHAUL_STATUS } from '../common/search-attributes.js';
 
+/** gRPC's status code NOT_FOUND (a raw service call throws the gRPC error, not the SDK's WorkflowNotFoundError). */
+const GRPC_NOT_FOUND = 5;
 const Status = proto.temporal.api.enums.v1.WorkflowExecutionStatus;
 
 export interface ListedRun {
@@ -23,6 +26,8 @@ export interface ListedRun {
   /** Absent while the run is open. */
   closeTime?: Date;
   historyLength: number;
+  /** The task queue its workflow tasks go to: the workers that answer its queries and updates poll it. */
+  taskQueue: string;
   /** Temporal's status, named as the SDK names it (RUNNING, COMPLETED, CANCELLED, …). */
   temporalStatus: string;
   /** longhaul's status (a search attribute: never encrypted, so known for every run); absent before the worker set it. */
@@ -82,12 +87,30 @@ async function listedRun(client: Client, raw: RawExecution): Promise<ListedRun> 
     startTime: dateOf(raw.startTime) ?? new Date(0),
     ...(closeTime ? { closeTime } : {}),
     historyLength: Number(raw.historyLength ?? 0),
+    taskQueue: raw.taskQueue ?? '',
     temporalStatus: statusName(raw.status),
     status: decodeTypedSearchAttributes(raw.searchAttributes?.indexedFields).get(LONGHAUL_STATUS) as
       VisibleStatus | undefined,
     ...(memo ? { memo } : {}),
     ...(unreadable ? { unreadable } : {}),
   };
+}
+
+/**
+ * The latest run with this workflow id, as `listReadable` lists it, from describe: current where
+ * visibility may lag a moment. Undefined when no run has the id.
+ */
+export async function describeReadable(client: Client, workflowId: string): Promise<ListedRun | undefined> {
+  try {
+    const described = await client.workflowService.describeWorkflowExecution({
+      namespace: client.options.namespace,
+      execution: { workflowId },
+    });
+    return described.workflowExecutionInfo ? await listedRun(client, described.workflowExecutionInfo) : undefined;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === GRPC_NOT_FOUND) return undefined;
+    throw err;
+  }
 }
 
 /**
@@ -122,3 +145,29 @@ export async function* listReadable(client: Client, query: string): AsyncIterabl
 /** One line per run this client cannot read, for under a table. */
 export const unreadableLines = (runs: { runId: string; unreadable?: string }[]): string[] =>
   runs.flatMap((r) => (r.unreadable ? [`cannot read ${r.runId}: ${r.unreadable}`] : []));
+
+/**
+ * The status to show for a run: longhaul's, unless Temporal closed the run while longhaul's still
+ * says it lives (cancelled, terminated or timed out before the workflow could record it), in which
+ * case Temporal's, in longhaul's words. A closed run never shows as running.
+ */
+export function shownStatus(status: string | undefined, temporalStatus: string): string {
+  const live = status === undefined || status === 'running' || status === 'awaiting_human';
+  if (temporalStatus === 'RUNNING' || !live) return status ?? 'unknown';
+  return temporalStatus === 'CONTINUED_AS_NEW' ? 'continued' : temporalStatus.toLowerCase();
+}
+
+/** What the memo says of the open escalation; some fields are unknown in memos from before `escalation`. */
+export type MemoQuestion = Pick<MemoEscalation, 'id' | 'kind' | 'question'> & Partial<MemoEscalation>;
+
+/**
+ * The open escalation as the memo records it: `escalation`, or in memos written before it,
+ * `waitingOnPerson` (`kind id: question`); undefined when the memo names none.
+ */
+export function memoQuestion(memo: RunMemo | undefined): MemoQuestion | undefined {
+  if (memo?.escalation) return memo.escalation;
+  const match = memo?.waitingOnPerson ? /^(\w+) (\S+): ([\s\S]*)$/.exec(memo.waitingOnPerson) : null;
+  const kind = EscalationKind.safeParse(match?.[1]);
+  if (!match || !kind.success) return undefined;
+  return { kind: kind.data, id: match[2]!, question: match[3]! };
+}
