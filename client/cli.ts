@@ -173,12 +173,10 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
           host: { type: 'string' },
           token: { type: 'string' },
           'web-ui': { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
         },
         strict: true,
         allowPositionals: false,
       });
-      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       const port = wholeNumber('port', values.port);
       if (port !== undefined && port > 65535) throw new UsageError(`--port: expected 0..65535, got ${port}`);
       const { startConsole, newConsoleToken, MIN_TOKEN_CHARS } = await import('./console/index.js');
