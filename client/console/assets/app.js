@@ -157,6 +157,8 @@ function Chart({ series }) {
 function Answer({ runId, escalation, onSent, onOutcome }) {
   const [messageText, setMessage] = useState('');
   const [turns, setTurns] = useState('');
+  const [tokens, setTokens] = useState('');
+  const [dollars, setDollars] = useState('');
   const send = async (decision) => {
     onOutcome(null);
     try {
@@ -165,6 +167,8 @@ function Answer({ runId, escalation, onSent, onOutcome }) {
         decision,
         message: messageText,
         turns,
+        tokens,
+        usd: dollars,
       });
       onOutcome({ ok: true, text: sent });
       onSent();
@@ -182,7 +186,9 @@ function Answer({ runId, escalation, onSent, onOutcome }) {
       ></textarea>
     </label>
     <label
-      >turns to add (extend) <input name="turns" value=${turns} onInput=${(e) => setTurns(e.target.value)} size="6"
+      >extend by: turns <input name="turns" value=${turns} onInput=${(e) => setTurns(e.target.value)} size="6" /> tokens
+      <input name="tokens" value=${tokens} onInput=${(e) => setTokens(e.target.value)} size="8" /> dollars
+      <input name="usd" value=${dollars} onInput=${(e) => setDollars(e.target.value)} size="6"
     /></label>
     <div class="buttons">
       ${all.map(
