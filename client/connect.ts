@@ -5,6 +5,7 @@ import { temporalConnectionOptions } from '../config/connection.js';
 import { readEnv, type EnvConfig } from '../config/env.js';
 import { AGENT_RUN_WORKFLOW, type AgentRunWorkflow } from '../common/messages.js';
 import { parseRunOptions, type RunOptionsInput } from '../common/options.js';
+import { staticDetails, staticSummary } from '../common/web-ui.js';
 import { resolveWorkspace, WorkspaceRefusedError } from '../tools/workspace-roots.js';
 
 /** A server that answers does so well within this, even across the internet (the SDK's default is 10 s). */
@@ -77,5 +78,8 @@ export async function startRun(
     taskQueue: where.taskQueue,
     workflowId: where.workflowId ?? newRunId(),
     args: [{ options }],
+    // What the Web UI shows of the run before any query: its agent and task, its caps.
+    staticSummary: staticSummary(options),
+    staticDetails: staticDetails(options, checked.options),
   });
 }

@@ -1,6 +1,6 @@
 import type { BlobRef, PendingBlock, ToolCall } from './contracts.js';
 import type { CompactionEntry, Counters } from './counters.js';
-import type { ClosedEscalation, Escalation } from './escalation.js';
+import type { ClosedEscalation, Escalation, StopRequest } from './escalation.js';
 import type { Progress } from './messages.js';
 import type { AgentState, StateUpdate } from './state.js';
 
@@ -52,4 +52,6 @@ export interface CarriedMemory {
   report: string | undefined;
   lastText: string;
   chain: Progress['chain'];
+  /** A person asked the run to stop (the stopRun update): it ends after the step in flight. Absent: not asked. */
+  stopRequest?: StopRequest;
 }

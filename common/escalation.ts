@@ -27,6 +27,8 @@ export interface Escalation {
   heldToolCall?: ToolCall;
   openedAt: string;
   deadline: string;
+  /** The turn the run was at when it asked; absent in escalations opened before it was recorded. */
+  turn?: number;
 }
 
 /**
@@ -49,6 +51,23 @@ export const HumanResponse = z
   })
   .strict();
 export type HumanResponse = z.infer<typeof HumanResponse>;
+
+/** The stopRun update's argument: who stops the run, and why. */
+export const StopRequest = z
+  .object({
+    by: z.string().trim().min(1, 'by is empty').max(200),
+    message: z.string().trim().min(1, 'message is empty').max(2_000).optional(),
+  })
+  .strict();
+export type StopRequest = z.infer<typeof StopRequest>;
+
+/** Checks a stopRun argument: the request, or a one-line reason for refusing it. */
+export function checkStopRequest(raw: unknown): { ok: true; request: StopRequest } | { ok: false; error: string } {
+  const parsed = StopRequest.safeParse(raw);
+  return parsed.success
+    ? { ok: true, request: parsed.data }
+    : { ok: false, error: `stopRun takes {by, message?}: ${describeZodError(parsed.error)}` };
+}
 
 export interface Outcome {
   decision: Decision;

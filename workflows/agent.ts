@@ -1,4 +1,4 @@
-import { ApplicationFailure, log, patched, TemporalFailure, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, log, patched, TemporalFailure, workflowInfo } from '@temporalio/workflow';
 import type { AgentRunInput, RunResult } from '../common/messages.js';
 import { describeZodError, RunOptions, withAgentDefaults, type RunOptionsInput } from '../common/options.js';
 import { admitRun, agentProfile } from './activities.js';
@@ -9,7 +9,7 @@ import { freshMemory, fromCarried, type RunMemory } from './memory.js';
 import { nextStep } from './next-step.js';
 import { runPatches, runResult, type Run, type RunEnd, type RunPatches } from './run.js';
 import { takeStep } from './steps.js';
-import { setStatus } from './visibility.js';
+import { setStatus, showStatus } from './visibility.js';
 
 /**
  * One run of an agent: a thin loop that takes the step its memory names (next-step.ts) until the
@@ -28,14 +28,25 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
   const run = runOf(memorySubmitted(input, options), options, resolvedOptions, patches);
   installHandlers(run);
   setStatus(run, run.status, run.memory.openEscalation?.kind ?? null);
+  try {
+    return endRun(run, await runSteps(run, input));
+  } catch (err) {
+    // Temporal cancelled the run: visibility says so, and the run still ends as cancelled.
+    if (isCancellation(err) && patches.visibleEnds) showStatus(run, 'cancelled');
+    throw err;
+  }
+}
+
+/** The steps of the run until one ends it. */
+async function runSteps(run: Run, input: AgentRunInput): Promise<RunEnd> {
   if (input.memory && !input.memory.state) {
     const end = await readCarriedState(run, input.memory);
-    if (end) return endRun(run, end);
+    if (end) return end;
   }
   for (;;) {
-    const step = nextStep(run.memory, options, { continueAsNewSuggested: workflowInfo().continueAsNewSuggested });
-    const end = await takeStep(run, step);
-    if (end) return endRun(run, end);
+    const hints = { continueAsNewSuggested: workflowInfo().continueAsNewSuggested };
+    const end = await takeStep(run, nextStep(run.memory, run.options, hints));
+    if (end) return end;
   }
 }
 
@@ -94,8 +105,9 @@ async function fromWorker(options: Promise<RunOptionsInput>): Promise<RunOptions
 
 /** A failed run fails the workflow, with the result in the failure's details for `longhaul export`. */
 function endRun(run: Run, end: RunEnd): RunResult {
-  setStatus(run, end.status);
+  // The reason first: the current details show it with the status.
   run.reason = end.reason;
+  setStatus(run, end.status);
   log.info('run ended', { turn: run.memory.counters.turn, status: end.status, reason: end.reason });
   const result = runResult(run.memory, end);
   if (end.status === 'failed') throw ApplicationFailure.nonRetryable(`run failed: ${end.reason}`, 'RunFailed', result);

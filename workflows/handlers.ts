@@ -1,10 +1,18 @@
 import { log, setHandler } from '@temporalio/workflow';
-import { checkResponse } from '../common/escalation.js';
+import { checkResponse, checkStopRequest } from '../common/escalation.js';
 import { cutText } from '../common/input-bounds.js';
-import { escalationQuery, humanResponseSignal, progressQuery, respondUpdate, stateQuery } from '../common/messages.js';
+import {
+  escalationQuery,
+  humanResponseSignal,
+  progressQuery,
+  respondUpdate,
+  stateQuery,
+  stopRunUpdate,
+} from '../common/messages.js';
 import { buildProgress } from '../common/progress.js';
 import { HISTORY_LIMIT, type RunMemory } from './memory.js';
 import type { Run } from './run.js';
+import { showDetails } from './visibility.js';
 
 /** Checks an answer against the run's open escalation; pure, so it also serves as the update's validator. */
 const checkAnswer = (run: Run, raw: unknown) =>
@@ -35,6 +43,8 @@ export function installHandlers(run: Run): void {
     else {
       log.info('ignored a humanResponse signal', { turn: run.memory.counters.turn, reason: checked.error });
       run.memory = withIgnoredResponse(run.memory, checked.error, new Date().toISOString());
+      // So that the Web UI, where such signals are typed, says it was ignored and why.
+      showDetails(run);
     }
   });
   setHandler(
@@ -50,4 +60,32 @@ export function installHandlers(run: Run): void {
       },
     },
   );
+  setHandler(
+    stopRunUpdate,
+    (raw) => {
+      const checked = checkStopRequest(raw);
+      // The validator let it through; a replay without validators reads it the same way.
+      if (checked.ok) run.memory = { ...run.memory, stopRequest: checked.request };
+      log.info('stop requested', { turn: run.memory.counters.turn, by: checked.ok ? checked.request.by : '?' });
+      return { stopping: true };
+    },
+    {
+      validator: (raw) => {
+        const refused = stopRefused(run, raw);
+        if (refused) throw new Error(refused);
+      },
+    },
+  );
+}
+
+/** Why a stopRun is refused, or null: a malformed argument, or a run already stopping or ending. */
+export function stopRefused(run: Pick<Run, 'memory' | 'status'>, raw: unknown): string | null {
+  const checked = checkStopRequest(raw);
+  if (!checked.ok) return checked.error;
+  const asked = run.memory.stopRequest;
+  if (asked) return `the run is already stopping (asked by ${asked.by})`;
+  if (run.status === 'completed' || run.status === 'stopped' || run.status === 'failed')
+    return `the run is already ending (${run.status})`;
+  if (run.memory.report !== undefined) return 'the run has its report and is completing';
+  return null;
 }

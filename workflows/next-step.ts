@@ -7,6 +7,8 @@ import type { RunMemory } from './memory.js';
 
 /** What the run does next, named; chosen from the memory alone, so a continued run resumes where its predecessor stood. */
 export type Step =
+  /** A person asked the run to stop (stopRun): it ends now, after the step that was in flight. */
+  | { kind: 'stop' }
   /** Hand everything to a new run of the chain. */
   | { kind: 'continue-as-new' }
   /** A run of failures asks a person before anything else happens. */
@@ -26,6 +28,7 @@ export interface ServerHints {
 }
 
 export function nextStep(memory: RunMemory, options: RunOptions, hints: ServerHints): Step {
+  if (memory.stopRequest) return { kind: 'stop' };
   if (dueForContinueAsNew(memory, options, hints)) return { kind: 'continue-as-new' };
   if (memory.counters.failuresInRow >= options.escalation.maxConsecutiveFailures) return { kind: 'ask-about-failures' };
   if (memory.openEscalation?.kind === 'refusal')

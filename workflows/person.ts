@@ -7,6 +7,7 @@ import {
   type EscalationKind,
   type HumanResponse,
   type Outcome,
+  type StopRequest,
 } from '../common/escalation.js';
 import type { RunOptions } from '../common/options.js';
 import { notifyEscalation } from './activities.js';
@@ -34,6 +35,7 @@ export function newEscalation(memory: RunMemory, options: RunOptions, ask: Quest
     ...(ask.heldToolCall ? { heldToolCall: ask.heldToolCall } : {}),
     openedAt: new Date(nowMs).toISOString(),
     deadline: new Date(nowMs + options.escalation.timeoutSeconds * 1000).toISOString(),
+    turn: memory.counters.turn,
   };
 }
 
@@ -65,6 +67,18 @@ export const stoppedBy = (outcome: Outcome): string =>
     ? (outcome.message ?? 'no answer in time')
     : `stopped by ${outcome.by}${outcome.message ? `: ${outcome.message}` : ''}`;
 
+/** The outcome of a stopRun update that came while a person was asked: the escalation closes as the stopper's stop. */
+export const stopOutcome = (request: StopRequest, at: string): Outcome => ({
+  decision: 'stop',
+  ...(request.message ? { message: request.message } : {}),
+  by: request.by,
+  at,
+});
+
+/** The timer's summary in the Web UI's event list: which escalation's deadline it is. */
+export const deadlineSummary = (escalation: Escalation): string =>
+  `deadline of ${escalation.id} (${escalation.kind}): answer by ${escalation.deadline}`;
+
 /** Opens an escalation (and sends the webhook, if the run has one); waiting for it is `askPerson`'s part. */
 export function openEscalation(run: Run, ask: Question): Escalation {
   const escalation = newEscalation(run.memory, run.options, ask, Date.now());
@@ -93,14 +107,22 @@ export async function askPerson(run: Run, ask: Question): Promise<Outcome> {
   setStatus(run, 'awaiting_human', escalation.kind);
   const deadline = Date.parse(escalation.deadline);
   const remaining = deadline - Date.now();
-  if (remaining > 0) await condition(() => run.answer !== null || workflowInfo().continueAsNewSuggested, remaining);
+  const stopping = () => run.memory.stopRequest !== undefined;
+  if (remaining > 0 && !stopping()) {
+    const answered = () => run.answer !== null || stopping() || workflowInfo().continueAsNewSuggested;
+    // The summary is metadata on the timer, not a command of its own.
+    await condition(answered, remaining, { summary: deadlineSummary(escalation) });
+  }
   const answer = run.answer;
-  if (!answer && workflowInfo().continueAsNewSuggested && deadline > Date.now()) await continueAsNextRun(run);
+  const stop = run.memory.stopRequest;
+  if (!answer && !stop && workflowInfo().continueAsNewSuggested && deadline > Date.now()) await continueAsNextRun(run);
   const at = new Date().toISOString();
   const { onTimeout, timeoutSeconds } = run.options.escalation;
-  const outcome = answer
-    ? answeredOutcome(answer, at)
-    : timeoutOutcome(escalation.kind, onTimeout, at, `${timeoutSeconds} s`);
+  const outcome = stop
+    ? stopOutcome(stop, at)
+    : answer
+      ? answeredOutcome(answer, at)
+      : timeoutOutcome(escalation.kind, onTimeout, at, `${timeoutSeconds} s`);
   run.memory = closeEscalation(run.memory, escalation, outcome);
   run.answer = null;
   setStatus(run, 'running');

@@ -1,8 +1,18 @@
-import { allHandlersFinished, condition, continueAsNew, log, patched } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  makeContinueAsNewFunc,
+  patched,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { HumanResponse } from '../common/escalation.js';
 import type { AgentRunWorkflow, RunResult, RunStatus } from '../common/messages.js';
 import type { RunOptions, RunOptionsInput } from '../common/options.js';
+import { LONGHAUL_ESCALATION, LONGHAUL_STATUS } from '../common/search-attributes.js';
 import { memoryForNextRun, type RunMemory } from './memory.js';
+import { memoOf, showStatus } from './visibility.js';
 
 /** One Temporal run of the chain: what every step reads and changes. */
 export interface Run {
@@ -41,6 +51,12 @@ export interface RunPatches {
   refusedTurnDropped: boolean;
   /** A model the API does not know fails the run at its first call (steps.ts). */
   unknownModelFailsRun: boolean;
+  /**
+   * Visibility says how a Temporal run ended: `continued` before it continues as new (the next run
+   * starts with its own live status), `cancelled` when Temporal cancelled it; and the memo holds
+   * the open escalation (visibility.ts, agent.ts).
+   */
+  visibleEnds: boolean;
 }
 
 export const runPatches = (): RunPatches => ({
@@ -49,6 +65,7 @@ export const runPatches = (): RunPatches => ({
   compactUnderTrigger: patched('compact-under-trigger'),
   refusedTurnDropped: patched('refused-turn-dropped'),
   unknownModelFailsRun: patched('unknown-model-fails-run'),
+  visibleEnds: patched('visible-run-ends'),
 });
 
 /** How a run ends: its status and, unless it completed, why. */
@@ -62,22 +79,36 @@ export async function continueAsNextRun(run: Run): Promise<never> {
   await condition(allHandlersFinished);
   log.info('continuing as new', { turn: run.memory.counters.turn, run: run.memory.chain.runNumber });
   const memory = memoryForNextRun(run.memory, run.patches.stateByReference);
-  return continueAsNew<AgentRunWorkflow>({ options: run.resolvedOptions, memory });
+  if (!run.patches.visibleEnds) return continueAsNew<AgentRunWorkflow>({ options: run.resolvedOptions, memory });
+  // This run says it handed on, so a query for live runs never matches it; the next run starts
+  // with its live status (the server would otherwise copy `continued` to it until its first task).
+  showStatus(run, 'continued');
+  const open = run.memory.openEscalation;
+  const live: RunStatus = open ? 'awaiting_human' : 'running';
+  const next = memoOf(run.memory, live, true, run.memory.chain.runNumber + 1);
+  return makeContinueAsNewFunc<AgentRunWorkflow>({
+    memo: { ...workflowInfo().memo, ...next },
+    typedSearchAttributes: workflowInfo().typedSearchAttributes.updateCopy([
+      { key: LONGHAUL_STATUS, value: live },
+      { key: LONGHAUL_ESCALATION, value: open?.kind ?? null },
+    ]),
+  })({ options: run.resolvedOptions, memory });
 }
 
 /** The run's result: what it spent and found, and where its transcript is, so `longhaul export` needs no worker. */
 export function runResult(memory: RunMemory, end: RunEnd): RunResult {
+  // The report and why the run ended first: the Web UI shows the result as JSON, in this order.
   return {
     status: end.status,
+    ...(memory.report !== undefined ? { report: memory.report } : {}),
+    ...(end.reason ? { reason: end.reason } : {}),
     counters: memory.counters,
     compactions: memory.compactions,
     escalations: memory.escalations,
-    state: memory.state,
     chain: memory.chain,
     maxTurns: memory.maxTurns,
     head: memory.head,
     instructionsRef: memory.instructionsRef,
-    ...(memory.report !== undefined ? { report: memory.report } : {}),
-    ...(end.reason ? { reason: end.reason } : {}),
+    state: memory.state,
   };
 }

@@ -1,10 +1,10 @@
-import { ActivityFailure, ApplicationFailure, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, sleep } from '@temporalio/workflow';
 import { UNKNOWN_MODEL_ERROR, type ModelCallResult, type ToolCall } from '../common/contracts.js';
 import type { Escalation } from '../common/escalation.js';
 import { withPersonSays } from './blocks.js';
 import { backoffSeconds, callModelForTurn, countModelFailure } from './model-call.js';
 import type { Step } from './next-step.js';
-import { askPerson, openEscalation, stoppedBy } from './person.js';
+import { askPerson, closeEscalation, openEscalation, stopOutcome, stoppedBy } from './person.js';
 import { continueAsNextRun, type Run, type RunEnd } from './run.js';
 import { isStop, recordToolResult, runToolCall } from './tool-calls.js';
 import { applyReply, extendCaps, refusalEscalation, startTurn } from './turn.js';
@@ -16,6 +16,8 @@ export type StepDone = RunEnd | null;
 /** Takes one step (next-step.ts names it); each handler reads and changes `run.memory`. */
 export async function takeStep(run: Run, step: Step): Promise<StepDone> {
   switch (step.kind) {
+    case 'stop':
+      return stopNow(run);
     case 'continue-as-new':
       return continueAsNextRun(run);
     case 'ask-about-failures':
@@ -31,6 +33,15 @@ export async function takeStep(run: Run, step: Step): Promise<StepDone> {
     case 'call-model':
       return callModelAndApply(run);
   }
+}
+
+/** A stopRun between steps; an escalation opened but not yet waited on (a refusal's) closes as the stopper's stop. */
+function stopNow(run: Run): StepDone {
+  const request = run.memory.stopRequest!;
+  const outcome = stopOutcome(request, new Date().toISOString());
+  const open = run.memory.openEscalation;
+  if (open) run.memory = closeEscalation(run.memory, open, outcome);
+  return { status: 'stopped', reason: stoppedBy(outcome) };
 }
 
 async function askAboutFailures(run: Run): Promise<StepDone> {
@@ -96,8 +107,9 @@ async function callModelAndApply(run: Run): Promise<StepDone> {
   try {
     reply = await callModelForTurn(run);
   } catch (err) {
-    // Retryable errors were already retried by Temporal: this one failed for good.
-    if (!(err instanceof ActivityFailure)) throw err;
+    // Retryable errors were already retried by Temporal: this one failed for good. A cancelled
+    // call is the run's cancellation (agent.ts), not a model failure.
+    if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
     const message = err.cause?.message ?? err.message;
     // Nothing can change the run's model: waiting and asking a person again would only repeat it.
     if (run.patches.unknownModelFailsRun && isUnknownModel(err)) return { status: 'failed', reason: message };
