@@ -97,6 +97,12 @@ describe('export of a long run', () => {
       expect(md).toContain(`#### escalation ${e.id}: tool_approval`);
       expect(md).toContain(`**${e.outcome.decision}** by ${e.outcome.by} at ${e.outcome.at}`);
       expect(md).toContain(`> ${e.question.split('\n')[0]}`);
+      // After the reply whose call it held, before the next reply.
+      expect(e.turn).toBeDefined();
+      const at = md.indexOf(`#### escalation ${e.id}: tool_approval, turn ${e.turn}\n`);
+      expect(at).toBeGreaterThan(md.indexOf(`### assistant, turn ${e.turn}\n`));
+      const next = md.indexOf(`### assistant, turn ${e.turn! + 1}\n`);
+      expect(at).toBeLessThan(next < 0 ? md.indexOf('## Report') : next);
     }
     expect(md).toContain('> Keep the notes in the report.');
     console.log(
