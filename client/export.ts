@@ -16,8 +16,8 @@ import { progressLine } from './format.js';
 type MessageParam = Anthropic.Beta.Messages.BetaMessageParam;
 type ContentBlockParam = Anthropic.Beta.Messages.BetaContentBlockParam;
 
-/** An escalation: closed ones have their outcome (who answered what, when). `turn` once the workflow records it. */
-export type ExportEscalation = (ClosedEscalation | (Escalation & { outcome?: undefined })) & { turn?: number };
+/** An escalation: closed ones have their outcome (who answered what, when). */
+export type ExportEscalation = ClosedEscalation | (Escalation & { outcome?: undefined });
 
 export interface RunExport {
   id: string;

@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import type { RunExport } from '../client/export.js';
 import { progressQuery, respondUpdate } from '../common/messages.js';
 import { DirectoryStore } from '../store/directory-store.js';
-import { loadMessages } from '../store/transcript.js';
-import { startAudit } from './helpers/audit-run.js';
+import { readChain } from '../store/chain.js';
+import { loadMessages, readNode } from '../store/transcript.js';
+import { startAudit, TRIGGER } from './helpers/audit-run.js';
 import { cli } from './helpers/cli.js';
 import { useHarness } from './helpers/harness.js';
 
@@ -96,10 +97,42 @@ describe('export of a long run', () => {
       expect(md).toContain(`#### escalation ${e.id}: tool_approval`);
       expect(md).toContain(`**${e.outcome.decision}** by ${e.outcome.by} at ${e.outcome.at}`);
       expect(md).toContain(`> ${e.question.split('\n')[0]}`);
+      // After the reply whose call it held, before the next reply.
+      expect(e.turn).toBeDefined();
+      const at = md.indexOf(`#### escalation ${e.id}: tool_approval, turn ${e.turn}\n`);
+      expect(at).toBeGreaterThan(md.indexOf(`### assistant, turn ${e.turn}\n`));
+      const next = md.indexOf(`### assistant, turn ${e.turn! + 1}\n`);
+      expect(at).toBeLessThan(next < 0 ? md.indexOf('## Report') : next);
     }
     expect(md).toContain('> Keep the notes in the report.');
     console.log(
       `export: ${turns} turns over ${result.chain.runNumber} runs, ${cuts.length} compactions, ${doc.escalations.length} escalations, ${md.length} characters of Markdown`,
     );
+  });
+
+  it('an on-demand compaction (the context window exceeded) keeps the turns before it in the record', async () => {
+    const worker = await h.startWorker();
+    const { handle } = await startAudit(h, 'export-on-demand', 40, { compaction: { trigger: TRIGGER } });
+    const result = await worker.runUntil(async () => {
+      // Early in the run, one call finds its context too large: the summary then heads what the model sees.
+      while (h.simulator.stats().messages < 12) await sleep(50);
+      h.simulator.injectFaults([{ contextWindowExceeded: true, match: 'messages' }]);
+      return handle.result();
+    });
+    expect(result.status).toBe('completed');
+    const store = new DirectoryStore(h.storeDir);
+    const chain = await readChain(store, result.head!);
+    const seen = await loadMessages(store, result.head!);
+    expect(seen.length).toBeLessThan(chain.length);
+    expect(chain.slice(chain.length - seen.length).map((e) => e.message)).toEqual(seen);
+    expect(chain[0]).toMatchObject({ turn: 1, compaction: false, message: { role: 'user' } });
+    const replies = chain.filter((e) => e.message.role === 'assistant').map((e) => e.turn!);
+    expect(replies[0]).toBe(1);
+    expect(replies.every((t, i) => i === 0 || t > replies[i - 1]!)).toBe(true);
+    expect(replies.at(-1)).toBe(result.counters.turn);
+    expect(chain.filter((e) => e.compaction).map((e) => e.turn)).toEqual(result.compactions.map((c) => c.turn));
+    // Not vacuous: the first cut is the on-demand block, with what was before it kept.
+    const cut = chain.find((e) => e.compaction)!;
+    expect(await readNode(store, cut.ref)).toMatchObject({ prev: null, onDemand: true, before: expect.any(String) });
   });
 });
