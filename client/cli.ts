@@ -8,80 +8,23 @@ import type { AgentRunWorkflow } from '../common/messages.js';
 import { modelSpec } from '../common/models.js';
 import { progressQuery, type Progress } from '../common/messages.js';
 import { openStore, type BlobRef } from '../store/index.js';
-import { answer, heldCall, listPending, listRuns, pendingTable, runsTable } from './escalations.js';
+import {
+  answer,
+  heldCall,
+  LIST_STATUSES,
+  listPending,
+  listRuns,
+  pendingTable,
+  runsTable,
+  stopRun,
+  type ListStatus,
+} from './escalations.js';
 import { connectClient, RunOptionsError, runIdProblem, startRun } from './connect.js';
 import { awaitResult, chainHistoryJSON, exportMarkdown, readExport, readRun, type RunExport } from './export.js';
-import { progressBar, progressLine, questionParts, resultText } from './format.js';
+import { progressBar, progressLine, resultText, waitingText } from './format.js';
+import { helpPage, USAGE } from './help.js';
+import { askWorker, readStatus, statusText } from './status.js';
 import { dollars, runFlagSpec, runOptionsFromFlags, UsageError, wholeNumber } from './run-flags.js';
-
-const USAGE = `usage: longhaul <command> [options]
-
-commands:
-  run [run options]        submit a run, follow it live, print its report
-  submit [run options]     submit a run and print its id
-  status <id> [--json]     one line: turn, tokens, cost, compactions, status
-  follow <id> [--json]     live progress until the run ends, then its report (--json: JSON lines)
-  result <id> [--json]     wait for the run's end and print its report and figures
-  list [--status S]        runs of longhaul (S: running, awaiting_human, completed, stopped, failed)
-  cancel <id>              cancel a run (it ends as cancelled in Temporal)
-  export <id> [--format markdown|json] [--out FILE] [--history FILE]
-                           the run's transcript from the store, and its Temporal history (see export --help)
-  pending [--json]         runs waiting on a person, with their questions (--json: the escalations whole)
-  held <id>                the tool call a run waits to have approved, with its whole input, as JSON
-                           (a large input is read from the store: LONGHAUL_STORE_DIR or _URL)
-  approve <id> [--message TEXT]            approve the held tool call / request
-  deny <id> --message TEXT                 decline; the model is told why
-  reply <id> TEXT                          answer the model's question
-  extend <id> [--turns N] [--tokens N] [--usd N]
-                                           raise the turn cap, token budget or dollar budget
-  stop <id> [--message TEXT]               end the run
-    (each takes --escalation ID to name the escalation; default: the open one)
-  worker                   start a worker (env: TEMPORAL_ADDRESS, LONGHAUL_TASK_QUEUE, ANTHROPIC_*,
-                           LONGHAUL_WORKSPACE_ROOTS, LONGHAUL_TOOL_POLICIES, LONGHAUL_WEBHOOK_ALLOW,
-                           LONGHAUL_PRICES: prices over the model table's, JSON inline or a file;
-                           LONGHAUL_TOOLS=workspace,coding for edit_file, glob, grep, run_command,
-                           with LONGHAUL_COMMAND_ALLOW=npm test,git diff and LONGHAUL_SANDBOX=auto|bwrap|off)
-  codec-server [--port 8888] [--host 127.0.0.1] [--cors-origin http://localhost:8233]
-                           decrypt payloads for the Web UI (env: LONGHAUL_ENCRYPTION_KEYS or _KEY_FILE;
-                           LONGHAUL_CODEC_TOKEN, the token every request needs, else one is made and printed)
-
-run options:
-  --task TEXT | --task-file PATH   what the agent should do (required)
-  --workspace DIR                  directory the file tools are confined to (default: .); must lie
-                                   under one of the worker's LONGHAUL_WORKSPACE_ROOTS
-  --agent NAME                     an agent profile the workers serve (its tools and defaults)
-  --model NAME  --max-turns N  --max-output-tokens N  --system-prompt TEXT
-  --compaction-trigger N (>= 50000)  --compaction-instructions TEXT
-  --pause-after-compaction  --no-compaction  --no-state
-  --id RUN_ID                      letters, digits, . _ - : @ (at most 200; default longhaul-<date>-<random>)
-  --budget-usd N                    dollars the run may spend, at the worker's prices (--on-cap applies)
-  --token-budget N  --tool-policy NAME=allow|approve|deny (repeatable; never wider than the
-                                   worker's or the agent's own; write_file, edit_file and
-                                   run_command ask by default)
-  --on-cap escalate|stop|wrap-up  --escalation-timeout SECONDS  --on-timeout deny|stop
-  --max-failures N  --webhook URL (its origin must be on the worker's LONGHAUL_WEBHOOK_ALLOW)
-
-example:
-  longhaul run --workspace ./repo --max-turns 400 --task "Audit every file under src/ for unsafe SQL"`;
-
-const EXPORT_USAGE = `usage: longhaul export <id> [--format markdown|json] [--json] [--out FILE] [--history FILE]
-
-Reads the run's transcript from the transcript store (the worker's: LONGHAUL_STORE_DIR or
-LONGHAUL_STORE_URL, and LONGHAUL_ENCRYPTION_KEYS if it is encrypted). Works for finished runs too,
-while Temporal keeps their history (a worker must be polling to answer the query).
-
-  --format markdown   (default) for reading: system prompt, task, every message, tool calls with
-                      their inputs, tool results (long ones cut, with a note), compaction summaries
-  --format json       run metadata (id, status, counters, state) and the messages exactly as the
-                      API gets them; --json is the same
-  --out FILE          write the transcript to FILE instead of stdout
-  --history FILE      also write the Temporal event history of every run of the chain
-                      (continue-as-new), oldest first: { workflowId, runs: [{ runId, history }] }
-
-The transcript starts at the last compaction: the model's context, as it was sent.
-
-example:
-  longhaul export longhaul-2026-11-22-1a2b3c4d --out run.md --history run-history.json`;
 
 const POLL_MS = 500;
 
@@ -102,8 +45,9 @@ async function printResult(handle: WorkflowHandle<AgentRunWorkflow>): Promise<nu
 /**
  * Live progress until the run ends. On a terminal: one line redrawn in place (a bar). Otherwise a
  * line per notable change (status, compaction, every 25 turns); with `json`, a JSON line per
- * change on stdout and the result as the last line. A held call's approval detail is printed
- * once, when its escalation opens.
+ * change on stdout and the result as the last line. When a run starts waiting on a person, the
+ * question (with a held call's approval detail) and the commands that answer it are printed
+ * once; while no worker answers, a line says so once.
  */
 async function follow(handle: WorkflowHandle<AgentRunWorkflow>, json = false): Promise<number> {
   let done = false;
@@ -112,9 +56,20 @@ async function follow(handle: WorkflowHandle<AgentRunWorkflow>, json = false): P
   const tty = !json && process.stderr.isTTY;
   let last = '';
   let lastPrinted: Progress | undefined;
-  let detailShown: string | undefined;
+  let waitingShown: string | undefined;
+  let silent = false;
   while (!done) {
-    const p = await handle.query(progressQuery).catch(() => undefined);
+    const asked = await askWorker(handle.client, () => handle.query(progressQuery));
+    const p = asked.ok ? asked.value : undefined;
+    if (!asked.ok && !silent && !done && !json) {
+      silent = true;
+      const queue = (await handle.describe().catch(() => undefined))?.taskQueue;
+      process.stderr.write(
+        `${tty && last ? '\n' : ''}${asked.why}; still following (the run goes on once a worker polls task queue ${queue ?? '?'})\n`,
+      );
+      last = '';
+    }
+    if (p) silent = false;
     // What counts as a change: the drawn bar; for JSON lines, what a reader acts on (not the
     // transcript refs, which move with every model call).
     const line =
@@ -124,24 +79,21 @@ async function follow(handle: WorkflowHandle<AgentRunWorkflow>, json = false): P
         : json
           ? `${p.counters.turn} ${p.status} ${p.counters.compactions} ${p.escalation?.id}`
           : progressLine(p));
-    // A held call's approval detail (below the question's first line), shown once per escalation:
-    // above the bar on a terminal, else below the printed line.
-    const opened = p?.escalation && p.escalation.id !== detailShown ? p.escalation : undefined;
-    if (opened) detailShown = opened.id;
-    const question = opened && !json ? questionParts(opened) : undefined;
-    const below = question?.below ? `${question.below}\n` : '';
-    if (p && line && (line !== last || below)) {
+    const opened = p?.escalation && p.escalation.id !== waitingShown ? p.escalation : undefined;
+    if (opened) waitingShown = opened.id;
+    const waiting = opened && !json ? `${waitingText(opened, handle.workflowId)}\n` : '';
+    if (p && line && (line !== last || waiting)) {
       last = line;
-      if (tty) process.stderr.write(`\r\x1b[2K${below ? `${question!.line}\n${below}` : ''}${line}`);
+      if (tty) process.stderr.write(`\r\x1b[2K${waiting}${line}`);
       else if (json) process.stdout.write(`${JSON.stringify({ progress: p })}\n`);
       else if (
-        below ||
+        waiting ||
         !lastPrinted ||
         p.counters.turn - lastPrinted.counters.turn >= 25 ||
         p.status !== lastPrinted.status ||
         p.counters.compactions !== lastPrinted.counters.compactions
       ) {
-        process.stderr.write(`${line}\n${below}`);
+        process.stderr.write(`${line}\n${waiting}`);
         lastPrinted = p;
       }
     }
@@ -164,18 +116,24 @@ export interface WorkerCommand {
 export async function main(argv: string[], { runWorker }: WorkerCommand): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(`${USAGE}\n`);
+    // `longhaul help run` is `longhaul run --help`.
+    const page = command === 'help' && rest[0] !== undefined ? helpPage(rest[0]) : undefined;
+    if (command === 'help' && rest[0] !== undefined && !page)
+      throw new UsageError(`unknown command ${JSON.stringify(rest[0])}; see longhaul --help`);
+    process.stdout.write(`${page ?? USAGE}\n`);
     return command ? 0 : 2;
+  }
+  // Every command's --help (before `--`, after which it could be a reply's text) prints its own page.
+  const flags = rest.indexOf('--') === -1 ? rest : rest.slice(0, rest.indexOf('--'));
+  if (flags.includes('--help') || flags.includes('-h')) {
+    const page = helpPage(command);
+    if (!page) throw new UsageError(`unknown command ${JSON.stringify(command)}; see longhaul --help`);
+    process.stdout.write(`${page}\n`);
+    return 0;
   }
   switch (command) {
     case 'worker': {
-      const { values } = parseArgs({
-        args: rest,
-        options: { help: { type: 'boolean', short: 'h' } },
-        strict: true,
-        allowPositionals: false,
-      });
-      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
+      parseArgs({ args: rest, options: {}, strict: true, allowPositionals: false });
       await runWorker();
       return 0;
     }
@@ -186,12 +144,10 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
           port: { type: 'string' },
           host: { type: 'string' },
           'cors-origin': { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
         },
         strict: true,
         allowPositionals: false,
       });
-      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       const port = wholeNumber('port', values.port);
       if (port !== undefined && port > 65535) throw new UsageError(`--port: expected 0..65535, got ${port}`);
       const env = readEnv();
@@ -209,14 +165,58 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
       });
       return 0;
     }
+    case 'console': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          port: { type: 'string' },
+          host: { type: 'string' },
+          token: { type: 'string' },
+          'web-ui': { type: 'string' },
+        },
+        strict: true,
+        allowPositionals: false,
+      });
+      const port = wholeNumber('port', values.port);
+      if (port !== undefined && port > 65535) throw new UsageError(`--port: expected 0..65535, got ${port}`);
+      const { startConsole, newConsoleToken, MIN_TOKEN_CHARS } = await import('./console/index.js');
+      const token = values.token ?? process.env.LONGHAUL_CONSOLE_TOKEN ?? newConsoleToken();
+      if (token.length < MIN_TOKEN_CHARS)
+        throw new UsageError(`--token (or LONGHAUL_CONSOLE_TOKEN): at least ${MIN_TOKEN_CHARS} characters`);
+      if (values['web-ui'] !== undefined && !/^https?:\/\/[^\s]+$/.test(values['web-ui']))
+        throw new UsageError(`--web-ui: expected an http(s) URL, got ${JSON.stringify(values['web-ui'])}`);
+      const { client, connection, env, keyring } = await connectClient();
+      const store = await openStore(env, keyring);
+      const server = await startConsole({
+        client,
+        store,
+        token,
+        ...(port !== undefined ? { port } : {}),
+        ...(values.host !== undefined ? { host: values.host } : {}),
+        ...(values['web-ui'] !== undefined ? { webUi: values['web-ui'] } : {}),
+      });
+      // The token is printed only when this made it: a configured one stays out of logs.
+      const given = values.token ?? process.env.LONGHAUL_CONSOLE_TOKEN;
+      process.stdout.write(
+        `longhaul console for namespace ${env.TEMPORAL_NAMESPACE} at ${server.url}\n` +
+          (given ? `open ${server.url}/?token=<your token>\n` : `open ${server.url}/?token=${token}\n`),
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await server.close();
+      await store.close();
+      await connection.close();
+      return 0;
+    }
     case 'run':
     case 'submit': {
       const { values } = parseArgs({
         args: rest,
-        options: { ...runFlagSpec, help: { type: 'boolean', short: 'h' } },
+        options: { ...runFlagSpec },
         strict: true,
       });
-      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       const options = runOptionsFromFlags(values);
       // A warning, not a refusal: a model newer than this table may exist; the API decides at the first call.
       if (options.model !== undefined && !modelSpec(options.model)) {
@@ -245,23 +245,28 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
     case 'cancel': {
       const { positionals, values } = parseArgs({
         args: rest,
-        options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+        options: { json: { type: 'boolean' } },
         strict: true,
         allowPositionals: true,
       });
-      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       if (positionals.length !== 1) throw new UsageError(`${command} takes exactly one run id`);
       const { client, connection } = await connectClient();
       try {
         const handle = client.workflow.getHandle<AgentRunWorkflow>(positionals[0]!);
         if (command === 'status') {
-          const progress = await handle.query(progressQuery);
-          process.stdout.write(`${values.json ? JSON.stringify(progress) : progressLine(progress)}\n`);
+          const view = await readStatus(client, handle.workflowId);
+          const { runId, temporalStatus, status, source, progress, memo, note } = view;
+          const json = progress
+            ? { ...progress, status, temporalStatus, source }
+            : { runId, status, temporalStatus, source, ...(memo ? { memo } : {}), note };
+          process.stdout.write(`${values.json ? JSON.stringify(json) : statusText(view)}\n`);
           return 0;
         }
         if (command === 'cancel') {
           await handle.cancel();
-          process.stdout.write(`cancellation requested for ${handle.workflowId}\n`);
+          process.stdout.write(
+            `cancellation requested for ${handle.workflowId}: it ends now as cancelled, the step in flight abandoned and no report written (longhaul stop ends it after the step, keeping the report)\n`,
+          );
           return 0;
         }
         if (command === 'follow') return await follow(handle, values.json);
@@ -282,12 +287,10 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
           json: { type: 'boolean' },
           out: { type: 'string' },
           history: { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
         },
         strict: true,
         allowPositionals: true,
       });
-      if (values.help) return (process.stdout.write(`${EXPORT_USAGE}\n`), 0);
       if (positionals.length !== 1) throw new UsageError('export takes exactly one run id');
       const format = values.format ?? (values.json ? 'json' : 'markdown');
       if (format !== 'markdown' && format !== 'json')
@@ -336,17 +339,18 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
     case 'list': {
       const { values } = parseArgs({
         args: rest,
-        options: { status: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+        options: { status: { type: 'string' }, json: { type: 'boolean' } },
         strict: true,
       });
-      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
-      const statuses = ['running', 'awaiting_human', 'completed', 'stopped', 'failed'];
-      if (values.status !== undefined && !statuses.includes(values.status)) {
-        throw new UsageError(`--status: expected one of ${statuses.join(', ')}, got ${JSON.stringify(values.status)}`);
+      const status = values.status as ListStatus | undefined;
+      if (status !== undefined && !LIST_STATUSES.includes(status)) {
+        throw new UsageError(
+          `--status: expected one of ${LIST_STATUSES.join(', ')}, got ${JSON.stringify(values.status)}`,
+        );
       }
       const { client, connection } = await connectClient();
       try {
-        const runs = await listRuns(client, values.status);
+        const runs = await listRuns(client, status);
         process.stdout.write(`${values.json ? JSON.stringify(runs) : runsTable(runs)}\n`);
         return 0;
       } finally {
@@ -356,15 +360,22 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
     case 'pending': {
       const { values } = parseArgs({
         args: rest,
-        options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+        options: { json: { type: 'boolean' } },
         strict: true,
       });
-      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       const { client, connection } = await connectClient();
       try {
         const pending = await listPending(client);
-        // JSON: one array, a run that cannot be read here as { runId, unreadable } (no escalation).
-        const json = () => JSON.stringify([...pending.pending, ...pending.unreadable]);
+        // JSON: one array of { runId, escalation } (whole, from a worker); where no worker answered,
+        // also source (memo: the memo's part of it; none: not known) and the task queue a worker must
+        // poll; a run that cannot be read here as { runId, unreadable }.
+        const json = () =>
+          JSON.stringify([
+            ...pending.pending.map(({ runId, escalation, source, taskQueue }) =>
+              source === 'query' ? { runId, escalation } : { runId, escalation, source, taskQueue },
+            ),
+            ...pending.unreadable,
+          ]);
         process.stdout.write(`${values.json ? json() : pendingTable(pending)}\n`);
         return 0;
       } finally {
@@ -372,13 +383,12 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
       }
     }
     case 'held': {
-      const { positionals, values } = parseArgs({
+      const { positionals } = parseArgs({
         args: rest,
-        options: { help: { type: 'boolean', short: 'h' } },
+        options: {},
         strict: true,
         allowPositionals: true,
       });
-      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
       if (positionals.length !== 1) throw new UsageError('held takes exactly one run id');
       const { client, connection, env, keyring } = await connectClient();
       try {
@@ -396,29 +406,47 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
         await connection.close();
       }
     }
+    case 'stop': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        options: { message: { type: 'string' } },
+        strict: true,
+        allowPositionals: true,
+      });
+      if (positionals.length !== 1) throw new UsageError('stop takes exactly one run id (and --message TEXT)');
+      const { client, connection } = await connectClient();
+      try {
+        const sent = await stopRun(client, positionals[0]!, {
+          ...(values.message !== undefined ? { message: values.message } : {}),
+        });
+        process.stdout.write(`${sent}\n`);
+        return 0;
+      } finally {
+        await connection.close();
+      }
+    }
     case 'approve':
     case 'deny':
     case 'reply':
-    case 'extend':
-    case 'stop': {
+    case 'extend': {
+      // Each takes only its own flags: `approve --turns 5` is a mistake, not an approval.
       const { positionals, values } = parseArgs({
         args: rest,
         options: {
           escalation: { type: 'string' },
-          message: { type: 'string' },
-          turns: { type: 'string' },
-          tokens: { type: 'string' },
-          usd: { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
+          ...(command === 'extend'
+            ? { turns: { type: 'string' }, tokens: { type: 'string' }, usd: { type: 'string' } }
+            : { message: { type: 'string' } }),
         },
         strict: true,
         allowPositionals: true,
-      });
-      if (values.help) return (process.stdout.write(`${USAGE}\n`), 0);
+      }) as { positionals: string[]; values: Record<string, string | undefined> };
       const [runId, text, ...extra] = positionals;
       if (!runId) throw new UsageError(`${command} needs a run id`);
       if (extra.length || (text !== undefined && command !== 'reply'))
         throw new UsageError(`${command}: unexpected argument ${JSON.stringify(extra[0] ?? text)}`);
+      if (command === 'reply' && text !== undefined && values.message !== undefined)
+        throw new UsageError('reply takes the text once: as its argument or as --message, not both');
       const message = command === 'reply' ? (text ?? values.message) : values.message;
       if (command === 'reply' && message === undefined)
         throw new UsageError('reply needs the text: longhaul reply RUN_ID "your answer"');

@@ -1,7 +1,8 @@
 import { formatUsd } from '../common/cost.js';
 import { cacheReadShare, tokensUsed, withCounterDefaults, type Counters } from '../common/counters.js';
-import { questionLine, type Escalation, type EscalationKind } from '../common/escalation.js';
-import type { Progress, RunResult } from '../common/messages.js';
+import { ALLOWED, questionLine, type Decision, type Escalation, type EscalationKind } from '../common/escalation.js';
+import type { Progress, RunMemo, RunResult } from '../common/messages.js';
+import { memoQuestion } from './listing.js';
 
 const compact = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}K` : String(n);
@@ -37,8 +38,12 @@ export function questionParts(e: Pick<Escalation, 'kind' | 'question'>): { line:
   };
 }
 
-/** One status line: where the run is, what it has spent, whether it waits (the question's first line). */
-export function progressLine(p: Progress): string {
+/**
+ * One status line: where the run is, what it has spent, whether it waits (the question's first
+ * line). `shown` is the status to show when it is not the run's own (shownStatus: a run Temporal
+ * closed while the workflow still said running).
+ */
+export function progressLine(p: Progress, shown: string = p.status): string {
   const c = p.counters;
   return [
     `turn ${c.turn}/${p.maxTurns}`,
@@ -49,9 +54,23 @@ export function progressLine(p: Progress): string {
     `tools ${c.toolCalls} (${c.toolErrors} errors)`,
     // Counters are totals over the chain of continued runs; this is the current run's place in it.
     `run ${p.chain.runNumber} of the chain`,
-    p.escalation
+    p.escalation && shown === p.status
       ? `awaiting a person: ${p.escalation.kind} ${p.escalation.id} — ${questionParts(p.escalation).line}`
-      : p.status,
+      : shown,
+  ].join(' · ');
+}
+
+/** The status line from a memo alone (no worker answered): what the memo keeps, in progressLine's order. */
+export function memoLine(m: RunMemo, shown: string = m.status): string {
+  const unpriced = m.unpricedCalls ? ` + ${m.unpricedCalls} call${m.unpricedCalls === 1 ? '' : 's'} unpriced` : '';
+  const waiting = shown === 'awaiting_human' ? memoQuestion(m) : undefined;
+  return [
+    `turn ${m.turn}/${m.maxTurns}`,
+    `tokens ${compact(m.tokensUsed)}`,
+    m.costUsd === undefined ? 'cost unknown' : `cost ${formatUsd(m.costUsd * 1e9)}${unpriced}`,
+    `compactions ${m.compactions}`,
+    `run ${m.runInChain} of the chain`,
+    waiting ? `awaiting a person: ${waiting.kind} ${waiting.id} — ${questionLine(waiting)}` : shown,
   ].join(' · ');
 }
 
@@ -63,16 +82,40 @@ export function shortCount(n: number): string {
   return `${one(n / 1e6)}M`;
 }
 
-/** The command that answers each kind of escalation, for the hint on the progress bar. */
-const ANSWER: Record<EscalationKind, string> = {
-  tool_approval: 'approve',
-  model_request: 'reply',
-  refusal: 'reply',
-  failures: 'reply',
-  turn_cap: 'extend',
-  token_budget: 'extend',
-  cost_budget: 'extend',
+/** What `extend` raises, for each kind it answers. */
+const EXTEND_FLAG: Partial<Record<EscalationKind, string>> = {
+  turn_cap: '--turns N',
+  token_budget: '--tokens N',
+  cost_budget: '--usd N',
 };
+
+/**
+ * The exact commands that answer an escalation of this kind, the usual one first (the decisions
+ * it allows, in ALLOWED's order), with the text a reply and a deny need.
+ */
+export function answerCommands(kind: EscalationKind, runId: string): string[] {
+  const command: Record<Decision, string> = {
+    reply: `longhaul reply ${runId} "your answer"`,
+    approve: `longhaul approve ${runId}`,
+    deny: `longhaul deny ${runId} --message "why not"`,
+    extend: `longhaul extend ${runId} ${EXTEND_FLAG[kind] ?? '--turns N'}`,
+    stop: `longhaul stop ${runId}`,
+  };
+  return ALLOWED[kind].map((d) => command[d]);
+}
+
+/**
+ * What `follow` prints once when a run starts waiting: the question (a held call's approval
+ * detail indented below it) and the commands that answer.
+ */
+export function waitingText(e: Pick<Escalation, 'id' | 'kind' | 'question'>, runId: string): string {
+  const { line, below } = questionParts(e);
+  return [
+    `waiting on a person: ${e.kind} ${e.id} — ${line}`,
+    ...(below ? [below] : []),
+    `  answer: ${answerCommands(e.kind, runId).join('  |  ')}`,
+  ].join('\n');
+}
 
 const MIN_BAR = 5;
 
@@ -93,7 +136,7 @@ export function progressBar(p: Progress, runId: string, opts: { barWidth?: numbe
     `${shortCount(tokensUsed(c))} tokens`,
     c.unpricedCalls === c.modelCalls && c.modelCalls > 0 ? 'cost unknown' : formatUsd(c.costNanos),
     `${c.compactions} compaction${c.compactions === 1 ? '' : 's'}`,
-    e ? `waiting: ${e.kind} ${e.id} (longhaul ${ANSWER[e.kind]} ${runId})` : p.status,
+    e ? `waiting: ${e.kind} ${e.id} (${answerCommands(e.kind, runId)[0]})` : p.status,
   ].join(' · ');
   if (opts.columns === undefined || line.length < opts.columns) return line;
   // A bar narrower than MIN_BAR says little, so it goes rather than shrinking further.
