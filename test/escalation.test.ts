@@ -74,11 +74,14 @@ describe('escalation triggers and answers', () => {
         status: 'awaiting_human',
         runInChain: 1,
         waitingOnPerson: `${kind} esc-1: ${opened[kind]!.question}`,
+        // Enough to list and answer it without a worker's query.
+        escalation: { id: 'esc-1', kind, deadline: opened[kind]!.deadline },
       });
       expect(Object.keys(memo!).sort()).toEqual([
         'cacheReadShare',
         'compactions',
         'costUsd',
+        'escalation',
         'maxTurns',
         'runInChain',
         'status',

@@ -12,7 +12,7 @@ import { ensureTemporalCli } from '../../scripts/temporal-cli.mjs';
 import { startRun } from '../../client/connect.js';
 import { writeWorkflowBundle } from '../../worker/bundle.js';
 import type { AgentRunWorkflow } from '../../common/messages.js';
-import { humanResponseSignal, progressQuery, respondUpdate } from '../../common/messages.js';
+import { humanResponseSignal, progressQuery, respondUpdate, stopRunUpdate } from '../../common/messages.js';
 import type { RunOptionsInput } from '../../common/options.js';
 import { auditTask, writeAuditWorkspace } from '../../simulator/scenarios/audit.js';
 import { codingTask, writeCodingWorkspace } from '../../simulator/scenarios/coding.js';
@@ -114,7 +114,21 @@ await Promise.all([
         await new Promise((r) => setTimeout(r, 100));
       }
       await handle.signal(humanResponseSignal, { escalationId, decision: 'reply', message: 'recorded' });
-    }),
+    }).then(() =>
+      // Patch visible-run-ends: the first run says `continued` as it hands on (the second starts
+      // live), and a stopRun while the person is asked closes the escalation as that stop.
+      record(eager, 'visible-ends', { task: '[sim:ask-human]' }, async (id) => {
+        const handle = eager.env.client.workflow.getHandle<AgentRunWorkflow>(id);
+        await waitForEscalation(eager, id);
+        for (let i = 0; i < 15; i++) await handle.signal(humanResponseSignal, { junk: i });
+        for (;;) {
+          const p = await handle.query(progressQuery).catch(() => undefined);
+          if (p && p.chain.runNumber >= 2 && p.escalation) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await handle.executeUpdate(stopRunUpdate, { args: [{ by: 'recorder', message: 'recorded stop' }] });
+      }),
+    ),
   ),
 ]);
 await Promise.all([plain.close(), eager.close()]);

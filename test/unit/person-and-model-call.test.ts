@@ -7,10 +7,11 @@ import { call, memoryWith, optionsWith, reply } from './fixtures.js';
 describe('asking a person', () => {
   const options = optionsWith({ escalation: { timeoutSeconds: 60 } });
 
-  it('escalations are numbered per run and their deadline follows the timeout', () => {
+  it('escalations are numbered per run, record the turn they were opened at, and their deadline follows the timeout', () => {
     const held = call('write_file');
+    const memory = memoryWith({ escalationSeq: 2 });
     const escalation = newEscalation(
-      memoryWith({ escalationSeq: 2 }),
+      { ...memory, counters: { ...memory.counters, turn: 7 } },
       options,
       { kind: 'tool_approval', reason: 'r', question: 'q?', heldToolCall: held },
       Date.UTC(2026, 0, 1),
@@ -23,6 +24,7 @@ describe('asking a person', () => {
       heldToolCall: held,
       openedAt: '2026-01-01T00:00:00.000Z',
       deadline: '2026-01-01T00:01:00.000Z',
+      turn: 7,
     });
   });
 
