@@ -150,8 +150,16 @@ describe('stop and cancel', () => {
 
       // A waiting run: stop closes the escalation with decision stop.
       const asked = await start('stop-waiting', '[sim:ask-human]');
+      const followed = longhaul('follow', 'stop-waiting');
       await waitingInMemo('stop-waiting');
+      await sleep(1_500); // follow polls every 500 ms
       expect((await longhaul('stop', 'stop-waiting')).code).toBe(0);
+      // follow showed the question and the exact commands that answer it.
+      const { stderr } = await followed;
+      expect(stderr).toContain('waiting on a person: model_request esc-1 — Proceed with the migration?\n');
+      expect(stderr).toContain(
+        '  answer: longhaul reply stop-waiting "your answer"  |  longhaul approve stop-waiting  |  longhaul deny stop-waiting --message "why not"  |  longhaul stop stop-waiting\n',
+      );
       expect((await awaitResult(asked)).status).toBe('stopped');
 
       const cancel = await start('cancel-waiting', '[sim:ask-human]');
