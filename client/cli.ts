@@ -165,6 +165,51 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
       });
       return 0;
     }
+    case 'console': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          port: { type: 'string' },
+          host: { type: 'string' },
+          token: { type: 'string' },
+          'web-ui': { type: 'string' },
+        },
+        strict: true,
+        allowPositionals: false,
+      });
+      const port = wholeNumber('port', values.port);
+      if (port !== undefined && port > 65535) throw new UsageError(`--port: expected 0..65535, got ${port}`);
+      const { startConsole, newConsoleToken, MIN_TOKEN_CHARS } = await import('./console/index.js');
+      const token = values.token ?? process.env.LONGHAUL_CONSOLE_TOKEN ?? newConsoleToken();
+      if (token.length < MIN_TOKEN_CHARS)
+        throw new UsageError(`--token (or LONGHAUL_CONSOLE_TOKEN): at least ${MIN_TOKEN_CHARS} characters`);
+      if (values['web-ui'] !== undefined && !/^https?:\/\/[^\s]+$/.test(values['web-ui']))
+        throw new UsageError(`--web-ui: expected an http(s) URL, got ${JSON.stringify(values['web-ui'])}`);
+      const { client, connection, env, keyring } = await connectClient();
+      const store = await openStore(env, keyring);
+      const server = await startConsole({
+        client,
+        store,
+        token,
+        ...(port !== undefined ? { port } : {}),
+        ...(values.host !== undefined ? { host: values.host } : {}),
+        ...(values['web-ui'] !== undefined ? { webUi: values['web-ui'] } : {}),
+      });
+      // The token is printed only when this made it: a configured one stays out of logs.
+      const given = values.token ?? process.env.LONGHAUL_CONSOLE_TOKEN;
+      process.stdout.write(
+        `longhaul console for namespace ${env.TEMPORAL_NAMESPACE} at ${server.url}\n` +
+          (given ? `open ${server.url}/?token=<your token>\n` : `open ${server.url}/?token=${token}\n`),
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await server.close();
+      await store.close();
+      await connection.close();
+      return 0;
+    }
     case 'run':
     case 'submit': {
       const { values } = parseArgs({

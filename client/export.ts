@@ -16,17 +16,8 @@ import { progressLine } from './format.js';
 type MessageParam = Anthropic.Beta.Messages.BetaMessageParam;
 type ContentBlockParam = Anthropic.Beta.Messages.BetaContentBlockParam;
 
-/** A message of the record: as the API got it, with its turn. */
-export interface ExportMessage {
-  /** Null: a node from before turns were recorded, with the run's start out of reach. */
-  turn: number | null;
-  /** The message starts with a compaction summary: the model was sent nothing before it again. */
-  compaction?: true;
-  message: MessageParam;
-}
-
-/** An escalation: closed ones have their outcome (who answered what, when). `turn` once the workflow records it. */
-export type ExportEscalation = (ClosedEscalation | (Escalation & { outcome?: undefined })) & { turn?: number };
+/** An escalation: closed ones have their outcome (who answered what, when). */
+export type ExportEscalation = ClosedEscalation | (Escalation & { outcome?: undefined });
 
 export interface RunExport {
   id: string;
@@ -44,8 +35,16 @@ export interface RunExport {
   state: AgentState;
   /** The system prompt and task as the run stored them; null before the first model call. */
   instructions: { systemPrompt: string; task: string } | null;
-  /** The whole record, oldest first: every run of the chain, across compactions (summaries in place). */
-  messages: ExportMessage[];
+  /**
+   * The whole record, oldest first, as the API got each message: every run of the chain, across
+   * compactions (a message that starts with a compaction block is where the model's context was cut).
+   */
+  messages: MessageParam[];
+  /**
+   * `turns[i]` is the turn of `messages[i]` (a user message and the reply to it make a turn); null
+   * for nodes written before turns were recorded, with the run's start out of reach.
+   */
+  turns: (number | null)[];
 }
 
 /** The run's result, also for a failed run (whose result travels in the failure's details). */
@@ -112,11 +111,10 @@ export async function readExport(
     instructions: p.instructionsRef
       ? (JSON.parse(await store.get(p.instructionsRef)) as RunExport['instructions'])
       : null,
-    messages: (await readChain(store, p.head)).map((e) => ({
-      turn: e.turn,
-      ...(e.compaction ? { compaction: true as const } : {}),
-      message: e.message,
-    })),
+    ...(await readChain(store, p.head).then((chain) => ({
+      messages: chain.map((e) => e.message),
+      turns: chain.map((e) => e.turn),
+    }))),
   };
 }
 
@@ -201,7 +199,8 @@ export function exportMarkdown(e: RunExport, progress: Progress): string {
     out.push('', '## System prompt', '', e.instructions.systemPrompt, '', '## Task', '', e.instructions.task);
   }
   out.push('', '## Transcript');
-  if (e.messages[0]?.compaction)
+  const cutAt = (m: MessageParam | undefined) => Array.isArray(m?.content) && m.content[0]?.type === 'compaction';
+  if (cutAt(e.messages[0]))
     out.push('', '_The record starts at a compaction summary: the run kept nothing of the turns before it._');
   if (e.messages.length === 0) out.push('', '_No model call yet._');
   const placed = e.escalations.filter((x) => x.turn !== undefined).sort((a, b) => a.turn! - b.turn!);
@@ -209,14 +208,13 @@ export function exportMarkdown(e: RunExport, progress: Progress): string {
   const escalationsUpTo = (turn: number) => {
     for (; next < placed.length && placed[next]!.turn! <= turn; next++) out.push('', escalationMarkdown(placed[next]!));
   };
-  let turnShown: number | null = null;
-  for (const { turn, compaction, message } of e.messages) {
-    if (turn !== null && turn !== turnShown) {
-      escalationsUpTo(turn - 1);
-      turnShown = turn;
-    }
-    const who = compaction ? 'assistant, compaction summary first' : message.role;
-    const heading = turn !== null ? `turn ${turn}: ${who}` : `${who} (turn unknown)`;
+  for (const [i, message] of e.messages.entries()) {
+    const turn = e.turns[i] ?? null;
+    // A turn's escalations (its held calls) come before its results, in the next turn's message.
+    if (turn !== null) escalationsUpTo(turn - 1);
+    const numbered = turn !== null ? `, turn ${turn}` : ' (turn unknown)';
+    const heading =
+      message.role === 'user' ? 'user' : `assistant${numbered}${cutAt(message) ? ' (compaction summary first)' : ''}`;
     const content = message.content ?? '';
     const blocks = typeof content === 'string' ? [content] : content.map(blockMarkdown);
     out.push('', `### ${heading}`, '', blocks.join('\n\n'));

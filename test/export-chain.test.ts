@@ -2,11 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import type { ExportMessage, RunExport } from '../client/export.js';
+import type { RunExport } from '../client/export.js';
 import { progressQuery, respondUpdate } from '../common/messages.js';
 import { DirectoryStore } from '../store/directory-store.js';
-import { loadMessages } from '../store/transcript.js';
-import { startAudit } from './helpers/audit-run.js';
+import { readChain } from '../store/chain.js';
+import { loadMessages, readNode } from '../store/transcript.js';
+import { startAudit, TRIGGER } from './helpers/audit-run.js';
 import { cli } from './helpers/cli.js';
 import { useHarness } from './helpers/harness.js';
 
@@ -69,21 +70,22 @@ describe('export of a long run', () => {
     const md = await readFile(mdFile, 'utf8');
 
     // Every turn from the first, in order, each a user message and its reply.
-    const replies = doc.messages.filter((m) => m.message.role === 'assistant');
-    expect(replies.map((m) => m.turn)).toEqual(Array.from({ length: turns }, (_, i) => i + 1));
-    expect(doc.messages[0]).toMatchObject({ turn: 1, message: { role: 'user' } });
-    for (const [i, m] of doc.messages.entries()) expect(m.turn).toBe(Math.floor(i / 2) + 1);
+    expect(doc.turns).toHaveLength(doc.messages.length);
+    expect(doc.messages.map((m) => m.role)).toEqual(doc.messages.map((_, i) => (i % 2 ? 'assistant' : 'user')));
+    expect(doc.turns).toEqual(doc.messages.map((_, i) => Math.floor(i / 2) + 1));
+    expect(doc.turns.at(-1)).toBe(turns);
     // Every compaction summary in place, at the turn the run logged it.
-    const summaries = doc.messages.filter((m): m is ExportMessage & { compaction: true } => m.compaction === true);
-    expect(summaries.map((m) => m.turn)).toEqual(result.compactions.map((c) => c.turn));
-    expect(summaries).toHaveLength(result.counters.compactions);
+    const cuts = doc.messages.flatMap((m, i) =>
+      Array.isArray(m.content) && m.content[0]?.type === 'compaction' ? [i] : [],
+    );
+    expect(cuts.map((i) => doc.turns[i])).toEqual(result.compactions.map((c) => c.turn));
+    expect(cuts).toHaveLength(result.counters.compactions);
     // The messages are as the API got them: from the last summary on, what the model was last sent.
-    const last = doc.messages.findLastIndex((m) => m.compaction);
     const store = new DirectoryStore(h.storeDir);
-    expect(doc.messages.slice(last).map((m) => m.message)).toEqual(await loadMessages(store, result.head!));
+    expect(doc.messages.slice(cuts.at(-1))).toEqual(await loadMessages(store, result.head!));
 
-    for (let t = 1; t <= turns; t++) expect(md).toMatch(new RegExp(`^### turn ${t}: assistant`, 'm'));
-    expect(md.match(/^### turn \d+: assistant, compaction summary first$/gm)).toHaveLength(summaries.length);
+    for (let t = 1; t <= turns; t++) expect(md).toMatch(new RegExp(`^### assistant, turn ${t}( |$)`, 'm'));
+    expect(md.match(/^### assistant, turn \d+ \(compaction summary first\)$/gm)).toHaveLength(cuts.length);
     expect(md).not.toContain('turn unknown');
 
     // Every escalation with its outcome: who answered what, when.
@@ -95,10 +97,42 @@ describe('export of a long run', () => {
       expect(md).toContain(`#### escalation ${e.id}: tool_approval`);
       expect(md).toContain(`**${e.outcome.decision}** by ${e.outcome.by} at ${e.outcome.at}`);
       expect(md).toContain(`> ${e.question.split('\n')[0]}`);
+      // After the reply whose call it held, before the next reply.
+      expect(e.turn).toBeDefined();
+      const at = md.indexOf(`#### escalation ${e.id}: tool_approval, turn ${e.turn}\n`);
+      expect(at).toBeGreaterThan(md.indexOf(`### assistant, turn ${e.turn}\n`));
+      const next = md.indexOf(`### assistant, turn ${e.turn! + 1}\n`);
+      expect(at).toBeLessThan(next < 0 ? md.indexOf('## Report') : next);
     }
     expect(md).toContain('> Keep the notes in the report.');
     console.log(
-      `export: ${turns} turns over ${result.chain.runNumber} runs, ${summaries.length} compactions, ${doc.escalations.length} escalations, ${md.length} characters of Markdown`,
+      `export: ${turns} turns over ${result.chain.runNumber} runs, ${cuts.length} compactions, ${doc.escalations.length} escalations, ${md.length} characters of Markdown`,
     );
+  });
+
+  it('an on-demand compaction (the context window exceeded) keeps the turns before it in the record', async () => {
+    const worker = await h.startWorker();
+    const { handle } = await startAudit(h, 'export-on-demand', 40, { compaction: { trigger: TRIGGER } });
+    const result = await worker.runUntil(async () => {
+      // Early in the run, one call finds its context too large: the summary then heads what the model sees.
+      while (h.simulator.stats().messages < 12) await sleep(50);
+      h.simulator.injectFaults([{ contextWindowExceeded: true, match: 'messages' }]);
+      return handle.result();
+    });
+    expect(result.status).toBe('completed');
+    const store = new DirectoryStore(h.storeDir);
+    const chain = await readChain(store, result.head!);
+    const seen = await loadMessages(store, result.head!);
+    expect(seen.length).toBeLessThan(chain.length);
+    expect(chain.slice(chain.length - seen.length).map((e) => e.message)).toEqual(seen);
+    expect(chain[0]).toMatchObject({ turn: 1, compaction: false, message: { role: 'user' } });
+    const replies = chain.filter((e) => e.message.role === 'assistant').map((e) => e.turn!);
+    expect(replies[0]).toBe(1);
+    expect(replies.every((t, i) => i === 0 || t > replies[i - 1]!)).toBe(true);
+    expect(replies.at(-1)).toBe(result.counters.turn);
+    expect(chain.filter((e) => e.compaction).map((e) => e.turn)).toEqual(result.compactions.map((c) => c.turn));
+    // Not vacuous: the first cut is the on-demand block, with what was before it kept.
+    const cut = chain.find((e) => e.compaction)!;
+    expect(await readNode(store, cut.ref)).toMatchObject({ prev: null, onDemand: true, before: expect.any(String) });
   });
 });

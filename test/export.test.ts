@@ -22,16 +22,15 @@ const progress = (): Progress => ({
 });
 
 /** Messages numbered as a run from its start writes them: a user message and its reply make a turn. */
-const numbered = (messages: MessageParam[], first = 1): RunExport['messages'] =>
-  messages.map((message, i) => ({
-    turn: first + Math.floor(i / 2),
-    ...(Array.isArray(message.content) && message.content[0]?.type === 'compaction'
-      ? { compaction: true as const }
-      : {}),
-    message,
-  }));
+const numbered = (messages: MessageParam[], first = 1) => ({
+  messages,
+  turns: messages.map((_, i) => first + Math.floor(i / 2)),
+});
 
-const doc = (messages: RunExport['messages'], escalations: ExportEscalation[] = []): RunExport => ({
+const doc = (
+  { messages, turns }: Pick<RunExport, 'messages' | 'turns'>,
+  escalations: ExportEscalation[] = [],
+): RunExport => ({
   id: 'run-1',
   status: 'running',
   counters: initialCounters(),
@@ -43,6 +42,7 @@ const doc = (messages: RunExport['messages'], escalations: ExportEscalation[] = 
   state: initialState(),
   instructions: { systemPrompt: 'Be careful.', task: 'Audit it.' },
   messages,
+  turns,
 });
 
 const text = (role: 'user' | 'assistant', t: string): MessageParam => ({ role, content: [{ type: 'text', text: t }] });
@@ -83,9 +83,9 @@ describe('exportMarkdown', () => {
     );
     expect(md).toContain('## System prompt\n\nBe careful.\n\n## Task\n\nAudit it.\n');
     expect(md).toContain(
-      '### turn 1: assistant\n\n**tool call** `read_file` (tu_1)\n\n```json\n{\n  "path": "a.md"\n}\n```',
+      '### assistant, turn 1\n\n**tool call** `read_file` (tu_1)\n\n```json\n{\n  "path": "a.md"\n}\n```',
     );
-    expect(md).toContain('### turn 2: user\n\n**tool result** for tu_1 (error)');
+    expect(md).toContain('```\n\n### user\n\n**tool result** for tu_1 (error)');
     expect(md).toContain(
       `**tool result** for tu_1 (error)\n\n\`\`\`\n${'x'.repeat(MARKDOWN_LIMIT)}\n[truncated: the first ${MARKDOWN_LIMIT} of ${long.length} characters are shown; --format json has all of it]\n\`\`\``,
     );
@@ -113,25 +113,23 @@ describe('exportMarkdown', () => {
       progress(),
     );
     expect(md).toContain(
-      '### turn 41: assistant, compaction summary first\n\n[compaction summary: Files 1-40 audited; 3 high risk.]\n\nGoing on.\n\n### turn 42: user\n\nContinue.\n',
+      '### assistant, turn 41 (compaction summary first)\n\n[compaction summary: Files 1-40 audited; 3 high risk.]\n\nGoing on.\n\n### user\n\nContinue.\n',
     );
     expect(md).not.toContain('turn unknown');
   });
 
   it('a record from before turns were kept starts at its summary, turns unknown', () => {
     const md = exportMarkdown(
-      doc([
-        {
-          turn: null,
-          compaction: true,
-          message: { role: 'assistant', content: [{ type: 'compaction', content: 'S.' }] },
-        },
-        { turn: null, message: text('user', 'Continue.') },
-      ]),
+      doc({
+        messages: [{ role: 'assistant', content: [{ type: 'compaction', content: 'S.' }] }, text('user', 'Continue.')],
+        turns: [null, null],
+      }),
       progress(),
     );
     expect(md).toContain('_The record starts at a compaction summary: the run kept nothing of the turns before it._');
-    expect(md).toContain('### user (turn unknown)\n\nContinue.');
+    expect(md).toContain(
+      '### assistant (turn unknown) (compaction summary first)\n\n[compaction summary: S.]\n\n### user\n\nContinue.',
+    );
   });
 
   it('places each escalation after the turn that raised it, with who answered what and when; the rest at the end', () => {
@@ -145,12 +143,12 @@ describe('exportMarkdown', () => {
       progress(),
     );
     const at = (s: string) => md.indexOf(s);
-    expect(at('#### escalation esc-1: tool_approval, turn 1')).toBeGreaterThan(at('### turn 1: assistant'));
-    expect(at('#### escalation esc-1')).toBeLessThan(at('### turn 2: user'));
+    expect(at('#### escalation esc-1: tool_approval, turn 1')).toBeGreaterThan(at('### assistant, turn 1'));
+    expect(at('#### escalation esc-1')).toBeLessThan(at('### user\n\nc\n'));
     expect(md).toContain(
       '#### escalation esc-1: tool_approval, turn 1\n\nopened 2026-12-02T10:00:00.000Z, deadline 2026-12-03T10:00:00.000Z\n\n> May I write notes esc-1?\n\nheld call: write_file notes.md\n\n**deny** by alice at 2026-12-02T10:05:00.000Z\n\n> Not there.',
     );
-    expect(at('#### escalation esc-4: tool_approval, turn 3')).toBeGreaterThan(at('### turn 3: assistant'));
+    expect(at('#### escalation esc-4: tool_approval, turn 3')).toBeGreaterThan(at('### assistant, turn 3'));
     expect(md).toContain('**open**: waiting on a person');
     expect(at('## Escalations')).toBeGreaterThan(at('#### escalation esc-4'));
     expect(at('#### escalation esc-2: tool_approval\n')).toBeGreaterThan(at('## Escalations'));
