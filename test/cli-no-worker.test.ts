@@ -72,8 +72,9 @@ describe('longhaul pending and status with no worker polling', () => {
     expect(lines[3]).toMatch(
       /^nw-ask-1 +esc-1 +model_request +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +Proceed with the migration\?$/,
     );
-    expect(lines).toContain(
-      `no worker answered within 1 s: listed from the memo, without approval details; answering needs a worker polling task queue ${h.taskQueue}`,
+    // One line says what could not be known (how a query failed can vary: a timeout, or the server's refusal).
+    expect(lines.find((l) => l.endsWith(`answering needs a worker polling task queue ${h.taskQueue}`))).toMatch(
+      /: listed from the memo, without approval details; answering needs a worker polling task queue /,
     );
     // The issue's bound: every waiting run listed within 5 s with no worker.
     expect(ms).toBeLessThan(5_000);
