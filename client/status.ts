@@ -9,13 +9,12 @@ import { buildProgress } from '../common/progress.js';
 import { awaitResult } from './export.js';
 import { memoLine, progressLine } from './format.js';
 import { describeReadable, shownStatus } from './listing.js';
-import { UsageError } from './run-flags.js';
 
 /**
  * How long the CLI waits for a worker to answer a query before it says what it knows without one.
  * A polling worker answers in tens of milliseconds; this leaves room for one that replays a long history.
  */
-export const QUERY_WAIT_MS = 1_500;
+export const QUERY_WAIT_MS = 1_000;
 /** How long an answer or a stop waits for a worker to accept it. */
 export const UPDATE_WAIT_MS = 10_000;
 
@@ -66,7 +65,7 @@ export interface RunStatusView {
 /** What `longhaul status` shows of a run. Throws for a run that does not exist. */
 export async function readStatus(client: Client, runId: string): Promise<RunStatusView> {
   const run = await describeReadable(client, runId);
-  if (!run) throw new UsageError(`no run with id ${JSON.stringify(runId)}`);
+  if (!run) throw new Error(`no run with id ${JSON.stringify(runId)}`);
   const handle = client.workflow.getHandle<AgentRunWorkflow>(runId);
   const { temporalStatus } = run;
   const base = { runId, temporalStatus, ...(run.memo ? { memo: run.memo } : {}) };

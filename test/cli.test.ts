@@ -88,13 +88,16 @@ describe('longhaul CLI', () => {
     expect(JSON.parse(listed.stdout)).toContainEqual(
       expect.objectContaining({ runId: 'cli-run-1', status: 'completed', temporalStatus: 'COMPLETED' }),
     );
+    // Sorted as shown: newest start first.
+    const starts = (JSON.parse(listed.stdout) as { startedAt: string }[]).map((r) => r.startedAt);
+    expect(starts).toEqual([...starts].sort().reverse());
     expect(JSON.parse((await longhaul('list', '--status', 'running', '--json')).stdout)).not.toContainEqual(
       expect.objectContaining({ runId: 'cli-run-1' }),
     );
     expect(await longhaul('list', '--status', 'sleeping')).toMatchObject({
       code: 2,
       stderr:
-        'longhaul: --status: expected one of running, awaiting_human, completed, stopped, failed, got "sleeping"\n',
+        'longhaul: --status: expected one of running, awaiting_human, completed, stopped, failed, cancelled, got "sleeping"\n',
     });
     expect(JSON.parse((await longhaul('status', 'cli-run-1', '--json')).stdout)).toMatchObject({
       status: 'completed',
@@ -119,7 +122,8 @@ describe('longhaul CLI', () => {
     while ((await handle.describe()).typedSearchAttributes.get(LONGHAUL_STATUS) !== 'awaiting_human') await sleep(100);
     expect(await longhaul('cancel', 'cli-cancel')).toMatchObject({
       code: 0,
-      stdout: 'cancellation requested for cli-cancel\n',
+      stdout:
+        'cancellation requested for cli-cancel: it ends now as cancelled, the step in flight abandoned and no report written (longhaul stop ends it after the step, keeping the report)\n',
     });
     await handle.result().catch(() => undefined);
     expect((await handle.describe()).status.name).toBe('CANCELLED');
@@ -140,13 +144,30 @@ describe('longhaul CLI', () => {
     'reply',
     'extend',
     'stop',
+    'held',
     'worker',
     'codec-server',
-  ])('`%s --help` exits 0 with the usage and an example', async (command) => {
+    'console',
+  ])('`%s --help` exits 0 with its own page and an example', async (command) => {
     const out = await longhaul(command, '--help');
     expect(out.code).toBe(0);
-    expect(out.stdout).toContain('usage: longhaul');
+    expect(out.stdout.startsWith(`usage: longhaul ${command}`)).toBe(true);
     expect(out.stdout).toContain('example:');
+    expect(out).toEqual(await longhaul('help', command));
+  });
+
+  it('help pages give the defaults from the code, and say how stop differs from cancel', async () => {
+    const run = (await longhaul('run', '--help')).stdout;
+    expect(run).toContain('--max-turns N                    default 500;');
+    expect(run).toContain('default 86400 s (1 day)');
+    expect((await longhaul('submit', '--help')).stdout).toContain('usage: longhaul submit [run options]');
+    expect((await longhaul('stop', '--help')).stdout).toContain('after the step in flight');
+    expect((await longhaul('cancel', '--help')).stdout).toContain("through Temporal's cancellation");
+    const exportPage = (await longhaul('export', '--help')).stdout;
+    expect(exportPage).not.toContain('a worker must be polling');
+    expect(exportPage).toContain('every Temporal run of its chain');
+    expect((await longhaul('console', '--help')).stdout).toContain('LONGHAUL_CONSOLE_TOKEN');
+    expect(await longhaul('approve', 'x', '--turns', '5')).toMatchObject({ code: 2 });
   });
 
   const refusals: [string[], string][] = [
@@ -267,7 +288,10 @@ describe('a client without the encryption keys', () => {
       expect(lines.filter((l) => l.includes('cli-sealed'))).toEqual([cannot]);
       expect(JSON.parse((await longhaul('pending', '--json')).stdout)).toEqual(
         expect.arrayContaining([
-          { runId: 'cli-plain-waiting', escalation: expect.objectContaining({ kind: 'model_request' }) },
+          expect.objectContaining({
+            runId: 'cli-plain-waiting',
+            escalation: expect.objectContaining({ kind: 'model_request' }),
+          }),
           { runId: 'cli-sealed', unreadable: cannot.slice('cannot read cli-sealed: '.length) },
         ]),
       );
@@ -277,7 +301,7 @@ describe('a client without the encryption keys', () => {
       const rows = list.stdout.trimEnd().split('\n');
       // Its status is a search attribute, never encrypted: the row is whole, and the line says what is not.
       expect(rows.filter((l) => l.startsWith('cli-sealed '))[0]).toMatch(
-        /^cli-sealed +awaiting_human +\S+ \S+ +RUNNING$/,
+        /^cli-sealed +awaiting_human +\? +\? +\S+ \S+ +RUNNING$/,
       );
       expect(rows.filter((l) => l.startsWith('cli-plain-waiting '))).toHaveLength(1);
       expect(rows.filter((l) => l.startsWith('cli-run-1 '))).toHaveLength(1);

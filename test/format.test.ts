@@ -48,7 +48,7 @@ describe('progressBar', () => {
       'turn 7/500 [░░░░░] 1% · 0 tokens · $0.0000 · 0 compactions · waiting: tool_approval esc-2 (longhaul approve run-9)',
     );
     const cap = progress({ status: 'awaiting_human', escalation: { ...escalation, id: 'esc-5', kind: 'turn_cap' } });
-    expect(progressBar(cap, 'run-9')).toMatch(/· waiting: turn_cap esc-5 \(longhaul extend run-9\)$/);
+    expect(progressBar(cap, 'run-9')).toMatch(/· waiting: turn_cap esc-5 \(longhaul extend run-9 --turns N\)$/);
   });
 
   it('fits the terminal, so the line never wraps: the bar narrows, then goes, then the end is cut', () => {
