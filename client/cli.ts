@@ -24,7 +24,7 @@ import { awaitResult, chainHistoryJSON, exportMarkdown, readExport, readRun, typ
 import { progressBar, progressLine, resultText, waitingText } from './format.js';
 import { helpPage, USAGE } from './help.js';
 import { askWorker, readStatus, statusText } from './status.js';
-import { dollars, runFlagSpec, runOptionsFromFlags, UsageError, wholeNumber } from './run-flags.js';
+import { dollars, portNumber, runFlagSpec, runOptionsFromFlags, UsageError, wholeNumber } from './run-flags.js';
 
 const POLL_MS = 500;
 
@@ -148,8 +148,7 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
         strict: true,
         allowPositionals: false,
       });
-      const port = wholeNumber('port', values.port);
-      if (port !== undefined && port > 65535) throw new UsageError(`--port: expected 0..65535, got ${port}`);
+      const port = portNumber('port', values.port);
       const env = readEnv();
       const keyring = loadKeyring(env);
       if (!keyring)
@@ -177,8 +176,7 @@ export async function main(argv: string[], { runWorker }: WorkerCommand): Promis
         strict: true,
         allowPositionals: false,
       });
-      const port = wholeNumber('port', values.port);
-      if (port !== undefined && port > 65535) throw new UsageError(`--port: expected 0..65535, got ${port}`);
+      const port = portNumber('port', values.port);
       const { startConsole, newConsoleToken, MIN_TOKEN_CHARS } = await import('./console/index.js');
       const token = values.token ?? process.env.LONGHAUL_CONSOLE_TOKEN ?? newConsoleToken();
       if (token.length < MIN_TOKEN_CHARS)

@@ -59,6 +59,13 @@ export function wholeNumber(flag: string, value: string | undefined): number | u
   return Number(value.replace(/_/g, ''));
 }
 
+/** A TCP port (0: any free one). */
+export function portNumber(flag: string, value: string | undefined): number | undefined {
+  const port = wholeNumber(flag, value);
+  if (port !== undefined && port > 65535) throw new UsageError(`--${flag}: expected 0..65535, got ${port}`);
+  return port;
+}
+
 /** Dollars: `12`, `0.50`, `1_000` (no sign, no exponent, no currency symbol). */
 export function dollars(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

@@ -2,24 +2,10 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
 import { exportMarkdown, MARKDOWN_LIMIT, type ExportEscalation, type RunExport } from '../client/export.js';
 import { initialCounters } from '../common/counters.js';
-import type { Progress } from '../common/messages.js';
+import { progress } from './helpers/progress.js';
 import { initialState } from '../common/state.js';
 
 type MessageParam = Anthropic.Beta.Messages.BetaMessageParam;
-
-const progress = (): Progress => ({
-  status: 'running',
-  counters: initialCounters(),
-  maxTurns: 500,
-  compactions: [],
-  escalation: null,
-  escalations: [],
-  ignoredResponses: [],
-  chain: { runNumber: 1, turnsAtStart: 0, compactionsAtStart: 0 },
-  lastText: '',
-  head: null,
-  instructionsRef: null,
-});
 
 /** Messages numbered as a run from its start writes them: a user message and its reply make a turn. */
 const numbered = (messages: MessageParam[], first = 1) => ({

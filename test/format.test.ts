@@ -1,23 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { costText, progressBar, progressLine, resultText, shortCount } from '../client/format.js';
 import { initialCounters, type Counters } from '../common/counters.js';
-import type { Progress } from '../common/messages.js';
+import { progress } from './helpers/progress.js';
 import { initialState } from '../common/state.js';
-
-const progress = (over: Partial<Progress> = {}, counters: Partial<Progress['counters']> = {}): Progress => ({
-  status: 'running',
-  counters: { ...initialCounters(), ...counters },
-  maxTurns: 500,
-  compactions: [],
-  escalation: null,
-  escalations: [],
-  ignoredResponses: [],
-  chain: { runNumber: 1, turnsAtStart: 0, compactionsAtStart: 0 },
-  lastText: '',
-  head: null,
-  instructionsRef: null,
-  ...over,
-});
 
 describe('progressBar', () => {
   it('draws turns against the cap, tokens, compactions and the status', () => {
