@@ -184,3 +184,15 @@ export async function turnSeries(
   }
   return [...points.values()].sort((a, b) => a.turn - b.turn);
 }
+
+/** Each compaction's summary with the turn it was made in, oldest first: for the console's compaction log. */
+export async function compactionSummaries(
+  store: BlobStore,
+  head: BlobRef | null,
+  cache?: TranscriptCache,
+): Promise<{ turn: number | null; summary: string }[]> {
+  return (await readChain(store, head, cache)).flatMap(({ turn, message, compaction }) => {
+    const first = compaction && Array.isArray(message.content) ? message.content[0] : undefined;
+    return first?.type === 'compaction' && typeof first.content === 'string' ? [{ turn, summary: first.content }] : [];
+  });
+}

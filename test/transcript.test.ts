@@ -6,7 +6,7 @@ import { appendAssistant, appendUser, writeNode } from '../activities/transcript
 import type { BlobRef, BlobStore } from '../store/blob-store.js';
 import { DirectoryStore } from '../store/directory-store.js';
 import { loadTranscript, TranscriptCache, type NodeUsage, type TranscriptNode } from '../store/transcript.js';
-import { readChain, readChainPage, turnSeries, type ChainEntry } from '../store/chain.js';
+import { compactionSummaries, readChain, readChainPage, turnSeries, type ChainEntry } from '../store/chain.js';
 
 /** A store that counts its reads. */
 function counting(store: BlobStore): BlobStore & { reads: number } {
@@ -117,6 +117,10 @@ describe('the whole chain', () => {
       '6:assistant:answer 6',
     ]);
     expect(chain.filter((e) => e.compaction).map((e) => e.turn)).toEqual([3, 5]);
+    expect(await compactionSummaries(store, head)).toEqual([
+      { turn: 3, summary: 'summary 3' },
+      { turn: 5, summary: 'summary 5' },
+    ]);
     expect(await turnSeries(store, head)).toEqual(
       [1, 2, 3, 4, 5, 6].map((turn) => ({
         turn,

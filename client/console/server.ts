@@ -25,7 +25,7 @@ import type { BlobStore } from '../../store/index.js';
 import { runIdProblem } from '../connect.js';
 import { answer } from '../escalations.js';
 import { UsageError } from '../run-flags.js';
-import { readChainPage, turnSeries } from '../../store/chain.js';
+import { readChainPage, turnSeries, compactionSummaries } from '../../store/chain.js';
 import { TranscriptCache } from '../../store/transcript.js';
 import { chainRuns, closedResult, heldInput, liveView, NO_WORKER, runState } from './run-view.js';
 import { listReadablePage } from '../listing.js';
@@ -268,7 +268,9 @@ export function consoleApp(opts: ConsoleOptions, where: () => { host: string; po
   app.get('/api/runs/:id/series', async (c) => {
     const found = await headOf(c);
     if (found.error) return found.error;
-    return c.json(await turnSeries(store, found.head, nodes));
+    // Both read the whole record; the second from the node cache the first filled.
+    const points = await turnSeries(store, found.head, nodes);
+    return c.json({ points, summaries: await compactionSummaries(store, found.head, nodes) });
   });
 
   const by = `console:${userInfo().username}`;

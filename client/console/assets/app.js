@@ -263,6 +263,7 @@ function RunPage({ id }) {
   const [detail, setDetail] = useState(null);
   const [live, setLive] = useState(null);
   const [series, setSeries] = useState([]);
+  const [summaries, setSummaries] = useState([]);
   const turnSeen = useRef(-1);
   const [error, setError] = useState('');
   const [outcome, setOutcome] = useState(null);
@@ -275,7 +276,10 @@ function RunPage({ id }) {
       .catch((err) => setError(err.message));
   const loadSeries = () =>
     getJSON(`/api/runs/${encodeURIComponent(id)}/series`)
-      .then(setSeries)
+      .then((s) => {
+        setSeries(s.points);
+        setSummaries(s.summaries);
+      })
       .catch(() => undefined);
   useEffect(() => {
     void load();
@@ -423,7 +427,7 @@ function RunPage({ id }) {
                     <th>turn</th>
                     <th>tokens before</th>
                     <th>after</th>
-                    <th>summary chars</th>
+                    <th>summary</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -433,12 +437,20 @@ function RunPage({ id }) {
                         <td>${c.turn}</td>
                         <td>${c.inputTokensBefore}</td>
                         <td>${c.inputTokensAfter}</td>
-                        <td>${c.summaryChars}</td>
+                        <td>
+                          ${((text) =>
+                            text === undefined
+                              ? `${c.summaryChars} chars (not in the store's record)`
+                              : html`<details class="summary">
+                                  <summary>${c.summaryChars} chars</summary>
+                                  <pre>${text}</pre>
+                                </details>`)(summaries.find((x) => x.turn === c.turn)?.summary)}
+                        </td>
                       </tr>`,
                   )}
                 </tbody>
               </table>
-              <p class="hint">each summary is in the transcript below, where it was made</p>`
+              <p class="hint">each summary is also in the transcript below, where it was made</p>`
       }
     </section>
     <section>
