@@ -135,7 +135,12 @@ function Chart({ series }) {
           width: 720,
           height: 240,
           scales: { x: { time: false } },
-          axes: [{ label: 'turn' }, { label: 'dollars', scale: '$' }, { label: 'tokens', scale: 'tok', side: 1 }],
+          axes: [
+            { label: 'turn' },
+            // uPlot's default ticks round small sums to the same label ($0.003 four times).
+            { label: 'dollars', scale: '$', values: (_u, ticks) => ticks.map((t) => `$${t.toPrecision(3)}`), size: 70 },
+            { label: 'tokens', scale: 'tok', side: 1 },
+          ],
           series: [
             { label: 'turn' },
             { label: 'cost so far $', scale: '$', stroke: '#b0413e' },
