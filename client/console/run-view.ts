@@ -17,6 +17,7 @@ import type { AgentState } from '../../common/state.js';
 import type { BlobStore } from '../../store/index.js';
 import { awaitResult } from '../export.js';
 import { listReadablePage, type ListedRun } from '../listing.js';
+import { askWorker } from '../status.js';
 
 /** A worker answers a query in milliseconds; past this, none is polling the run's task queue. */
 const QUERY_DEADLINE_MS = 2_000;
@@ -41,8 +42,10 @@ export interface Live {
   escalation?: (Escalation | NonNullable<RunMemo['escalation']>) & { decisions: readonly string[] };
 }
 
-async function query<T>(client: Client, fn: () => Promise<T>): Promise<T | undefined> {
-  return client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, fn).catch(() => undefined);
+/** A worker's answer to a query, or undefined when none answers in time (or the run is gone). */
+export async function query<T>(client: Client, fn: () => Promise<T>): Promise<T | undefined> {
+  const asked = await askWorker(client, fn, QUERY_DEADLINE_MS).catch(() => undefined);
+  return asked?.ok ? asked.value : undefined;
 }
 
 export async function liveView(client: Client, run: ListedRun): Promise<Live> {

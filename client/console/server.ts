@@ -27,7 +27,7 @@ import { answer } from '../escalations.js';
 import { UsageError } from '../run-flags.js';
 import { readChainPage, turnSeries, compactionSummaries } from '../../store/chain.js';
 import { TranscriptCache } from '../../store/transcript.js';
-import { chainRuns, closedResult, heldInput, liveView, NO_WORKER, runState } from './run-view.js';
+import { chainRuns, closedResult, heldInput, liveView, NO_WORKER, query, runState } from './run-view.js';
 import { listReadablePage } from '../listing.js';
 import { listQuery } from './list-query.js';
 import {
@@ -277,10 +277,7 @@ export function consoleApp(opts: ConsoleOptions, where: () => { host: string; po
   /** Answers need a worker: without one an update would wait, and might land long after the page gave up. */
   async function workerAnswers(id: string): Promise<boolean> {
     const handle = client.workflow.getHandle<AgentRunWorkflow>(id);
-    return client.connection
-      .withDeadline(Date.now() + 2_000, () => handle.query(progressQuery))
-      .then(() => true)
-      .catch(() => false);
+    return (await query(client, () => handle.query(progressQuery))) !== undefined;
   }
   const send = async (c: Context, id: string, fn: () => Promise<string>) => {
     if (!(await workerAnswers(id))) return c.json({ error: `refused: ${NO_WORKER}` }, 503);
