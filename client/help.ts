@@ -67,10 +67,12 @@ const CONNECTION = `environment:
   TEMPORAL_API_KEY; LONGHAUL_ENCRYPTION_KEYS or _KEY_FILE to read encrypted runs`;
 const QUEUE = `  LONGHAUL_TASK_QUEUE (default ${env.LONGHAUL_TASK_QUEUE}): the workers' task queue`;
 
-const ANSWER_NOTE = `The answer goes through the run's \`respond\` update: the workflow checks it against the open
+// The flag every answer takes, then what every answer shares: below each page's own flags.
+const ANSWER_NOTE = `  --escalation ID     the escalation to answer (default: the open one, from the memo)
+
+The answer goes through the run's \`respond\` update: the workflow checks it against the open
 escalation, and a refused answer prints the reason and changes nothing. It needs a worker polling the
-run's task queue; the CLI waits up to ${s(UPDATE_WAIT_MS)} for one to take it.
-  --escalation ID     the escalation to answer (default: the open one, from the memo)`;
+run's task queue; the CLI waits up to ${s(UPDATE_WAIT_MS)} for one to take it.`;
 
 const PAGES: Record<string, string> = {
   run: `usage: longhaul run [run options]
