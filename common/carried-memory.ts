@@ -1,6 +1,7 @@
 import type { BlobRef, PendingBlock, ToolCall } from './contracts.js';
 import type { CompactionEntry, Counters } from './counters.js';
 import type { ClosedEscalation, Escalation, StopRequest } from './escalation.js';
+import type { ChildRecord } from './delegation.js';
 import type { Progress } from './messages.js';
 import type { AgentState, StateUpdate } from './state.js';
 
@@ -54,4 +55,7 @@ export interface CarriedMemory {
   chain: Progress['chain'];
   /** A person asked the run to stop (the stopRun update): it ends after the step in flight. Absent: not asked. */
   stopRequest?: StopRequest;
+  /** The sub-agents started over the chain, and how many were numbered (childWorkflowId). Absent: none. */
+  children?: ChildRecord[];
+  childSeq?: number;
 }

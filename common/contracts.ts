@@ -44,6 +44,8 @@ export interface ModelCallInput {
    */
   workspace?: string;
   approveTools?: string[];
+  /** The run may delegate (RunOptions.delegation): the delegate tool is offered, naming these agents. */
+  delegation?: { agents: string[] };
 }
 
 export interface ToolCall {
@@ -63,6 +65,8 @@ export interface ToolCall {
    * follows the model call, which saves two server round trips a turn.
    */
   sideEffectFree?: true;
+  /** Its tool declares that calls of one reply may run at the same time though they act (ToolDefinition.concurrent). */
+  concurrent?: true;
   /**
    * update_state of an agent with its own state lists, checked by the model activity, where the
    * agents' schemas are; the workflow applies the update as checked. Absent for runs without such an agent.

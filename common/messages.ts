@@ -5,6 +5,7 @@ import type { RunOptionsInput } from './options.js';
 import type { AgentState } from './state.js';
 import type { CompactionEntry, Counters } from './counters.js';
 import type { ClosedEscalation, Escalation, HumanResponse } from './escalation.js';
+import type { ChildRecord, ParentLink } from './delegation.js';
 
 /** Message contracts, defined once here: the workflow handles them, the client and the CLI send them. */
 
@@ -43,6 +44,10 @@ export interface Progress {
    */
   head: BlobRef | null;
   instructionsRef: BlobRef | null;
+  /** The run's sub-agents over its chain (common/delegation.ts); absent for a run that started none. */
+  children?: ChildRecord[];
+  /** The counters plus every child's totals; absent for a run that started no child. */
+  totals?: Counters;
 }
 
 export interface RunResult {
@@ -58,6 +63,9 @@ export interface RunResult {
   maxTurns?: number;
   head?: BlobRef | null;
   instructionsRef?: BlobRef | null;
+  /** As in Progress: the sub-agents, and the totals with theirs. */
+  children?: ChildRecord[];
+  totals?: Counters;
 }
 
 /** The run's memo, readable by the Web UI and `describe()` without a worker. */
@@ -77,6 +85,10 @@ export interface RunMemo {
   /** The open escalation, for answering without a worker's query (`longhaul pending`, the console); absent while no one is asked. */
   escalation?: MemoEscalation;
   runInChain: number;
+  /** The parent's workflow id, for a sub-agent's run. */
+  parent?: string;
+  /** A parent's sub-agents: how many, how many run now, and their turns and dollars (closed ones). */
+  children?: { count: number; running: number; turns: number; costUsd?: number };
 }
 
 /** What the memo keeps of an open escalation: enough to list and answer it, never the approval detail (its size). */
@@ -117,11 +129,19 @@ export const respondUpdate = update<{ escalationId: string; decision: HumanRespo
  */
 export const stopRunUpdate = update<{ stopping: true }, [{ by: string; message?: string }]>('stopRun');
 
+/**
+ * A parent's stop to its children (workflows can only signal other workflows): read like stopRun's
+ * argument; a malformed one is ignored, never a failure.
+ */
+export const stopSignal = signal<[unknown]>('stop');
+
 /** The workflow's input: the options, and the memory a previous run of the chain handed on. */
 export interface AgentRunInput {
   options: RunOptionsInput;
   /** Set by continue-as-new; absent when a run starts. */
   memory?: CarriedMemory;
+  /** Set for a sub-agent: who started it (carried by continue-as-new). */
+  parent?: ParentLink;
 }
 
 /** The workflow type `agentRun`, for typed handles (`client.workflow.start<AgentRunWorkflow>('agentRun', …)`). */

@@ -57,6 +57,30 @@ export const EscalationOptions = z
   })
   .strict();
 
+/**
+ * Sub-agents (the built-in `delegate` tool, common/delegation.ts): offered only to runs whose agent
+ * profile sets this. A run may narrow it, never widen it (common/admission.ts); a child gets it
+ * one level shallower, and none at the last level.
+ */
+export const DelegationOptions = z
+  .object({
+    /** The agent profiles a child may run as: each one the worker serves. */
+    agents: z
+      .array(z.string().regex(AGENT_NAME, 'delegation.agents: letters, digits, - or _ (at most 64)'))
+      .min(1, 'delegation.agents is empty')
+      .max(32),
+    /** Levels of sub-agents below this run: 1 lets its children delegate no further. */
+    maxDepth: z.number().int().min(1).max(4).default(1),
+    /** Children running at once; the reply's further delegate calls wait for a slot. */
+    maxAtOnce: z.number().int().min(1).max(32).default(8),
+    /** Children over the whole chain; a delegate call past it is a tool error. */
+    maxChildren: z.number().int().min(1).max(1_000).default(32),
+    /** The most of the run's remaining token and dollar budget one child may be given (0 to 1). */
+    maxBudgetShare: z.number().gt(0).max(1).default(0.5),
+  })
+  .strict();
+export type DelegationOptions = z.output<typeof DelegationOptions>;
+
 export const RunOptions = z
   .object({
     task: z
@@ -114,6 +138,12 @@ export const RunOptions = z
      * above that the run does not set. Absent: the built-in workspace agent.
      */
     agent: z.string().regex(AGENT_NAME, 'agent must be letters, digits, - or _ (at most 64)').optional(),
+    /**
+     * Calls of one reply that may run at the same time (read-only ones, delegate calls, tools that
+     * declare `concurrent`) run this many at once at most (workflows/tool-calls.ts).
+     */
+    maxParallelToolCalls: z.number().int().min(1).max(32).default(8),
+    delegation: DelegationOptions.optional(),
   })
   .strict();
 

@@ -55,6 +55,12 @@ export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
    * and its result after, so a retried call does not act twice.
    */
   sideEffectFree: boolean;
+  /**
+   * True for a tool with side effects whose calls in one reply may still run at the same time
+   * (each touches only what its own input names). Absent: such calls run one after another, in
+   * the reply's order; side-effect-free calls always may run at the same time.
+   */
+  concurrent?: boolean;
   run: (input: z.output<Input>, ctx: ToolContext) => Promise<ToolOutput>;
   /**
    * Asked, instead of acting again, when an earlier attempt of the call recorded its intent but no

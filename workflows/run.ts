@@ -57,6 +57,8 @@ export interface RunPatches {
    * the open escalation (visibility.ts, agent.ts).
    */
   visibleEnds: boolean;
+  /** The calls of a reply that may run at the same time do (tool-calls.ts); before, every call ran alone, in order. */
+  parallelToolCalls: boolean;
 }
 
 export const runPatches = (): RunPatches => ({
@@ -66,6 +68,7 @@ export const runPatches = (): RunPatches => ({
   refusedTurnDropped: patched('refused-turn-dropped'),
   unknownModelFailsRun: patched('unknown-model-fails-run'),
   visibleEnds: patched('visible-run-ends'),
+  parallelToolCalls: patched('parallel-tool-calls'),
 });
 
 /** How a run ends: its status and, unless it completed, why. */

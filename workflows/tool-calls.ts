@@ -6,9 +6,11 @@ import type { Outcome } from '../common/escalation.js';
 import { describeZodError, toolPolicy } from '../common/options.js';
 import { applyStateUpdate, stateLimitError, summarizeState } from '../common/state.js';
 import { isStateTool, stateTools } from '../common/state-tools.js';
+import { DELEGATE_TOOL } from '../common/delegation.js';
 import { runTool, runToolLocally } from './activities.js';
 import { CUT_OFF, isErrorResult, toolResult, withText } from './blocks.js';
 import type { RunMemory } from './memory.js';
+import { runDelegate } from './delegate.js';
 import { askPerson } from './person.js';
 import type { Run } from './run.js';
 
@@ -125,6 +127,10 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
       const outcome = await askPerson(run, { kind: 'model_request', ...request.data });
       return outcome.decision === 'stop' ? outcome : answerToModel(call, outcome);
     }
+    case DELEGATE_TOOL:
+      // Only a run with delegation options is offered it; for any other the call is an unknown tool's.
+      if (run.options.delegation) return runDelegate(run, call);
+    // falls through
     default: {
       // Which calls change nothing is the worker's knowledge, recorded in the model call's result.
       const activity = call.sideEffectFree ? runToolLocally : runTool;
