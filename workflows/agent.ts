@@ -20,12 +20,12 @@ export async function agentRun(input: AgentRunInput): Promise<RunResult> {
   const submitted = RunOptions.safeParse(input.options);
   if (!submitted.success) throw invalidOptions(describeZodError(submitted.error));
   // Queries answer while the worker admits the run or reads its carried state (activities).
-  installQueries(runOf(memorySubmitted(input, submitted.data), submitted.data, input.options, patches));
+  installQueries(runOf(input, memorySubmitted(input, submitted.data), submitted.data, input.options, patches));
   const resolvedOptions = await resolveOptions(input, submitted.data);
   const parsed = RunOptions.safeParse(resolvedOptions);
   if (!parsed.success) throw invalidOptions(describeZodError(parsed.error));
   const options = parsed.data;
-  const run = runOf(memorySubmitted(input, options), options, resolvedOptions, patches);
+  const run = runOf(input, memorySubmitted(input, options), options, resolvedOptions, patches);
   installHandlers(run);
   setStatus(run, run.status, run.memory.openEscalation?.kind ?? null);
   try {
@@ -60,8 +60,15 @@ function memorySubmitted(input: AgentRunInput, submitted: RunOptions): RunMemory
   return fromCarried({ ...input.memory, state: input.memory.state ?? initialState() });
 }
 
-function runOf(memory: RunMemory, options: RunOptions, resolvedOptions: RunOptionsInput, patches: RunPatches): Run {
+function runOf(
+  input: AgentRunInput,
+  memory: RunMemory,
+  options: RunOptions,
+  resolvedOptions: RunOptionsInput,
+  patches: RunPatches,
+): Run {
   return {
+    parent: input.parent,
     options,
     resolvedOptions,
     patches,

@@ -7,6 +7,7 @@ import {
   patched,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { ParentLink } from '../common/delegation.js';
 import type { HumanResponse } from '../common/escalation.js';
 import type { AgentRunWorkflow, RunResult, RunStatus } from '../common/messages.js';
 import type { RunOptions, RunOptionsInput } from '../common/options.js';
@@ -22,6 +23,8 @@ export interface Run {
   readonly workflowId: string;
   /** The chain's first run id: kept across continue-as-new and reset, new for a new run under a reused workflow id. */
   readonly chainId: string;
+  /** Who started this run, for a sub-agent (carried to each next run of its chain). */
+  readonly parent: ParentLink | undefined;
   /** The patches asked when the run started (runPatches). */
   readonly patches: RunPatches;
   /** Carried to the next run of the chain. */
@@ -82,7 +85,9 @@ export async function continueAsNextRun(run: Run): Promise<never> {
   await condition(allHandlersFinished);
   log.info('continuing as new', { turn: run.memory.counters.turn, run: run.memory.chain.runNumber });
   const memory = memoryForNextRun(run.memory, run.patches.stateByReference);
-  if (!run.patches.visibleEnds) return continueAsNew<AgentRunWorkflow>({ options: run.resolvedOptions, memory });
+  const parent = run.parent ? { parent: run.parent } : {};
+  if (!run.patches.visibleEnds)
+    return continueAsNew<AgentRunWorkflow>({ options: run.resolvedOptions, memory, ...parent });
   // This run says it handed on, so a query for live runs never matches it; the next run starts
   // with its live status (the server would otherwise copy `continued` to it until its first task).
   showStatus(run, 'continued');
@@ -95,7 +100,7 @@ export async function continueAsNextRun(run: Run): Promise<never> {
       { key: LONGHAUL_STATUS, value: live },
       { key: LONGHAUL_ESCALATION, value: open?.kind ?? null },
     ]),
-  })({ options: run.resolvedOptions, memory });
+  })({ options: run.resolvedOptions, memory, ...parent });
 }
 
 /** The run's result: what it spent and found, and where its transcript is, so `longhaul export` needs no worker. */
