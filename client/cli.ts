@@ -8,23 +8,14 @@ import type { AgentRunWorkflow } from '../common/messages.js';
 import { modelSpec } from '../common/models.js';
 import { progressQuery, type Progress } from '../common/messages.js';
 import { openStore, type BlobRef } from '../store/index.js';
-import {
-  answer,
-  heldCall,
-  LIST_STATUSES,
-  listPending,
-  listRuns,
-  pendingTable,
-  runsTable,
-  stopRun,
-  type ListStatus,
-} from './escalations.js';
+import { answer, heldCall, listPending, listRuns, pendingTable, runsTable, stopRun } from './escalations.js';
 import { connectClient, RunOptionsError, runIdProblem, startRun } from './connect.js';
 import { awaitResult, chainHistoryJSON, exportMarkdown, readExport, readRun, type RunExport } from './export.js';
 import { progressBar, progressLine, resultText, waitingText } from './format.js';
 import { helpPage, USAGE } from './help.js';
 import { askWorker, readStatus, statusText } from './status.js';
 import { dollars, portNumber, runFlagSpec, runOptionsFromFlags, UsageError, wholeNumber } from './run-flags.js';
+import { LIST_STATUSES, type ListStatus } from './runs-query.js';
 
 const POLL_MS = 500;
 

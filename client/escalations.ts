@@ -2,7 +2,7 @@ import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { userInfo } from 'node:os';
 import type { AgentRunWorkflow } from '../common/messages.js';
 import type { Decision, Escalation, HumanResponse } from '../common/escalation.js';
-import { AGENT_RUN_WORKFLOW, escalationQuery, respondUpdate, stopRunUpdate } from '../common/messages.js';
+import { escalationQuery, respondUpdate, stopRunUpdate } from '../common/messages.js';
 import { formatUsd } from '../common/cost.js';
 import { questionParts } from './format.js';
 import {
@@ -15,6 +15,7 @@ import {
   type MemoQuestion,
 } from './listing.js';
 import { UsageError } from './run-flags.js';
+import { runsQuery, type ListStatus } from './runs-query.js';
 import { askWorker, isDeadline, UPDATE_WAIT_MS } from './status.js';
 
 export interface PendingRun {
@@ -159,22 +160,10 @@ export interface RunRow {
   unreadable?: string;
 }
 
-/** What `list --status` takes. */
-export const LIST_STATUSES = ['running', 'awaiting_human', 'completed', 'stopped', 'failed', 'cancelled'] as const;
-export type ListStatus = (typeof LIST_STATUSES)[number];
-
-/** The visibility query for runs shown with this status (see shownStatus: a live status needs a live run). */
-function statusClause(status: ListStatus | undefined): string {
-  if (status === undefined) return '';
-  if (status === 'cancelled') return ` AND ExecutionStatus = 'Canceled'`;
-  const live = status === 'running' || status === 'awaiting_human';
-  return ` AND LonghaulStatus = '${status}'${live ? ` AND ExecutionStatus = 'Running'` : ''}`;
-}
-
 /** The latest run of each longhaul workflow, newest start first (as the table shows), optionally of one status. */
 export async function listRuns(client: Client, status?: ListStatus): Promise<RunRow[]> {
   // A run that continued as new keeps the status it had then; only the chain's live end counts.
-  const query = `WorkflowType = '${AGENT_RUN_WORKFLOW}' AND ExecutionStatus != 'ContinuedAsNew'${statusClause(status)}`;
+  const query = runsQuery({ status });
   const runs: ListedRun[] = [];
   for await (const run of listReadable(client, query)) runs.push(run);
   // Visibility orders by close time (open runs first); the table shows the start.

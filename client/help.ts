@@ -7,7 +7,7 @@ import { readEnv } from '../config/env.js';
 import { DEFAULT_TOOL_POLICIES, RunOptions } from '../common/options.js';
 import { MIN_COMPACTION_TRIGGER } from '../common/messages-api.js';
 import { DEFAULT_CODEC_HOST, DEFAULT_CODEC_PORT, DEFAULT_CORS_ORIGIN } from './codec-server.js';
-import { LIST_STATUSES } from './escalations.js';
+import { LIST_STATUSES } from './runs-query.js';
 import { QUERY_WAIT_MS, UPDATE_WAIT_MS } from './status.js';
 
 /** The options a run gets when it sets none (and its agent sets none). */

@@ -97,7 +97,7 @@ describe('longhaul CLI', () => {
     expect(await longhaul('list', '--status', 'sleeping')).toMatchObject({
       code: 2,
       stderr:
-        'longhaul: --status: expected one of running, awaiting_human, completed, stopped, failed, cancelled, got "sleeping"\n',
+        'longhaul: --status: expected one of running, awaiting_human, completed, stopped, failed, cancelled, continued, got "sleeping"\n',
     });
     expect(JSON.parse((await longhaul('status', 'cli-run-1', '--json')).stdout)).toMatchObject({
       status: 'completed',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { listQuery } from '../client/console/list-query.js';
+import { runsQuery } from '../client/runs-query.js';
 import { credentialOf, crossSiteProblem, csrfToken, hostAllowed, TOKEN_COOKIE } from '../client/console/security.js';
 
 describe('console request checks', () => {
@@ -35,12 +35,12 @@ describe('console request checks', () => {
   });
 
   it('builds the list query from checked filters only', () => {
-    expect(listQuery({})).toBe("WorkflowType = 'agentRun' AND ExecutionStatus != 'ContinuedAsNew'");
-    expect(listQuery({ status: 'awaiting_human', prefix: 'audit-' })).toBe(
-      "WorkflowType = 'agentRun' AND LonghaulStatus = 'awaiting_human' AND ExecutionStatus != 'ContinuedAsNew' AND WorkflowId STARTS_WITH 'audit-'",
+    expect(runsQuery({})).toBe("WorkflowType = 'agentRun' AND ExecutionStatus != 'ContinuedAsNew'");
+    expect(runsQuery({ status: 'awaiting_human', prefix: 'audit-' })).toBe(
+      "WorkflowType = 'agentRun' AND LonghaulStatus = 'awaiting_human' AND ExecutionStatus = 'Running' AND ExecutionStatus != 'ContinuedAsNew' AND WorkflowId STARTS_WITH 'audit-'",
     );
-    expect(listQuery({ status: 'continued' })).toBe("WorkflowType = 'agentRun' AND LonghaulStatus = 'continued'");
-    expect(() => listQuery({ status: 'bogus' })).toThrow(/^status: expected one of running/);
-    expect(() => listQuery({ prefix: "x' OR 1=1" })).toThrow(/^id prefix: only letters/);
+    expect(runsQuery({ status: 'continued' })).toBe("WorkflowType = 'agentRun' AND LonghaulStatus = 'continued'");
+    expect(() => runsQuery({ status: 'bogus' })).toThrow(/^status: expected one of running/);
+    expect(() => runsQuery({ prefix: "x' OR 1=1" })).toThrow(/^id prefix: only letters/);
   });
 });

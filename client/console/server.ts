@@ -29,7 +29,7 @@ import { readChainPage, turnSeries, compactionSummaries } from '../../store/chai
 import { TranscriptCache } from '../../store/transcript.js';
 import { chainRuns, closedResult, heldInput, liveView, NO_WORKER, query, runState } from './run-view.js';
 import { listReadablePage } from '../listing.js';
-import { listQuery } from './list-query.js';
+import { runsQuery } from '../runs-query.js';
 import {
   credentialOf,
   crossSiteProblem,
@@ -168,7 +168,7 @@ export function consoleApp(opts: ConsoleOptions, where: () => { host: string; po
   app.get('/api/runs', async (c) => {
     let query: string;
     try {
-      query = listQuery({ status: c.req.query('status'), prefix: c.req.query('prefix') });
+      query = runsQuery({ status: c.req.query('status'), prefix: c.req.query('prefix') });
     } catch (err) {
       return c.json({ error: message(err) }, 400);
     }
