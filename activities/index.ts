@@ -7,7 +7,8 @@ import { assembleToolset, type Toolset } from '../tools/toolset.js';
 import { approvalWaived } from '../tools/approval.js';
 import type { McpHub } from '../tools/mcp/hub.js';
 import type { McpToolSource } from '../tools/mcp/tool-source.js';
-import { admitOptions, ceilingOf, originOf } from '../common/admission.js';
+import { admitOptions, ceilingOf, originOf, type Admission } from '../common/admission.js';
+import { INLINE_RESULT_CHARS } from '../common/input-bounds.js';
 import { priceOf, type PriceOverrides } from '../common/cost.js';
 import { ConfigError } from '../common/errors.js';
 import {
@@ -28,8 +29,7 @@ import { runToolCall } from './run-tool.js';
 import { checkWorkspaceRoots, resolveWorkspace, WorkspaceRefusedError } from '../tools/workspace-roots.js';
 import { workspaceTools } from '../tools/workspace-tools.js';
 
-/** Tool results above this many characters go to the store; the workflow keeps a reference. */
-export const INLINE_RESULT_CHARS = 1_024;
+export { INLINE_RESULT_CHARS };
 /** Above this, the model sees a preview and a note; the whole output stays in the store. */
 export const MAX_RESULT_CHARS = 40_000;
 export const PREVIEW_CHARS = 8_000;
@@ -40,6 +40,20 @@ export function truncatedPreview(content: string, ref: string): string {
     `${content.slice(0, PREVIEW_CHARS)}\n[output truncated: the first ${PREVIEW_CHARS} of ${content.length} characters ` +
     `are shown; the whole output is stored as ${ref}]`
   );
+}
+
+/** A tool result as the workflow holds it: inline when small, else by reference (previewed when too large for the model). */
+export async function resultBlock(
+  store: BlobStore,
+  toolUseId: string,
+  content: string,
+  isError: boolean,
+): Promise<PendingBlock> {
+  const base = { type: 'tool_result' as const, tool_use_id: toolUseId, ...(isError ? { is_error: true } : {}) };
+  if (content.length <= INLINE_RESULT_CHARS) return { ...base, content };
+  const ref = await store.put(content);
+  if (content.length <= MAX_RESULT_CHARS) return { ...base, contentRef: ref };
+  return { ...base, contentRef: await store.put(truncatedPreview(content, ref)) };
 }
 
 export interface ActivityDeps {
@@ -197,7 +211,7 @@ export function createActivities({
      * agent's defaults merged, each tool's policy explicit under its ceiling, the webhook on the
      * allow-list, the workspace its real path inside a root. A refusal fails the run at start.
      */
-    async admitRun(options: RunOptionsInput): Promise<RunOptionsInput> {
+    async admitRun(options: RunOptionsInput, admission: Admission = {}): Promise<RunOptionsInput> {
       const parsed = parseRunOptions(options);
       if (!parsed.ok) throw refuseRun(parsed.error);
       const { agent, budgetUsd, model } = parsed.options;
@@ -207,13 +221,18 @@ export function createActivities({
           `budgetUsd: model ${JSON.stringify(model)} has no price on this worker; set one in LONGHAUL_PRICES`,
         );
       const toolset = toolsetOf(agent);
-      const admitted = admitOptions(options, {
-        ...agentOf(agent),
-        workerPolicies,
-        toolDefaults: toolset.defaultPolicies,
-        tools: [...toolset.registry.keys()],
-        webhookAllow,
-      });
+      const admitted = admitOptions(
+        options,
+        {
+          ...agentOf(agent),
+          workerPolicies,
+          toolDefaults: toolset.defaultPolicies,
+          tools: [...toolset.registry.keys()],
+          webhookAllow,
+          served: [...profiles.keys()],
+        },
+        admission,
+      );
       if (!admitted.ok) throw refuseRun(admitted.error);
       try {
         return { ...admitted.options, workspace: await resolveWorkspace(roots, admitted.options.workspace) };
@@ -234,15 +253,12 @@ export function createActivities({
       });
       const out = await withHeartbeat({ turn: input.turn, tool: input.call.name }, () => checkedRun(input));
       span?.setAttribute('longhaul.tool.is_error', out.isError === true);
-      const base = {
-        type: 'tool_result' as const,
-        tool_use_id: input.call.id,
-        ...(out.isError ? { is_error: true } : {}),
-      };
-      if (out.content.length <= INLINE_RESULT_CHARS) return { ...base, content: out.content };
-      const ref = await store.put(out.content);
-      if (out.content.length <= MAX_RESULT_CHARS) return { ...base, contentRef: ref };
-      return { ...base, contentRef: await store.put(truncatedPreview(out.content, ref)) };
+      return resultBlock(store, input.call.id, out.content, out.isError === true);
+    },
+
+    /** A result the workflow made (a sub-agent's report) too large to keep inline: stored as runTool stores outputs. */
+    async storeResult({ toolUseId, content, isError }): Promise<PendingBlock> {
+      return resultBlock(store, toolUseId, content, isError === true);
     },
   };
 }

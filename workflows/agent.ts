@@ -93,7 +93,10 @@ const invalidOptions = (why: string) =>
  */
 async function resolveOptions(input: AgentRunInput, submitted: RunOptions): Promise<RunOptionsInput> {
   const continued = input.memory !== undefined && workflowInfo().continuedFromExecutionRunId !== undefined;
-  if (!continued && patched('worker-admits-runs')) return fromWorker(admitRun(input.options));
+  // A sub-agent's options are narrowed to its agent's, not refused (common/admission.ts Admission):
+  // only its input says it is one; runs started by a person keep the one-argument call they recorded.
+  if (!continued && patched('worker-admits-runs'))
+    return fromWorker(input.parent ? admitRun(input.options, { child: true }) : admitRun(input.options));
   const agent = submitted.agent;
   if (agent === undefined || input.memory) return input.options;
   return fromWorker(agentProfile(agent).then((defaults) => withAgentDefaults(defaults, input.options)));
