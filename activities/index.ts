@@ -9,6 +9,7 @@ import type { McpHub } from '../tools/mcp/hub.js';
 import type { McpToolSource } from '../tools/mcp/tool-source.js';
 import { admitOptions, ceilingOf, originOf, type Admission } from '../common/admission.js';
 import { INLINE_RESULT_CHARS } from '../common/input-bounds.js';
+import { isUnder } from '../common/workspace.js';
 import { priceOf, type PriceOverrides } from '../common/cost.js';
 import { ConfigError } from '../common/errors.js';
 import {
@@ -235,7 +236,13 @@ export function createActivities({
       );
       if (!admitted.ok) throw refuseRun(admitted.error);
       try {
-        return { ...admitted.options, workspace: await resolveWorkspace(roots, admitted.options.workspace) };
+        const workspace = await resolveWorkspace(roots, admitted.options.workspace);
+        // A sub-agent works inside its parent's workspace, whatever links its subdirectory holds.
+        if (admission.within !== undefined && !isUnder(admission.within, workspace))
+          throw refuseRun(
+            `workspace ${JSON.stringify(admitted.options.workspace)} leads outside the parent's workspace, after following symlinks`,
+          );
+        return { ...admitted.options, workspace };
       } catch (err) {
         if (err instanceof WorkspaceRefusedError) throw refuseRun(err.message);
         throw err;

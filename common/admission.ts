@@ -42,6 +42,11 @@ export interface AdmissionSite {
  */
 export interface Admission {
   child?: boolean;
+  /**
+   * A child's parent's workspace (its real path): the child's, resolved through the roots and
+   * its links, must be it or inside it (the worker's admitRun checks, where the file system is).
+   */
+  within?: string;
 }
 
 /**

@@ -74,6 +74,8 @@ export interface ParentLink {
   workflowId: string;
   /** The parent's depth plus one: a run started by a person is at 0. */
   depth: number;
+  /** The parent's workspace: the child's must lead inside it, links followed (admission). Absent: not checked. */
+  workspace?: string;
 }
 
 /** A delegate call refused: the one line the model reads as the tool error. */

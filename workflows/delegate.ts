@@ -103,7 +103,16 @@ async function runChild(run: Run, workflowId: string, options: RunOptionsInput):
     try {
       handle = await startChild<AgentRunWorkflow>(AGENT_RUN_WORKFLOW, {
         workflowId,
-        args: [{ options, parent: { workflowId: run.workflowId, depth: (run.parent?.depth ?? 0) + 1 } }],
+        args: [
+          {
+            options,
+            parent: {
+              workflowId: run.workflowId,
+              depth: (run.parent?.depth ?? 0) + 1,
+              workspace: run.options.workspace,
+            },
+          },
+        ],
         // A parent that ends (or is terminated) with children running asks them to cancel.
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         // A cancelled parent waits until each child has ended as cancelled.

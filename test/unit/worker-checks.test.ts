@@ -103,6 +103,20 @@ describe("the worker's checks at every tool call and at a run's start", () => {
     expect(await admit({ workspace: 'ws', toolPolicies: { list_files: 'approve' } })).toMatch(
       /^toolPolicies\.list_files: approve is wider than this worker allows \(deny\)/,
     );
+    // A sub-agent's workspace must lead inside its parent's, links followed.
+    await mkdir(join(root, 'other'), { recursive: true });
+    await symlink(join(root, 'other'), join(root, 'ws', 'sideways'));
+    const child = (workspace: string) =>
+      new MockActivityEnvironment()
+        .run(activities.admitRun, { task: 't', workspace } as never, { child: true, within: join(root, 'ws') })
+        .then(
+          (o) => o,
+          (err: Error) => err.message,
+        );
+    expect(await child(join(root, 'ws'))).toMatchObject({ workspace: join(root, 'ws') });
+    expect(await child(join(root, 'ws', 'sideways'))).toBe(
+      `workspace "${join(root, 'ws', 'sideways')}" leads outside the parent's workspace, after following symlinks`,
+    );
     expect(await admit({ workspace: 'ws' })).toMatchObject({
       workspace: join(root, 'ws'),
       toolPolicies: { list_files: 'deny', read_file: 'allow', write_file: 'approve' },
