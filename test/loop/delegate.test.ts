@@ -183,7 +183,9 @@ describe.concurrent('sub-agents: the delegate tool starts child runs', FAST, () 
   it('stopRun on the parent stops every child, and then the parent', async () => {
     const workflowId = newId('stop');
     const child = childWorkflowId(workflowId, 1);
-    loop.model.script(child, [use(call('write_file', { path: 'a', content: 'x' })), finish('never')]);
+    // Both wait on a person (the second starts only where a reply's delegate calls run at once).
+    for (const id of [child, childWorkflowId(workflowId, 2)])
+      loop.model.script(id, [use(call('write_file', { path: 'a', content: 'x' })), finish('never')]);
     const handle = await loop.start(
       [
         use(delegate({ agent: 'writer', task: 'write' }), delegate({ agent: 'writer', task: 'write more' })),
