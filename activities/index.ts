@@ -49,11 +49,13 @@ export async function resultBlock(
   toolUseId: string,
   content: string,
   isError: boolean,
+  /** Above this the model sees a preview (truncatedPreview). */
+  maxChars = MAX_RESULT_CHARS,
 ): Promise<PendingBlock> {
   const base = { type: 'tool_result' as const, tool_use_id: toolUseId, ...(isError ? { is_error: true } : {}) };
   if (content.length <= INLINE_RESULT_CHARS) return { ...base, content };
   const ref = await store.put(content);
-  if (content.length <= MAX_RESULT_CHARS) return { ...base, contentRef: ref };
+  if (content.length <= maxChars) return { ...base, contentRef: ref };
   return { ...base, contentRef: await store.put(truncatedPreview(content, ref)) };
 }
 
@@ -263,9 +265,12 @@ export function createActivities({
       return resultBlock(store, input.call.id, out.content, out.isError === true);
     },
 
-    /** A result the workflow made (a sub-agent's report) too large to keep inline: stored as runTool stores outputs. */
+    /**
+     * A result the workflow made (a sub-agent's report) too large to keep inline, stored whole: it
+     * is what the parent delegated for, and finish's inline bound (MAX_INLINE_INPUTS_BYTES) bounds it.
+     */
     async storeResult({ toolUseId, content, isError }): Promise<PendingBlock> {
-      return resultBlock(store, toolUseId, content, isError === true);
+      return resultBlock(store, toolUseId, content, isError === true, Infinity);
     },
   };
 }

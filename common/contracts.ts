@@ -188,7 +188,7 @@ export interface LonghaulActivities {
   admitRun: (options: RunOptionsInput, admission?: Admission) => Promise<RunOptionsInput>;
   /**
    * A tool result the workflow made itself (a sub-agent's report) too large to keep inline
-   * (INLINE_RESULT_CHARS): stored, and previewed past MAX_RESULT_CHARS, as runTool stores outputs.
+   * (INLINE_RESULT_CHARS): stored whole, by reference.
    */
   storeResult: (result: { toolUseId: string; content: string; isError?: boolean }) => Promise<PendingBlock>;
 }

@@ -122,4 +122,21 @@ describe("the worker's checks at every tool call and at a run's start", () => {
       toolPolicies: { list_files: 'deny', read_file: 'allow', write_file: 'approve' },
     });
   });
+
+  it("storeResult keeps a small result inline and stores a sub-agent's large report whole, never previewed", async () => {
+    const env = new MockActivityEnvironment();
+    expect(await env.run(activities.storeResult, { toolUseId: 'toolu_s', content: 'short' })).toEqual({
+      type: 'tool_result',
+      tool_use_id: 'toolu_s',
+      content: 'short',
+    });
+    const report = 'finding\n'.repeat(10_000);
+    const block = await env.run(activities.storeResult, { toolUseId: 'toolu_l', content: report, isError: true });
+    expect(block).toMatchObject({
+      tool_use_id: 'toolu_l',
+      is_error: true,
+      contentRef: expect.stringMatching(/^sha256:/),
+    });
+    expect(await store.get((block as { contentRef: `sha256:${string}` }).contentRef)).toBe(report);
+  });
 });
