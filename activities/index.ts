@@ -138,6 +138,12 @@ export function createActivities({
   const unserved = agents.find((a) => a.mcpServers && Object.keys(a.mcpServers).length && !mcp?.agents.has(a.name));
   if (unserved)
     throw new Error(`agent ${unserved.name} has MCP servers, and no MCP hub connects them (LonghaulPlugin does)`);
+  // A profile that delegates to an agent this worker lacks would have every run refused: say so at the start.
+  for (const a of agents) {
+    const missing = a.delegation?.agents.find((name) => !profiles.has(name));
+    if (missing)
+      throw new ConfigError(`agent ${a.name}: delegation.agents names ${missing}, which this worker does not serve`);
+  }
   const served = () => (profiles.size ? [...profiles.keys()].join(', ') : 'none');
   /** A run whose agent this worker does not serve fails for good: retrying on this worker cannot help. */
   const profile = (name: string) => {

@@ -1,4 +1,8 @@
+import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/index.js';
+import { defineAgent } from '../../agents/define.js';
+import { DirectoryStore } from '../../store/directory-store.js';
 import { admitOptions, type AdmissionSite } from '../../common/admission.js';
 import { addCounters, initialCounters, type Counters } from '../../common/counters.js';
 import {
@@ -266,5 +270,19 @@ describe('admission of delegation', () => {
     expect(last.ok && last.options).not.toHaveProperty('delegation');
     // Not a child: the same policies are refused as wider than the agent's.
     expect(admitOptions({ ...run, toolPolicies: { write_file: 'approve' } }, childSite)).toMatchObject({ ok: false });
+  });
+});
+
+describe("the worker's start", () => {
+  it('refuses an agent that delegates to an agent the worker does not serve', () => {
+    const lead = defineAgent({ name: 'lead', systemPrompt: 'Lead.', tools: [], delegation: { agents: ['reader'] } });
+    const start = (agents: ReturnType<typeof defineAgent>[]) => () =>
+      createActivities({
+        anthropic: new Anthropic({ apiKey: 'unused' }),
+        store: new DirectoryStore('/nonexistent-unused'),
+        agents,
+      });
+    expect(start([lead])).toThrow('agent lead: delegation.agents names reader, which this worker does not serve');
+    expect(start([lead, defineAgent({ name: 'reader', systemPrompt: 'Read.', tools: [] })])).not.toThrow();
   });
 });
