@@ -6,7 +6,18 @@ import { UNKNOWN_MODEL_ERROR } from '../../common/contracts.js';
 import { childWorkflowId } from '../../common/delegation.js';
 import type { AgentRunWorkflow } from '../../common/messages.js';
 import { cli } from '../helpers/cli.js';
-import { call, fails, FAST, finish, opened, use, useLoopEnv, waitFor, type Handle } from '../helpers/scripted-model.js';
+import {
+  call,
+  fails,
+  FAST,
+  finish,
+  opened,
+  reply,
+  use,
+  useLoopEnv,
+  waitFor,
+  type Handle,
+} from '../helpers/scripted-model.js';
 
 // A lead agent that may delegate to readers and writers; the children run on the same worker.
 const loop = useLoopEnv({
@@ -85,6 +96,33 @@ describe.concurrent('sub-agents: the delegate tool starts child runs', FAST, () 
     // The children's results name their parent's link: they ran at depth 1.
     const { memo } = await handleOf(first).describe();
     expect(memo).toBeDefined();
+  });
+
+  it("a child gets a share of what is left of the budget, and the parent's token cap counts the child's spending", async () => {
+    const workflowId = newId('budget');
+    const spend = (inputTokens: number) => ({ inputTokens, outputTokens: 0 });
+    loop.model.script(childWorkflowId(workflowId, 1), [
+      reply({ calls: [call('read_file', { path: 'a' })], usage: spend(4_000) }),
+      reply({ calls: [call('read_file', { path: 'b' })], usage: spend(6_000) }),
+      finish('never reached'),
+    ]);
+    const handle = await loop.start(
+      [use(delegate({ agent: 'reader', task: 'spend' })), finish('never reached either')],
+      { ...lead, tokenBudget: 10_000, escalation: { onCap: 'stop' } },
+      { workflowId },
+    );
+    const result = await awaitResult(handle);
+    // Half of what the parent's first call (110 tokens) left; the child stops at it, with the parent's onCap.
+    expect(result.children![0]).toMatchObject({
+      status: 'stopped',
+      given: { tokenBudget: 4_945 },
+      reason: expect.stringContaining('token budget of 4945 reached'),
+    });
+    expect(result.totals!.inputTokens).toBe(result.counters.inputTokens + 10_000);
+    expect(result).toMatchObject({
+      status: 'stopped',
+      reason: expect.stringContaining('token budget of 10000 reached'),
+    });
   });
 
   it('refused calls are tool errors the model reads: unknown agent, `..`, bad input, past maxChildren', async () => {
