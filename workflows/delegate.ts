@@ -95,9 +95,16 @@ async function runChild(run: Run, workflowId: string, options: RunOptionsInput):
   const { maxAtOnce } = run.options.delegation!;
   // The scope the call runs in: cancelled when Temporal cancels the parent.
   const scope = CancellationScope.current();
-  await condition(() => working(run) < maxAtOnce || run.memory.stopRequest !== undefined);
-  if (run.memory.stopRequest) return { status: 'stopped', reason: 'the parent was stopped before it started' };
-  atWork.set(run, working(run) + 1);
+  // The slot is taken inside the predicate, where checking and taking cannot be split: several
+  // waiting calls may be released in one activation, and each must see the others' slots.
+  let slot = false;
+  const takeSlot = () => {
+    if (working(run) >= maxAtOnce) return false;
+    atWork.set(run, working(run) + 1);
+    return (slot = true);
+  };
+  await condition(() => run.memory.stopRequest !== undefined || takeSlot());
+  if (!slot) return { status: 'stopped', reason: 'the parent was stopped before it started' };
   try {
     let handle: ChildWorkflowHandle<AgentRunWorkflow>;
     try {

@@ -218,6 +218,27 @@ describe.concurrent('sub-agents: the delegate tool starts child runs', FAST, () 
     expect(loop.model.toolRuns(first).map((r) => r.approvedBy)).toEqual(['esc-1']);
   });
 
+  it('past maxAtOnce a delegate call waits for a running child to end before its child starts', async () => {
+    const workflowId = newId('slots');
+    const [first, second] = [childWorkflowId(workflowId, 1), childWorkflowId(workflowId, 2)];
+    for (const id of [first, second])
+      loop.model.script(id, [use(call('write_file', { path: id, content: 'x' })), finish(`done ${id}`)]);
+    const handle = await loop.start(
+      [use(delegate({ agent: 'writer', task: 'one' }), delegate({ agent: 'writer', task: 'two' })), finish('both')],
+      { ...lead, delegation: { agents: ['writer'], maxAtOnce: 1 } },
+      { workflowId },
+    );
+    await opened(await started(first), 'tool_approval');
+    // The first child holds the only slot while it waits on a person: the second is not started.
+    await expect(handleOf(second).describe()).rejects.toThrow(/not found/);
+    await answer(loop.env.client, first, 'approve', {});
+    await opened(await started(second), 'tool_approval');
+    expect((await handleOf(first).describe()).status.name).toBe('COMPLETED');
+    await answer(loop.env.client, second, 'approve', {});
+    const result = await awaitResult(handle);
+    expect(result.children!.map((c) => c.status)).toEqual(['completed', 'completed']);
+  });
+
   it('stopRun on the parent stops every child, and then the parent', async () => {
     const workflowId = newId('stop');
     const child = childWorkflowId(workflowId, 1);
