@@ -89,3 +89,7 @@ function defaultPoliciesOf(tools: readonly ToolDefinition[]): Record<string, Too
 export function callIsSideEffectFree({ registry }: Toolset, name: string): boolean {
   return registry.get(name)?.sideEffectFree ?? true;
 }
+
+/** Whether a call's tool says its calls in one reply may run at the same time (ToolDefinition.concurrent). */
+export const callIsConcurrent = ({ registry }: Toolset, name: string): boolean =>
+  registry.get(name)?.concurrent === true;
