@@ -8,7 +8,7 @@ import { classifyModelError } from './model-errors.js';
 import { layoutRequest } from './request-layout.js';
 import type { BlobRef, BlobStore } from '../store/blob-store.js';
 import { loadTranscript, readNode, TranscriptCache, type TranscriptNode } from '../store/transcript.js';
-import { callIsSideEffectFree, delegateSchema, type Toolset } from '../tools/toolset.js';
+import { callIsConcurrent, callIsSideEffectFree, delegateSchema, type Toolset } from '../tools/toolset.js';
 import { DELEGATE_TOOL } from '../common/delegation.js';
 import { approvalFields } from '../tools/approval.js';
 import type { ApprovalContext } from '../tools/define.js';
@@ -245,15 +245,20 @@ async function toolCalls(
       calls.push({ ...base, input: block.input, display, ...checkedStateUpdate(block, toolset) });
       continue;
     }
-    // Which calls change nothing is the worker's knowledge; they run as local activities.
-    const local = callIsSideEffectFree(toolset, block.name) ? { sideEffectFree: true as const } : {};
+    // Which calls change nothing (they run as local activities) and which may run at the same
+    // time is the worker's knowledge.
+    const marks = {
+      ...(callIsSideEffectFree(toolset, block.name) ? { sideEffectFree: true as const } : {}),
+      // Present only when true, like sideEffectFree.
+      ...(callIsConcurrent(toolset, block.name) ? { concurrent: true as const } : {}),
+    };
     const approved = approvals.get(i);
     if (bytes > INLINE_INPUT_BYTES || inlineBytes + bytes > MAX_INLINE_INPUTS_BYTES) {
-      calls.push({ ...base, input: {}, display, inputRef: await store.put(json), ...local, ...approved });
+      calls.push({ ...base, input: {}, display, inputRef: await store.put(json), ...marks, ...approved });
       continue;
     }
     inlineBytes += bytes;
-    calls.push({ ...base, input: block.input, display, ...local, ...approved });
+    calls.push({ ...base, input: block.input, display, ...marks, ...approved });
   }
   return calls;
 }

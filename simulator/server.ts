@@ -6,6 +6,7 @@ import { modelSpec } from '../common/models.js';
 import { PromptCache } from './cache.js';
 import { errorBody, overloadedBody, SimError } from './errors.js';
 import { FaultQueue, type ActiveFault, type ApiRoute, type Fault } from './faults.js';
+import { holdQuery, OverlapProbe, type Overlap } from './overlap.js';
 import { requestId } from './ids.js';
 import type { Usage } from './protocol.js';
 import { countTokens, createMessage } from './responder.js';
@@ -69,6 +70,8 @@ export interface Simulator {
   advanceClock(ms: number): void;
   /** The latest API requests, oldest first (at most `keepRequests`). */
   requests(): SeenRequest[];
+  /** The holds of a key (`GET /__sim/hold`): how many were in flight at once (simulator/overlap.ts). */
+  overlap(key: string): Overlap;
 }
 
 /** The real API caps request bodies at 32 MB. */
@@ -132,6 +135,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const { port = 0, host = '127.0.0.1', latencyMs = 0, secret = DEFAULT_SECRET, contextWindowTokens } = opts;
   const { now = Date.now, keepRequests = 50 } = opts;
   const faults = new FaultQueue();
+  const probe = new OverlapProbe();
   const threads = new ThreadStore();
   let clockOffset = 0;
   const advanceClock = (ms: number) => {
@@ -244,6 +248,17 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const headers = { 'request-id': rid };
     if (req.method === 'GET' && path === '/__sim/stats') return sendJson(res, 200, stats, headers);
     if (req.method === 'GET' && path === '/__sim/requests') return sendJson(res, 200, { requests: seen }, headers);
+    if (req.method === 'GET' && (path === '/__sim/hold' || path === '/__sim/overlap')) {
+      const params = new URL(req.url ?? '/', 'http://simulator').searchParams;
+      if (path === '/__sim/overlap') {
+        const key = params.get('key');
+        if (!key) throw new SimError(400, 'overlap: key= is missing');
+        return sendJson(res, 200, probe.overlap(key), headers);
+      }
+      const hold = holdQuery(params);
+      if (typeof hold === 'string') throw new SimError(400, hold);
+      return sendJson(res, 200, await probe.hold(hold.key, hold.ms, hold.label), headers);
+    }
     if (req.method === 'POST' && path === '/__sim/clock') {
       const parsed = ClockRequest.safeParse(parseJson(body));
       if (!parsed.success) throw new SimError(400, 'expected {"advanceMs": N} with N a non-negative integer');
@@ -304,5 +319,6 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     stats: () => ({ ...stats }),
     advanceClock,
     requests: () => [...seen],
+    overlap: (key) => probe.overlap(key),
   };
 }

@@ -102,3 +102,6 @@ export function delegateSchema(agents: readonly string[]): ToolSchema {
   };
   return { ...schema, input_schema: { ...schema.input_schema, properties: { ...properties, agent } } };
 }
+/** Whether a call's tool says its calls in one reply may run at the same time (ToolDefinition.concurrent). */
+export const callIsConcurrent = ({ registry }: Toolset, name: string): boolean =>
+  registry.get(name)?.concurrent === true;

@@ -47,7 +47,7 @@ async function runSteps(run: Run, input: AgentRunInput): Promise<RunEnd> {
   }
   for (;;) {
     const hints = { continueAsNewSuggested: workflowInfo().continueAsNewSuggested };
-    const end = await takeStep(run, nextStep(run.memory, run.options, hints));
+    const end = await takeStep(run, nextStep(run.memory, run.options, hints, run.patches));
     if (end) return end;
   }
 }

@@ -4,7 +4,9 @@ import { tokensUsed } from '../common/counters.js';
 import { totalsOf } from '../common/delegation.js';
 import type { Escalation, EscalationKind } from '../common/escalation.js';
 import type { RunOptions } from '../common/options.js';
+import { nextCallGroup } from './call-plan.js';
 import type { RunMemory } from './memory.js';
+import type { RunPatches } from './run.js';
 
 /** What the run does next, named; chosen from the memory alone, so a continued run resumes where its predecessor stood. */
 export type Step =
@@ -16,8 +18,10 @@ export type Step =
   | { kind: 'ask-about-failures' }
   /** A refusal waits for a person's guidance. */
   | { kind: 'await-refusal-guidance'; escalation: Escalation }
-  /** The current reply's next tool call: one at a time, so every tool_use gets its tool_result, in order. */
+  /** The current reply's next tool call, alone; every tool_use gets its tool_result, in order. */
   | { kind: 'run-tool-call'; call: ToolCall }
+  /** Several of the reply's next calls that may run at the same time (call-plan.ts); their results are booked in order. */
+  | { kind: 'run-tool-calls'; calls: ToolCall[] }
   /** A new turn: caps first, then the model. */
   | { kind: 'start-turn' }
   /** The model call of a turn already counted (its earlier attempt failed). */
@@ -28,13 +32,25 @@ export interface ServerHints {
   continueAsNewSuggested: boolean;
 }
 
-export function nextStep(memory: RunMemory, options: RunOptions, hints: ServerHints): Step {
+/** What of the run's patches the choice of step depends on. */
+export type StepPatches = Pick<RunPatches, 'parallelToolCalls'>;
+
+export function nextStep(
+  memory: RunMemory,
+  options: RunOptions,
+  hints: ServerHints,
+  patches: StepPatches = { parallelToolCalls: false },
+): Step {
   if (memory.stopRequest) return { kind: 'stop' };
   if (dueForContinueAsNew(memory, options, hints)) return { kind: 'continue-as-new' };
   if (memory.counters.failuresInRow >= options.escalation.maxConsecutiveFailures) return { kind: 'ask-about-failures' };
   if (memory.openEscalation?.kind === 'refusal')
     return { kind: 'await-refusal-guidance', escalation: memory.openEscalation };
   const call = memory.toolCallsToRun[0];
+  if (call && patches.parallelToolCalls) {
+    const calls = nextCallGroup(memory.toolCallsToRun, options);
+    if (calls.length > 1) return { kind: 'run-tool-calls', calls };
+  }
   if (call) return { kind: 'run-tool-call', call };
   return memory.awaitingReply ? { kind: 'call-model' } : { kind: 'start-turn' };
 }

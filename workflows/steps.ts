@@ -1,12 +1,12 @@
 import { ActivityFailure, ApplicationFailure, isCancellation, sleep } from '@temporalio/workflow';
-import { UNKNOWN_MODEL_ERROR, type ModelCallResult, type ToolCall } from '../common/contracts.js';
+import { UNKNOWN_MODEL_ERROR, type ModelCallResult, type PendingBlock, type ToolCall } from '../common/contracts.js';
 import type { Escalation } from '../common/escalation.js';
 import { withPersonSays } from './blocks.js';
 import { backoffSeconds, callModelForTurn, countModelFailure } from './model-call.js';
 import type { Step } from './next-step.js';
 import { askPerson, closeEscalation, openEscalation, stopOutcome, stoppedBy } from './person.js';
 import { continueAsNextRun, type Run, type RunEnd } from './run.js';
-import { isStop, recordToolResult, runToolCall } from './tool-calls.js';
+import { isStop, recordToolResult, runToolCall, runToolCalls } from './tool-calls.js';
 import { applyReply, extendCaps, refusalEscalation, startTurn } from './turn.js';
 import { MEMO_EVERY, publishMemo } from './visibility.js';
 
@@ -26,6 +26,8 @@ export async function takeStep(run: Run, step: Step): Promise<StepDone> {
       return awaitRefusalGuidance(run, step.escalation);
     case 'run-tool-call':
       return runNextToolCall(run, step.call);
+    case 'run-tool-calls':
+      return runNextToolCalls(run, step.calls);
     case 'start-turn': {
       const started = await beginTurn(run);
       return started === 'call-model' ? callModelAndApply(run) : started;
@@ -75,8 +77,23 @@ async function runNextToolCall(run: Run, call: ToolCall): Promise<StepDone> {
   const result = await runToolCall(run, call);
   if (isStop(result)) return { status: 'stopped', reason: stoppedBy(result) };
   run.memory = recordToolResult(run.memory, call, result);
-  return run.memory.toolCallsToRun.length === 0 && run.memory.report !== undefined ? { status: 'completed' } : null;
+  return finishedWithReply(run);
 }
+
+/** The calls run at the same time; their results are booked once all are in, in the order of the reply. */
+async function runNextToolCalls(run: Run, calls: readonly ToolCall[]): Promise<StepDone> {
+  const results = await runToolCalls(run, calls);
+  const stop = results.find(isStop);
+  if (stop) return { status: 'stopped', reason: stoppedBy(stop) };
+  calls.forEach((call, i) => {
+    run.memory = recordToolResult(run.memory, call, results[i] as PendingBlock);
+  });
+  return finishedWithReply(run);
+}
+
+/** A run that has its report completes once the reply's last call has its result. */
+const finishedWithReply = (run: Run): StepDone =>
+  run.memory.toolCallsToRun.length === 0 && run.memory.report !== undefined ? { status: 'completed' } : null;
 
 /** Caps first: a run at a cap ends, wraps up, or asks a person for more; otherwise the turn is counted. */
 async function beginTurn(run: Run): Promise<StepDone | 'call-model'> {

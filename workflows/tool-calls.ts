@@ -8,6 +8,7 @@ import { applyStateUpdate, stateLimitError, summarizeState } from '../common/sta
 import { isStateTool, stateTools } from '../common/state-tools.js';
 import { DELEGATE_TOOL } from '../common/delegation.js';
 import { runTool, runToolLocally } from './activities.js';
+import { heldPlace, isHeld, type HeldPlace } from './call-plan.js';
 import { CUT_OFF, isErrorResult, toolResult, withText } from './blocks.js';
 import type { RunMemory } from './memory.js';
 import { runDelegate } from './delegate.js';
@@ -86,12 +87,53 @@ export function recordToolResult(memory: RunMemory, call: ToolCall, result: Pend
 export const describeCall = (call: ToolCall, max = 500): string =>
   call.display ?? `${call.name} ${preview(call.input, max)}`;
 
-/** What a person is asked of a held call: its line, and below it what its tool says a person must see. */
-export const approvalQuestion = (call: ToolCall): string =>
-  `Approve ${describeCall(call)}?${call.approvalDetail ? `\n${call.approvalDetail}` : ''}`;
+/**
+ * What a person is asked of a held call: its line (with which of the reply's held calls it is, when
+ * it held several), and below it what its tool says a person must see.
+ */
+export const approvalQuestion = (call: ToolCall, place?: HeldPlace): string =>
+  `Approve ${describeCall(call)}?${place && place.total > 1 ? ` (call ${place.index} of ${place.total} held in this reply)` : ''}` +
+  (call.approvalDetail ? `\n${call.approvalDetail}` : '');
 
-/** Runs one tool call under its policy: state tools here in the workflow, the rest as an activity. */
-export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallResult> {
+/**
+ * Which of the reply's held calls a person is asked about, when it held several (parallel-tool-calls
+ * patch): each is asked alone, in the reply's order, with the results of the calls before it in place.
+ */
+function heldQuestion(run: Run, call: ToolCall): string {
+  if (!run.patches.parallelToolCalls) return approvalQuestion(call);
+  const { toolCallsToRun, toolResults, escalations } = run.memory;
+  return approvalQuestion(call, heldPlace(toolCallsToRun, toolResults, escalations, run.options));
+}
+
+/**
+ * Runs calls of the reply at the same time (they are concurrent-safe: call-plan.ts), at most
+ * `maxParallelToolCalls` at once: that many lanes, each taking the next call when its last is done.
+ * The results are in the order of the calls.
+ */
+export async function runToolCalls(run: Run, calls: readonly ToolCall[]): Promise<ToolCallResult[]> {
+  const first = run.memory.toolResults.length;
+  const results: ToolCallResult[] = [];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < calls.length) {
+      const i = next++;
+      results[i] = await runToolCall(run, calls[i]!, first + i);
+    }
+  };
+  const lanes = Math.min(run.options.maxParallelToolCalls, calls.length);
+  await Promise.all(Array.from({ length: lanes }, lane));
+  return results;
+}
+
+/**
+ * Runs one tool call under its policy: state tools here in the workflow, the rest as an activity.
+ * `position` is the call's index in its reply (part of its idempotency key).
+ */
+export async function runToolCall(
+  run: Run,
+  call: ToolCall,
+  position = run.memory.toolResults.length,
+): Promise<ToolCallResult> {
   if (run.memory.report !== undefined) return toolResult(call, 'not run: the run had finished', true);
   // Refused by the model call (an input nested too deep, too many calls): never run, never asked about.
   if (call.inputError !== undefined) return toolResult(call, call.inputError, true);
@@ -102,11 +144,11 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
   let approvedBy: string | undefined;
   // The detail is for a person: the question carries it, not the held call nor the tool's input.
   const { approvalDetail: _, ...held } = call;
-  if (policy === 'approve' && call.needsApproval !== false) {
+  if (isHeld(call, run.options)) {
     const outcome = await askPerson(run, {
       kind: 'tool_approval',
       reason: `the model wants to run ${call.name}`,
-      question: approvalQuestion(call),
+      question: heldQuestion(run, call),
       heldToolCall: held,
     });
     if (outcome.decision === 'stop') return outcome;
@@ -144,7 +186,7 @@ export async function runToolCall(run: Run, call: ToolCall): Promise<ToolCallRes
             workspace: options.workspace,
             call: held,
             chainId,
-            position: run.memory.toolResults.length,
+            position,
             ...(options.agent !== undefined ? { agent: options.agent } : {}),
             ...(approvedBy !== undefined ? { approvedBy } : {}),
           },

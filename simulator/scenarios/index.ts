@@ -1,6 +1,7 @@
 import { auditScenario } from './audit.js';
 import { codingScenario } from './coding.js';
 import { mcpScenario } from './mcp.js';
+import { parallelScenario } from './parallel.js';
 import { probeScenario } from './probes.js';
 import { DEFAULT_SUMMARY, text, toolUse, type Scenario } from './scenario.js';
 
@@ -26,6 +27,7 @@ export function selectScenario(task: string): Scenario {
     codingScenario(task) ??
     probeScenario(task) ??
     mcpScenario(task) ??
+    parallelScenario(task) ??
     finishScenario(task) ??
     unknownTask
   );

@@ -82,19 +82,27 @@ export interface ToolExchange {
   result: { text: string; isError: boolean } | null;
 }
 
-export function toolExchanges(messages: InputMessage[]): ToolExchange[] {
+export const toolExchanges = (messages: InputMessage[]): ToolExchange[] => [...exchangesOf(messages).byId.values()];
+
+/** The answered calls, in the order of their tool_result blocks (a client should keep the calls' order). */
+export const answeredInResultOrder = (messages: InputMessage[]): ToolExchange[] => exchangesOf(messages).answered;
+
+function exchangesOf(messages: InputMessage[]): { byId: Map<string, ToolExchange>; answered: ToolExchange[] } {
   const byId = new Map<string, ToolExchange>();
+  const answered: ToolExchange[] = [];
   for (const message of messages) {
     for (const block of blocksOf(message)) {
       if (block.type === 'tool_use') {
         byId.set(String(block.id), { name: String(block.name), input: block.input, result: null });
       } else if (block.type === 'tool_result') {
         const exchange = byId.get(String(block.tool_use_id));
-        if (exchange) exchange.result = { text: resultText(block), isError: block.is_error === true };
+        if (!exchange) continue;
+        exchange.result = { text: resultText(block), isError: block.is_error === true };
+        answered.push(exchange);
       }
     }
   }
-  return [...byId.values()];
+  return { byId, answered };
 }
 
 /** tool_result content is a string or an array of blocks, of which only text matters here. */

@@ -97,6 +97,20 @@ await Promise.all([
     await record(plain, 'local-tools', { task: auditTask(8), toolPolicies: { write_file: 'allow' } });
     // A named agent: its profile read by a local activity, its own tool run locally.
     await record(plain, 'agent', { agent: 'word-counter', task: '[sim:call count_words] {"path":"notes.txt"}' });
+    // Patch parallel-tool-calls: the reads before the write run together, the write alone, then
+    // the read of what it wrote and another list together; the results in the reply's order.
+    await record(plain, 'parallel', {
+      task: [
+        ['list_files', { path: '.' }],
+        ['list_files', { path: '.' }],
+        ['write_file', { path: 'note.txt', content: 'recorded\n' }],
+        ['read_file', { path: 'note.txt' }],
+        ['list_files', { path: '.' }],
+      ]
+        .map(([tool, input]) => `In one reply: call ${tool as string} with ${JSON.stringify(input)}`)
+        .join('\n'),
+      toolPolicies: { write_file: 'allow' },
+    });
     // Approval per call: the edit and the test command wait for a person (each with what it would
     // do), the allow-listed `git diff` runs without asking (its call recorded with needsApproval: false).
     await record(plain, 'coding', { agent: coder.name, task: codingTask({ reviewCommand: 'git diff' }) }, (id) =>

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { answer } from '../../client/escalations.js';
 import { awaitResult } from '../../client/export.js';
 import { CLOSED_TEXT_CHARS } from '../../common/escalation.js';
-import { call, FAST, finish, opened, resultOf, toolError, use, useLoopEnv } from '../helpers/scripted-model.js';
+import { call, FAST, finish, opened, resultOf, toolError, until, use, useLoopEnv } from '../helpers/scripted-model.js';
 
 const loop = useLoopEnv();
 
@@ -50,6 +50,34 @@ describe.concurrent('approval per call', FAST, () => {
     expect(runs[1]!.call).not.toHaveProperty('approvalDetail');
     expect(result.escalations).toHaveLength(1);
     expect(loop.model.sent(handle.workflowId)[1]!.input.append).toEqual([resultOf(staging), resultOf(prod)]);
+  });
+
+  it('several held calls of one reply are asked one after another, each saying which it is; a deny answers one call', async () => {
+    const [a, b, c] = [deploy('a'), deploy('b'), deploy('c')];
+    const read = call('read_file', { path: 'x' }, { result: 'x says hi', sideEffectFree: true });
+    const handle = await loop.start([use(a, read, b, c), finish('done')], approvePolicy);
+    const asked = async (id: string) => (await until(handle, (p) => p.escalation?.id === id)).escalation!;
+    expect((await asked('esc-1')).question).toBe('Approve deploy target="a"? (call 1 of 3 held in this reply)');
+    await answer(loop.env.client, handle.workflowId, 'approve', {});
+    // The read between them ran before the person is asked about b, with a's result in place.
+    expect((await asked('esc-2')).question).toBe('Approve deploy target="b"? (call 2 of 3 held in this reply)');
+    expect(loop.model.toolRuns(handle.workflowId).map((r) => r.call.id)).toEqual([a.id, read.id]);
+    await answer(loop.env.client, handle.workflowId, 'deny', { message: 'not b' });
+    expect((await asked('esc-3')).question).toBe('Approve deploy target="c"? (call 3 of 3 held in this reply)');
+    await answer(loop.env.client, handle.workflowId, 'approve', {});
+    expect((await awaitResult(handle)).status).toBe('completed');
+    const runs = loop.model.toolRuns(handle.workflowId);
+    expect(runs.map((r) => [r.call.id, r.approvedBy])).toEqual([
+      [a.id, 'esc-1'],
+      [read.id, undefined],
+      [c.id, 'esc-3'],
+    ]);
+    expect(loop.model.sent(handle.workflowId)[1]!.input.append).toEqual([
+      resultOf(a),
+      resultOf(read),
+      toolError(b, 'A person declined this deploy call: not b'),
+      resultOf(c),
+    ]);
   });
 
   it('a denied held call does not run, and the model is told why', async () => {

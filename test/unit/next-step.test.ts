@@ -21,6 +21,25 @@ describe('nextStep names what the run does next, from its memory alone', () => {
     });
   });
 
+  it('under the parallel-tool-calls patch, the reads at the head of the reply run together; a write alone', () => {
+    const read = (id: string) => ({ ...call('read_file', {}, id), sideEffectFree: true as const });
+    const calls = [read('r1'), read('r2'), call('write_file'), read('r3')];
+    const parallel = { parallelToolCalls: true };
+    expect(nextStep(memoryWith({ toolCallsToRun: calls }), options, quiet, parallel)).toEqual({
+      kind: 'run-tool-calls',
+      calls: calls.slice(0, 2),
+    });
+    expect(nextStep(memoryWith({ toolCallsToRun: calls.slice(2) }), options, quiet, parallel)).toEqual({
+      kind: 'run-tool-call',
+      call: calls[2],
+    });
+    // Before the patch, one call at a time.
+    expect(nextStep(memoryWith({ toolCallsToRun: calls }), options, quiet, { parallelToolCalls: false })).toEqual({
+      kind: 'run-tool-call',
+      call: calls[0],
+    });
+  });
+
   it('a refusal waits for guidance before any tool call; a run of failures asks a person before everything else', () => {
     const pending = { toolCallsToRun: [call('read_file')] };
     expect(nextStep(memoryWith({ ...pending, openEscalation: refusal }), options, quiet)).toEqual({
