@@ -7,7 +7,9 @@ import { assembleToolset, type Toolset } from '../tools/toolset.js';
 import { approvalWaived } from '../tools/approval.js';
 import type { McpHub } from '../tools/mcp/hub.js';
 import type { McpToolSource } from '../tools/mcp/tool-source.js';
-import { admitOptions, ceilingOf, originOf } from '../common/admission.js';
+import { admitOptions, ceilingOf, originOf, type Admission } from '../common/admission.js';
+import { INLINE_RESULT_CHARS } from '../common/input-bounds.js';
+import { isUnder } from '../common/workspace.js';
 import { priceOf, type PriceOverrides } from '../common/cost.js';
 import { ConfigError } from '../common/errors.js';
 import {
@@ -28,8 +30,7 @@ import { runToolCall } from './run-tool.js';
 import { checkWorkspaceRoots, resolveWorkspace, WorkspaceRefusedError } from '../tools/workspace-roots.js';
 import { workspaceTools } from '../tools/workspace-tools.js';
 
-/** Tool results above this many characters go to the store; the workflow keeps a reference. */
-export const INLINE_RESULT_CHARS = 1_024;
+export { INLINE_RESULT_CHARS };
 /** Above this, the model sees a preview and a note; the whole output stays in the store. */
 export const MAX_RESULT_CHARS = 40_000;
 export const PREVIEW_CHARS = 8_000;
@@ -40,6 +41,22 @@ export function truncatedPreview(content: string, ref: string): string {
     `${content.slice(0, PREVIEW_CHARS)}\n[output truncated: the first ${PREVIEW_CHARS} of ${content.length} characters ` +
     `are shown; the whole output is stored as ${ref}]`
   );
+}
+
+/** A tool result as the workflow holds it: inline when small, else by reference (previewed when too large for the model). */
+export async function resultBlock(
+  store: BlobStore,
+  toolUseId: string,
+  content: string,
+  isError: boolean,
+  /** Above this the model sees a preview (truncatedPreview). */
+  maxChars = MAX_RESULT_CHARS,
+): Promise<PendingBlock> {
+  const base = { type: 'tool_result' as const, tool_use_id: toolUseId, ...(isError ? { is_error: true } : {}) };
+  if (content.length <= INLINE_RESULT_CHARS) return { ...base, content };
+  const ref = await store.put(content);
+  if (content.length <= maxChars) return { ...base, contentRef: ref };
+  return { ...base, contentRef: await store.put(truncatedPreview(content, ref)) };
 }
 
 export interface ActivityDeps {
@@ -121,6 +138,12 @@ export function createActivities({
   const unserved = agents.find((a) => a.mcpServers && Object.keys(a.mcpServers).length && !mcp?.agents.has(a.name));
   if (unserved)
     throw new Error(`agent ${unserved.name} has MCP servers, and no MCP hub connects them (LonghaulPlugin does)`);
+  // A profile that delegates to an agent this worker lacks would have every run refused: say so at the start.
+  for (const a of agents) {
+    const missing = a.delegation?.agents.find((name) => !profiles.has(name));
+    if (missing)
+      throw new ConfigError(`agent ${a.name}: delegation.agents names ${missing}, which this worker does not serve`);
+  }
   const served = () => (profiles.size ? [...profiles.keys()].join(', ') : 'none');
   /** A run whose agent this worker does not serve fails for good: retrying on this worker cannot help. */
   const profile = (name: string) => {
@@ -197,7 +220,7 @@ export function createActivities({
      * agent's defaults merged, each tool's policy explicit under its ceiling, the webhook on the
      * allow-list, the workspace its real path inside a root. A refusal fails the run at start.
      */
-    async admitRun(options: RunOptionsInput): Promise<RunOptionsInput> {
+    async admitRun(options: RunOptionsInput, admission: Admission = {}): Promise<RunOptionsInput> {
       const parsed = parseRunOptions(options);
       if (!parsed.ok) throw refuseRun(parsed.error);
       const { agent, budgetUsd, model } = parsed.options;
@@ -207,16 +230,27 @@ export function createActivities({
           `budgetUsd: model ${JSON.stringify(model)} has no price on this worker; set one in LONGHAUL_PRICES`,
         );
       const toolset = toolsetOf(agent);
-      const admitted = admitOptions(options, {
-        ...agentOf(agent),
-        workerPolicies,
-        toolDefaults: toolset.defaultPolicies,
-        tools: [...toolset.registry.keys()],
-        webhookAllow,
-      });
+      const admitted = admitOptions(
+        options,
+        {
+          ...agentOf(agent),
+          workerPolicies,
+          toolDefaults: toolset.defaultPolicies,
+          tools: [...toolset.registry.keys()],
+          webhookAllow,
+          served: [...profiles.keys()],
+        },
+        admission,
+      );
       if (!admitted.ok) throw refuseRun(admitted.error);
       try {
-        return { ...admitted.options, workspace: await resolveWorkspace(roots, admitted.options.workspace) };
+        const workspace = await resolveWorkspace(roots, admitted.options.workspace);
+        // A sub-agent works inside its parent's workspace, whatever links its subdirectory holds.
+        if (admission.within !== undefined && !isUnder(admission.within, workspace))
+          throw refuseRun(
+            `workspace ${JSON.stringify(admitted.options.workspace)} leads outside the parent's workspace, after following symlinks`,
+          );
+        return { ...admitted.options, workspace };
       } catch (err) {
         if (err instanceof WorkspaceRefusedError) throw refuseRun(err.message);
         throw err;
@@ -234,15 +268,15 @@ export function createActivities({
       });
       const out = await withHeartbeat({ turn: input.turn, tool: input.call.name }, () => checkedRun(input));
       span?.setAttribute('longhaul.tool.is_error', out.isError === true);
-      const base = {
-        type: 'tool_result' as const,
-        tool_use_id: input.call.id,
-        ...(out.isError ? { is_error: true } : {}),
-      };
-      if (out.content.length <= INLINE_RESULT_CHARS) return { ...base, content: out.content };
-      const ref = await store.put(out.content);
-      if (out.content.length <= MAX_RESULT_CHARS) return { ...base, contentRef: ref };
-      return { ...base, contentRef: await store.put(truncatedPreview(out.content, ref)) };
+      return resultBlock(store, input.call.id, out.content, out.isError === true);
+    },
+
+    /**
+     * A result the workflow made (a sub-agent's report) too large to keep inline, stored whole: it
+     * is what the parent delegated for, and finish's inline bound (MAX_INLINE_INPUTS_BYTES) bounds it.
+     */
+    async storeResult({ toolUseId, content, isError }): Promise<PendingBlock> {
+      return resultBlock(store, toolUseId, content, isError === true, Infinity);
     },
   };
 }

@@ -8,7 +8,8 @@ import { classifyModelError } from './model-errors.js';
 import { layoutRequest } from './request-layout.js';
 import type { BlobRef, BlobStore } from '../store/blob-store.js';
 import { loadTranscript, readNode, TranscriptCache, type TranscriptNode } from '../store/transcript.js';
-import { callIsConcurrent, callIsSideEffectFree, type Toolset } from '../tools/toolset.js';
+import { callIsConcurrent, callIsSideEffectFree, delegateSchema, type Toolset } from '../tools/toolset.js';
+import { DELEGATE_TOOL } from '../common/delegation.js';
 import { approvalFields } from '../tools/approval.js';
 import type { ApprovalContext } from '../tools/define.js';
 import { resolveWorkspace } from '../tools/workspace-roots.js';
@@ -195,6 +196,8 @@ async function toolCalls(
   toolset: Toolset,
   store: BlobStore,
   approval: Approval,
+  /** The run may delegate: its delegate calls are the workflow's to read, like the state tools'. */
+  delegates = false,
 ): Promise<ToolCall[]> {
   // Decided here, on the worker, where the tools' code is: the workflow reads the answers from
   // history. Asked all at once, so a reply waits for its slowest tool (tools/approval.ts bounds
@@ -225,7 +228,7 @@ async function toolCalls(
     const display = callDisplay(block.name, block.input);
     const json = JSON.stringify(block.input) ?? 'null';
     const bytes = Buffer.byteLength(json);
-    if (isStateTool(block.name)) {
+    if (isStateTool(block.name) || (delegates && block.name === DELEGATE_TOOL)) {
       // The workflow reads these inputs itself: they cannot go to the store.
       if (inlineBytes + bytes > MAX_INLINE_INPUTS_BYTES) {
         calls.push({
@@ -233,8 +236,8 @@ async function toolCalls(
           input: {},
           display,
           inputError:
-            `${block.name} was not run: its input is ${bytes} bytes, and a reply's ${block.name}, finish and ` +
-            `escalate_to_human inputs may hold ${MAX_INLINE_INPUTS_BYTES} bytes in all; send less in one call`,
+            `${block.name} was not run: its input is ${bytes} bytes, and a reply's update_state, finish, ` +
+            `escalate_to_human${delegates ? ' and delegate' : ''} inputs may hold ${MAX_INLINE_INPUTS_BYTES} bytes in all; send less in one call`,
         });
         continue;
       }
@@ -364,9 +367,11 @@ export function createModelActivities(deps: {
     const state = input.state ? await resolveState(store, input.state) : null;
     const toolset = toolsetOf(input.agent);
     const transcript = await loadTranscript(store, headRef, nodes);
+    // A run that may delegate is offered the delegate tool, after its own (the same bytes every call).
+    const tools = input.delegation ? [...toolset.schemas, delegateSchema(input.delegation.agents)] : toolset.schemas;
     const layout = (messages: MessageParam[], promptCache = input.promptCache ?? 'on') =>
       layoutRequest({
-        tools: toolset.schemas,
+        tools,
         systemPrompt,
         task,
         messages,
@@ -423,7 +428,14 @@ export function createModelActivities(deps: {
       // Heartbeating: a tool's needsApproval or approvalDetail may take a while (tools/approval.ts).
       toolCalls: kept
         ? await withHeartbeat({ turn: input.turn }, () =>
-            toolCalls(content, refused, toolset, store, approvalIn(workspaceRoots, input, toolset)),
+            toolCalls(
+              content,
+              refused,
+              toolset,
+              store,
+              approvalIn(workspaceRoots, input, toolset),
+              input.delegation !== undefined,
+            ),
           )
         : [],
       ...(onDemand ? { onDemand: true as const } : {}),

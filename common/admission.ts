@@ -6,9 +6,11 @@
  */
 import { isStateTool } from './state-tools.js';
 import {
+  DelegationOptions,
   isWiderPolicy,
   parseRunOptions,
   policyIn,
+  stricterPolicy,
   withAgentDefaults,
   type AgentDefaults,
   type RunOptionsInput,
@@ -27,6 +29,24 @@ export interface AdmissionSite {
   tools: readonly string[];
   /** Origins escalation webhooks may go to (`originOf` normalized). */
   webhookAllow: readonly string[];
+  /** The agent profiles this worker serves, which a run may delegate to; absent: not checked. */
+  served?: readonly string[];
+}
+
+/**
+ * How a run is admitted. A sub-agent's options are its parent's (common/delegation.ts
+ * childOptions), which its own agent may allow less of: its tool policies and delegation are
+ * narrowed to its agent's rather than refused, since no person wrote them and the parent cannot
+ * know every child agent's profile; and it never gets its agent's delegation when its parent gave
+ * it none (the last level).
+ */
+export interface Admission {
+  child?: boolean;
+  /**
+   * A child's parent's workspace (its real path): the child's, resolved through the roots and
+   * its links, must be it or inside it (the worker's admitRun checks, where the file system is).
+   */
+  within?: string;
 }
 
 /**
@@ -76,12 +96,16 @@ export function webhookProblem(url: string, allow: readonly string[]): string | 
  * explicit (the run's where it narrows, else the ceiling), or a one-line reason to refuse the run.
  */
 export function admitOptions(
-  options: RunOptionsInput,
+  submitted: RunOptionsInput,
   site: AdmissionSite,
+  { child = false }: Admission = {},
 ): { ok: true; options: RunOptionsInput } | { ok: false; error: string } {
+  const ceiling = ceilingOf(site);
+  const options = child
+    ? { ...submitted, toolPolicies: underCeiling(submitted.toolPolicies ?? {}, ceiling) }
+    : submitted;
   const parsed = parseRunOptions(options);
   if (!parsed.ok) return parsed;
-  const ceiling = ceilingOf(site);
   for (const [tool, policy] of Object.entries(parsed.options.toolPolicies)) {
     const most = policyIn(ceiling, tool);
     if (isWiderPolicy(policy, most)) {
@@ -99,5 +123,68 @@ export function admitOptions(
   const url = merged.escalation?.webhookUrl;
   const hook = url === undefined ? undefined : webhookProblem(url, site.webhookAllow);
   if (hook) return { ok: false, error: `escalation.webhookUrl ${hook}` };
-  return { ok: true, options: { ...merged, toolPolicies } };
+  const delegation = child ? narrowedDelegation(parsed.options.delegation, site) : admitDelegation(options, site);
+  if (delegation && 'error' in delegation) return { ok: false, error: delegation.error };
+  const { delegation: _, ...rest } = merged;
+  return { ok: true, options: { ...rest, toolPolicies, ...(delegation ? { delegation } : {}) } };
+}
+
+/** Each policy, or its ceiling's where that is stricter. */
+const underCeiling = (
+  policies: Readonly<Record<string, ToolPolicy>>,
+  ceiling: Readonly<Record<string, ToolPolicy>>,
+): Record<string, ToolPolicy> =>
+  Object.fromEntries(Object.entries(policies).map(([t, p]) => [t, stricterPolicy(p, policyIn(ceiling, t))]));
+
+/** The agent profile's delegation, parsed; undefined when it allows none. */
+const allowedDelegation = (site: AdmissionSite): DelegationOptions | undefined => {
+  const profile = site.agent?.defaults.delegation;
+  return profile === undefined ? undefined : DelegationOptions.parse(profile);
+};
+
+const LIMITS = ['maxDepth', 'maxAtOnce', 'maxChildren', 'maxBudgetShare'] as const;
+
+/**
+ * A run's delegation: its agent's where the run sets none; the run's own (unset fields the agent's)
+ * only within the agent's (agents a subset, numbers no larger); every agent one this worker serves.
+ */
+function admitDelegation(
+  options: RunOptionsInput,
+  site: AdmissionSite,
+): DelegationOptions | undefined | { error: string } {
+  const allowed = allowedDelegation(site);
+  const asked = options.delegation;
+  if (asked !== undefined && !allowed)
+    return {
+      error: site.agent
+        ? `delegation: agent ${site.agent.name} allows no delegation`
+        : 'delegation: only a run whose agent profile allows delegation may delegate, and this run names no agent',
+    };
+  if (!allowed) return undefined;
+  const delegation = DelegationOptions.parse({ ...allowed, ...asked });
+  const owner = ownerOf(site);
+  const foreign = delegation.agents.find((a) => !allowed.agents.includes(a));
+  if (foreign)
+    return { error: `delegation.agents: ${owner} may not delegate to ${foreign} (only ${allowed.agents.join(', ')})` };
+  for (const limit of LIMITS)
+    if (delegation[limit] > allowed[limit])
+      return { error: `delegation.${limit}: ${delegation[limit]} is more than ${owner} allows (${allowed[limit]})` };
+  const unserved = site.served && delegation.agents.find((a) => !site.served!.includes(a));
+  if (unserved) return { error: `delegation.agents: this worker serves no agent ${unserved}` };
+  return delegation;
+}
+
+/** A child's delegation (its parent's, one level down) within its agent's and the served agents; none if nothing is left. */
+function narrowedDelegation(asked: DelegationOptions | undefined, site: AdmissionSite): DelegationOptions | undefined {
+  const allowed = allowedDelegation(site);
+  if (!asked || !allowed) return undefined;
+  const agents = asked.agents.filter((a) => allowed.agents.includes(a) && (!site.served || site.served.includes(a)));
+  if (!agents.length) return undefined;
+  return {
+    agents,
+    maxDepth: Math.min(asked.maxDepth, allowed.maxDepth),
+    maxAtOnce: Math.min(asked.maxAtOnce, allowed.maxAtOnce),
+    maxChildren: Math.min(asked.maxChildren, allowed.maxChildren),
+    maxBudgetShare: Math.min(asked.maxBudgetShare, allowed.maxBudgetShare),
+  };
 }

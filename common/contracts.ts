@@ -3,6 +3,7 @@
  * interface the worker's activities implement. Plain data, so that it is what Temporal's history
  * records; the workflow imports only these types, never the activities themselves.
  */
+import type { Admission } from './admission.js';
 import type { Escalation } from './escalation.js';
 import type { AgentDefaults, RunOptions, RunOptionsInput } from './options.js';
 import type { AgentState, StateUpdate } from './state.js';
@@ -184,5 +185,10 @@ export interface LonghaulActivities {
    * A new run's options as the worker admits them: agent defaults merged, tool policies checked
    * against their ceiling and made explicit, webhook and workspace checked. Refusals fail the run.
    */
-  admitRun: (options: RunOptionsInput) => Promise<RunOptionsInput>;
+  admitRun: (options: RunOptionsInput, admission?: Admission) => Promise<RunOptionsInput>;
+  /**
+   * A tool result the workflow made itself (a sub-agent's report) too large to keep inline
+   * (INLINE_RESULT_CHARS): stored whole, by reference.
+   */
+  storeResult: (result: { toolUseId: string; content: string; isError?: boolean }) => Promise<PendingBlock>;
 }

@@ -67,6 +67,22 @@ export const initialCounters = (): Counters => ({
  */
 export const withCounterDefaults = (c: Partial<Counters>): Counters => ({ ...initialCounters(), ...c });
 
+/**
+ * A run's counters with a sub-agent's added (common/delegation.ts totalsOf): spending and counts
+ * add up; the largest context is the larger one; idle replies and failures in a row are the run's
+ * own state, not spending, and stay the run's.
+ */
+export function addCounters(own: Counters, child: Partial<Counters>): Counters {
+  const sum = { ...own };
+  for (const key of Object.keys(own) as (keyof Counters)[]) sum[key] = own[key] + (child[key] ?? 0);
+  return {
+    ...sum,
+    maxInputTokens: Math.max(own.maxInputTokens, child.maxInputTokens ?? 0),
+    idleReplies: own.idleReplies,
+    failuresInRow: own.failuresInRow,
+  };
+}
+
 /** The size of a call's context: its uncached input and what it wrote to and read from the cache. */
 export const contextTokens = (usage: ModelCallResult['usage']): number =>
   usage.inputTokens + (usage.cacheWriteTokens ?? 0) + (usage.cacheReadTokens ?? 0);

@@ -14,6 +14,9 @@ export const INLINE_INPUT_BYTES = 8 * 1024;
  * fit is refused with a tool error. Other tools past it go by reference whatever their size.
  */
 export const MAX_INLINE_INPUTS_BYTES = 64 * 1024;
+/** Tool results above this many characters go to the store; the workflow keeps a reference. */
+export const INLINE_RESULT_CHARS = 1_024;
+
 /** A reply's tool calls past this many are answered with a tool error, not run. */
 export const MAX_CALLS_PER_REPLY = 64;
 

@@ -30,7 +30,7 @@ export const DEFAULT_TOOL_POLICIES: Readonly<Record<string, ToolPolicy>> = { wri
 /** allow < approve < deny: a run may move a tool's policy right of its ceiling, never left. */
 const POLICY_RANK: Readonly<Record<ToolPolicy, number>> = { allow: 0, approve: 1, deny: 2 };
 export const isWiderPolicy = (policy: ToolPolicy, than: ToolPolicy): boolean => POLICY_RANK[policy] < POLICY_RANK[than];
-const stricterPolicy = (a: ToolPolicy, b: ToolPolicy): ToolPolicy => (isWiderPolicy(a, b) ? b : a);
+export const stricterPolicy = (a: ToolPolicy, b: ToolPolicy): ToolPolicy => (isWiderPolicy(a, b) ? b : a);
 
 /** A tool's policy in a set of policies (a run's, an agent's, a worker's), with the built-in fallback. */
 export const policyIn = (policies: Readonly<Record<string, ToolPolicy>> | undefined, tool: string): ToolPolicy =>

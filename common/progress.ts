@@ -1,5 +1,6 @@
 import type { BlobRef } from './contracts.js';
 import { withCounterDefaults } from './counters.js';
+import { totalsOf, type ChildRecord } from './delegation.js';
 import type { Escalation } from './escalation.js';
 import type { Progress, RunStatus } from './messages.js';
 
@@ -22,6 +23,7 @@ export interface ProgressSource {
   openEscalation?: Escalation | null;
   ignoredResponses?: Progress['ignoredResponses'];
   lastText?: string;
+  children?: ChildRecord[] | undefined;
 }
 
 export function buildProgress(source: ProgressSource, status: RunStatus, reason?: string): Progress {
@@ -42,5 +44,15 @@ export function buildProgress(source: ProgressSource, status: RunStatus, reason?
     ...(source.report !== undefined ? { report: source.report } : {}),
     head: source.head ?? null,
     instructionsRef: source.instructionsRef ?? null,
+    ...childrenAndTotals(source),
   };
+}
+
+/** A run's children and its totals with theirs; nothing for a run that started none (recorded runs show as they did). */
+export function childrenAndTotals(
+  source: Pick<ProgressSource, 'counters' | 'children'>,
+): Pick<Progress, 'children' | 'totals'> {
+  const { children } = source;
+  if (!children?.length) return {};
+  return { children, totals: totalsOf(withCounterDefaults(source.counters), children) };
 }

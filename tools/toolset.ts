@@ -8,6 +8,7 @@ import {
 } from '../common/state.js';
 import { isStateTool, stateTools } from '../common/state-tools.js';
 import { ToolPolicy } from '../common/options.js';
+import { DELEGATE_TOOL, delegateTool } from '../common/delegation.js';
 import { toToolSchema, type ToolDefinition, type ToolSchema } from './define.js';
 
 /** What one agent's runs may call: its tools by name, and the schemas the model is shown. */
@@ -31,6 +32,7 @@ export function checkToolset(owner: string, tools: readonly ToolDefinition[], li
   const seen = new Set<string>();
   for (const tool of tools) {
     if (isStateTool(tool.name)) throw new Error(`${owner}: tool name ${tool.name} is reserved for a state tool`);
+    if (tool.name === DELEGATE_TOOL) throw new Error(`${owner}: tool name ${tool.name} is reserved for sub-agents`);
     if (seen.has(tool.name)) throw new Error(`${owner}: two tools are named ${tool.name}`);
     seen.add(tool.name);
     if (tool.policy !== undefined && !ToolPolicy.safeParse(tool.policy).success)
@@ -90,6 +92,16 @@ export function callIsSideEffectFree({ registry }: Toolset, name: string): boole
   return registry.get(name)?.sideEffectFree ?? true;
 }
 
+/** The delegate tool as a run that may delegate is shown it: its agent field names the agents it may run. */
+export function delegateSchema(agents: readonly string[]): ToolSchema {
+  const schema = toToolSchema(delegateTool);
+  const properties = schema.input_schema.properties as Record<string, { description?: string }>;
+  const agent = {
+    ...properties.agent,
+    description: `the agent profile the sub-agent runs as: one of ${agents.join(', ')}`,
+  };
+  return { ...schema, input_schema: { ...schema.input_schema, properties: { ...properties, agent } } };
+}
 /** Whether a call's tool says its calls in one reply may run at the same time (ToolDefinition.concurrent). */
 export const callIsConcurrent = ({ registry }: Toolset, name: string): boolean =>
   registry.get(name)?.concurrent === true;

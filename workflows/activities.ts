@@ -71,3 +71,9 @@ export const { admitRun } = proxyActivities<LonghaulActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 milliseconds', maximumAttempts: 3 },
 });
+
+/** A sub-agent's large report into the store (workflows/delegate.ts): the store is on the worker, and no round trip is needed. */
+export const { storeResult } = proxyLocalActivities<LonghaulActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: toolRetry,
+});

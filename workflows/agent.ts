@@ -1,4 +1,6 @@
 import { ApplicationFailure, isCancellation, log, patched, TemporalFailure, workflowInfo } from '@temporalio/workflow';
+import type { Admission } from '../common/admission.js';
+import type { ParentLink } from '../common/delegation.js';
 import type { AgentRunInput, RunResult } from '../common/messages.js';
 import { describeZodError, RunOptions, withAgentDefaults, type RunOptionsInput } from '../common/options.js';
 import { admitRun, agentProfile } from './activities.js';
@@ -93,11 +95,19 @@ const invalidOptions = (why: string) =>
  */
 async function resolveOptions(input: AgentRunInput, submitted: RunOptions): Promise<RunOptionsInput> {
   const continued = input.memory !== undefined && workflowInfo().continuedFromExecutionRunId !== undefined;
-  if (!continued && patched('worker-admits-runs')) return fromWorker(admitRun(input.options));
+  // A sub-agent's options are narrowed to its agent's, not refused (common/admission.ts Admission):
+  // only its input says it is one; runs started by a person keep the one-argument call they recorded.
+  if (!continued && patched('worker-admits-runs'))
+    return fromWorker(input.parent ? admitRun(input.options, childAdmission(input.parent)) : admitRun(input.options));
   const agent = submitted.agent;
   if (agent === undefined || input.memory) return input.options;
   return fromWorker(agentProfile(agent).then((defaults) => withAgentDefaults(defaults, input.options)));
 }
+
+const childAdmission = (parent: ParentLink): Admission => ({
+  child: true,
+  ...(parent.workspace !== undefined ? { within: parent.workspace } : {}),
+});
 
 /** A local activity's refusal (an unknown agent, a workspace outside the roots) fails the run with its reason. */
 async function fromWorker(options: Promise<RunOptionsInput>): Promise<RunOptionsInput> {

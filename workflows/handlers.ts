@@ -8,6 +8,7 @@ import {
   respondUpdate,
   stateQuery,
   stopRunUpdate,
+  stopSignal,
 } from '../common/messages.js';
 import { buildProgress } from '../common/progress.js';
 import { HISTORY_LIMIT, type RunMemory } from './memory.js';
@@ -76,6 +77,17 @@ export function installHandlers(run: Run): void {
       },
     },
   );
+  // A parent's stop (workflows/delegate.ts): a signal has no validator, so what stopRun's refuses is ignored here.
+  setHandler(stopSignal, (raw) => {
+    const refused = stopRefused(run, raw);
+    const checked = checkStopRequest(raw);
+    if (refused || !checked.ok) {
+      log.info('ignored a stop signal', { turn: run.memory.counters.turn, reason: refused ?? '' });
+      return;
+    }
+    run.memory = { ...run.memory, stopRequest: checked.request };
+    log.info('stop requested', { turn: run.memory.counters.turn, by: checked.request.by });
+  });
 }
 
 /** Why a stopRun is refused, or null: a malformed argument, or a run already stopping or ending. */

@@ -26,6 +26,8 @@ export function modelCallInput(memory: RunMemory, options: RunOptions, workflowI
     promptCache: options.promptCache,
     workspace: options.workspace,
     approveTools: toolsToApprove(options),
+    // Absent without delegation, so the inputs of runs without it are as recorded.
+    ...(options.delegation ? { delegation: { agents: options.delegation.agents } } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { ToolCall } from '../common/contracts.js';
 import { formatUsd } from '../common/cost.js';
 import { tokensUsed } from '../common/counters.js';
+import { totalsOf } from '../common/delegation.js';
 import type { Escalation, EscalationKind } from '../common/escalation.js';
 import type { RunOptions } from '../common/options.js';
 import { nextCallGroup } from './call-plan.js';
@@ -74,15 +75,19 @@ export interface CapReached {
   text: string;
 }
 
-/** The turn cap, then the token budget, then the dollar budget, as the memory holds them (with what people granted). */
+/**
+ * The turn cap, then the token budget, then the dollar budget, as the memory holds them (with what
+ * people granted). Tokens and dollars count the run's children too (no children: its own counters).
+ */
 export function capReached(memory: RunMemory): CapReached | null {
   if (memory.counters.turn >= memory.maxTurns)
     return { kind: 'turn_cap', text: `turn cap of ${memory.maxTurns} reached` };
-  const used = tokensUsed(memory.counters);
+  const totals = totalsOf(memory.counters, memory.children);
+  const used = tokensUsed(totals);
   if (memory.tokenBudget !== undefined && used >= memory.tokenBudget) {
     return { kind: 'token_budget', text: `token budget of ${memory.tokenBudget} reached (${used} used)` };
   }
-  const spent = memory.counters.costNanos;
+  const spent = totals.costNanos;
   if (memory.budgetNanos !== undefined && spent >= memory.budgetNanos) {
     return {
       kind: 'cost_budget',

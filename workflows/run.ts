@@ -12,6 +12,7 @@ import type { HumanResponse } from '../common/escalation.js';
 import type { AgentRunWorkflow, RunResult, RunStatus } from '../common/messages.js';
 import type { RunOptions, RunOptionsInput } from '../common/options.js';
 import { LONGHAUL_ESCALATION, LONGHAUL_STATUS } from '../common/search-attributes.js';
+import { childrenAndTotals } from '../common/progress.js';
 import { memoryForNextRun, type RunMemory } from './memory.js';
 import { memoOf, showStatus } from './visibility.js';
 
@@ -118,5 +119,6 @@ export function runResult(memory: RunMemory, end: RunEnd): RunResult {
     head: memory.head,
     instructionsRef: memory.instructionsRef,
     state: memory.state,
+    ...childrenAndTotals(memory),
   };
 }

@@ -111,6 +111,8 @@ export class ScriptedModel {
   /** Runs whose next loadState calls fail (as a lost store would), and how many. */
   private readonly lostStates = new Map<string, number>();
   readonly notices: EscalationNotice[] = [];
+  /** The results storeResult was given, by the reference it returned. */
+  readonly storedResults = new Map<string, string>();
 
   constructor(private readonly agents: Record<string, AgentDefaults> = {}) {}
 
@@ -203,15 +205,26 @@ export class ScriptedModel {
         return state;
       },
       agentProfile: async (name) => this.agentDefaults(name),
+      // A large result "stored": its reference names the text's length, which a test can check.
+      storeResult: async ({ toolUseId, content, isError }) => {
+        const contentRef = `sha256:result#${toolUseId}#${content.length}` as const;
+        this.storedResults.set(contentRef, content);
+        return { type: 'tool_result', tool_use_id: toolUseId, contentRef, ...(isError ? { is_error: true } : {}) };
+      },
       // The worker's admission without a file system: policies and webhook as a worker checks them.
-      admitRun: async (options) => {
+      admitRun: async (options, admission) => {
         const agent = options.agent;
-        const admitted = admitOptions(options, {
-          ...(agent !== undefined ? { agent: { name: agent, defaults: this.agentDefaults(agent) } } : {}),
-          workerPolicies: {},
-          tools: [],
-          webhookAllow: [SCRIPTED_WEBHOOK_ORIGIN],
-        });
+        const admitted = admitOptions(
+          options,
+          {
+            ...(agent !== undefined ? { agent: { name: agent, defaults: this.agentDefaults(agent) } } : {}),
+            workerPolicies: {},
+            tools: [],
+            webhookAllow: [SCRIPTED_WEBHOOK_ORIGIN],
+            served: Object.keys(this.agents),
+          },
+          admission,
+        );
         if (!admitted.ok) throw ApplicationFailure.nonRetryable(admitted.error, 'InvalidRunOptions');
         return admitted.options;
       },

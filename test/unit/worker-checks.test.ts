@@ -103,9 +103,40 @@ describe("the worker's checks at every tool call and at a run's start", () => {
     expect(await admit({ workspace: 'ws', toolPolicies: { list_files: 'approve' } })).toMatch(
       /^toolPolicies\.list_files: approve is wider than this worker allows \(deny\)/,
     );
+    // A sub-agent's workspace must lead inside its parent's, links followed.
+    await mkdir(join(root, 'other'), { recursive: true });
+    await symlink(join(root, 'other'), join(root, 'ws', 'sideways'));
+    const child = (workspace: string) =>
+      new MockActivityEnvironment()
+        .run(activities.admitRun, { task: 't', workspace } as never, { child: true, within: join(root, 'ws') })
+        .then(
+          (o) => o,
+          (err: Error) => err.message,
+        );
+    expect(await child(join(root, 'ws'))).toMatchObject({ workspace: join(root, 'ws') });
+    expect(await child(join(root, 'ws', 'sideways'))).toBe(
+      `workspace "${join(root, 'ws', 'sideways')}" leads outside the parent's workspace, after following symlinks`,
+    );
     expect(await admit({ workspace: 'ws' })).toMatchObject({
       workspace: join(root, 'ws'),
       toolPolicies: { list_files: 'deny', read_file: 'allow', write_file: 'approve' },
     });
+  });
+
+  it("storeResult keeps a small result inline and stores a sub-agent's large report whole, never previewed", async () => {
+    const env = new MockActivityEnvironment();
+    expect(await env.run(activities.storeResult, { toolUseId: 'toolu_s', content: 'short' })).toEqual({
+      type: 'tool_result',
+      tool_use_id: 'toolu_s',
+      content: 'short',
+    });
+    const report = 'finding\n'.repeat(10_000);
+    const block = await env.run(activities.storeResult, { toolUseId: 'toolu_l', content: report, isError: true });
+    expect(block).toMatchObject({
+      tool_use_id: 'toolu_l',
+      is_error: true,
+      contentRef: expect.stringMatching(/^sha256:/),
+    });
+    expect(await store.get((block as { contentRef: `sha256:${string}` }).contentRef)).toBe(report);
   });
 });
