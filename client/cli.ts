@@ -11,7 +11,7 @@ import { openStore, type BlobRef } from '../store/index.js';
 import { answer, heldCall, listPending, listRuns, pendingTable, runsTable, stopRun } from './escalations.js';
 import { connectClient, RunOptionsError, runIdProblem, startRun } from './connect.js';
 import { awaitResult, chainHistoryJSON, exportMarkdown, readExport, readRun, type RunExport } from './export.js';
-import { progressBar, progressLine, resultText, waitingText } from './format.js';
+import { childEvents, progressBar, progressLine, resultText, waitingText } from './format.js';
 import { helpPage, USAGE } from './help.js';
 import { askWorker, readStatus, statusText } from './status.js';
 import { dollars, portNumber, runFlagSpec, runOptionsFromFlags, UsageError, wholeNumber } from './run-flags.js';
@@ -48,6 +48,7 @@ async function follow(handle: WorkflowHandle<AgentRunWorkflow>, json = false): P
   let last = '';
   let lastPrinted: Progress | undefined;
   let waitingShown: string | undefined;
+  const childrenSeen = new Map<string, string>();
   let silent = false;
   while (!done) {
     const asked = await askWorker(handle.client, () => handle.query(progressQuery));
@@ -72,7 +73,9 @@ async function follow(handle: WorkflowHandle<AgentRunWorkflow>, json = false): P
           : progressLine(p));
     const opened = p?.escalation && p.escalation.id !== waitingShown ? p.escalation : undefined;
     if (opened) waitingShown = opened.id;
-    const waiting = opened && !json ? `${waitingText(opened, handle.workflowId)}\n` : '';
+    const childLines = !json && p ? childEvents(childrenSeen, p.children) : [];
+    const waiting =
+      (opened && !json ? `${waitingText(opened, handle.workflowId)}\n` : '') + childLines.map((l) => `${l}\n`).join('');
     if (p && line && (line !== last || waiting)) {
       last = line;
       if (tty) process.stderr.write(`\r\x1b[2K${waiting}${line}`);

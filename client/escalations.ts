@@ -4,7 +4,7 @@ import type { AgentRunWorkflow } from '../common/messages.js';
 import type { Decision, Escalation, HumanResponse } from '../common/escalation.js';
 import { escalationQuery, respondUpdate, stopRunUpdate } from '../common/messages.js';
 import { formatUsd } from '../common/cost.js';
-import { questionParts } from './format.js';
+import { questionParts, table } from './format.js';
 import {
   describeReadable,
   listReadable,
@@ -29,6 +29,8 @@ export interface PendingRun {
   escalation: Escalation | MemoQuestion | null;
   /** Where `escalation` comes from. */
   source: 'query' | 'memo' | 'none';
+  /** The parent's workflow id, for a sub-agent's run (from its memo). */
+  parent?: string;
 }
 
 /** Runs waiting on a person: those this client can read with their open escalation, and those it cannot. */
@@ -58,7 +60,8 @@ export async function listPending(client: Client): Promise<Pending> {
   const why = new Set<string>();
   readable.forEach((run, i) => {
     const answer = asked[i]!;
-    const base = { runId: run.workflowId, taskQueue: run.taskQueue };
+    const parent = run.memo?.parent;
+    const base = { runId: run.workflowId, taskQueue: run.taskQueue, ...(parent ? { parent } : {}) };
     // A worker that answers is the truth: null means the wait ended since visibility was read.
     if (answer.ok) {
       if (answer.value) found.pending.push({ ...base, escalation: answer.value, source: 'query' });
@@ -76,13 +79,6 @@ export async function listPending(client: Client): Promise<Pending> {
 
 const newestFirst = (a: { startTime: Date }, b: { startTime: Date }) => b.startTime.getTime() - a.startTime.getTime();
 
-/** A plain text table: columns padded to their widest cell, the last one left free. */
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < cells.length - 1 ? c.padEnd(widths[i]!) : c)).join('  ');
-  return [line(head), ...rows.map(line)].join('\n');
-}
-
 const utc = (iso: string | undefined) => (iso ? iso.slice(0, 19).replace('T', ' ') : '?');
 
 /** The table `longhaul pending` prints (it needs of each run only its id and escalation). */
@@ -90,7 +86,7 @@ export function pendingTable({
   pending,
   unreadable,
   unanswered,
-}: Omit<Pending, 'pending'> & { pending: Pick<PendingRun, 'runId' | 'escalation'>[] }): string {
+}: Omit<Pending, 'pending'> & { pending: Pick<PendingRun, 'runId' | 'escalation' | 'parent'>[] }): string {
   const notes = unreadableLines(unreadable);
   if (pending.length === 0)
     return [
@@ -108,11 +104,14 @@ export function pendingTable({
     const below = e ? questionParts(e).below : null;
     return below ? ['', `${runId} ${e!.id}:`, below] : [];
   });
+  // A sub-agent's escalation is answered on the sub-agent's own id, like any other.
+  const children = pending.flatMap(({ runId, parent }) => (parent ? [`${runId} is a sub-agent of ${parent}`] : []));
   // The question shows each field cut; what is approved is the whole input.
   const held = pending.some((p) => p.escalation && 'heldToolCall' in p.escalation && p.escalation.heldToolCall);
   return [
     text,
     ...details,
+    ...(children.length ? ['', ...children] : []),
     ...(unanswered ? ['', unanswered] : []),
     ...notes,
     ...(held ? ['', 'the whole input of a held tool call: longhaul held RUN'] : []),

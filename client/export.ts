@@ -11,7 +11,7 @@ import { progressQuery, stateQuery, type Progress, type RunResult } from '../com
 import type { AgentState } from '../common/state.js';
 import { cacheReadShare } from '../common/counters.js';
 import { buildProgress } from '../common/progress.js';
-import { progressLine } from './format.js';
+import { childrenText, progressLine } from './format.js';
 
 type MessageParam = Anthropic.Beta.Messages.BetaMessageParam;
 type ContentBlockParam = Anthropic.Beta.Messages.BetaContentBlockParam;
@@ -45,6 +45,9 @@ export interface RunExport {
    * for nodes written before turns were recorded, with the run's start out of reach.
    */
   turns: (number | null)[];
+  /** The run's sub-agents (each exported on its own id) and the totals with theirs; absent for a run without any. */
+  children?: Progress['children'];
+  totals?: Progress['totals'];
 }
 
 /** The run's result, also for a failed run (whose result travels in the failure's details). */
@@ -115,6 +118,7 @@ export async function readExport(
       messages: chain.map((e) => e.message),
       turns: chain.map((e) => e.turn),
     }))),
+    ...(p.children && p.totals ? { children: p.children, totals: p.totals } : {}),
   };
 }
 
@@ -195,6 +199,16 @@ export function escalationMarkdown(e: ExportEscalation): string {
 export function exportMarkdown(e: RunExport, progress: Progress): string {
   const out = [`# longhaul run ${e.id}`, '', progressLine(progress)];
   if (e.reason) out.push('', `reason: ${e.reason}`);
+  const children = childrenText(e.children, e.totals);
+  if (children)
+    out.push(
+      '',
+      '## Sub-agents',
+      '',
+      fenced(children),
+      '',
+      '_Each is exported on its own id: `longhaul export SUB-AGENT`._',
+    );
   if (e.instructions) {
     out.push('', '## System prompt', '', e.instructions.systemPrompt, '', '## Task', '', e.instructions.task);
   }

@@ -1,5 +1,6 @@
 import { formatUsd } from '../common/cost.js';
-import { cacheReadShare, tokensUsed, withCounterDefaults, type Counters } from '../common/counters.js';
+import { addCounters, cacheReadShare, tokensUsed, withCounterDefaults, type Counters } from '../common/counters.js';
+import type { ChildRecord } from '../common/delegation.js';
 import { ALLOWED, questionLine, type Decision, type Escalation, type EscalationKind } from '../common/escalation.js';
 import type { Progress, RunMemo, RunResult } from '../common/messages.js';
 import { memoQuestion } from './listing.js';
@@ -8,6 +9,13 @@ const compact = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}K` : String(n);
 
 const percent = (share: number) => `${Math.round(share * 100)}%`;
+
+/** A plain text table: columns padded to their widest cell, the last one left free. */
+export function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < cells.length - 1 ? c.padEnd(widths[i]!) : c)).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}
 
 /**
  * What the run has cost: the priced calls' dollars (against the budget when it has one), and what
@@ -70,9 +78,15 @@ export function memoLine(m: RunMemo, shown: string = m.status): string {
     m.costUsd === undefined ? 'cost unknown' : `cost ${formatUsd(m.costUsd * 1e9)}${unpriced}`,
     `compactions ${m.compactions}`,
     `run ${m.runInChain} of the chain`,
+    ...(m.children ? [memoChildren(m.children)] : []),
+    ...(m.parent ? [`sub-agent of ${m.parent}`] : []),
     waiting ? `awaiting a person: ${waiting.kind} ${waiting.id} — ${questionLine(waiting)}` : shown,
   ].join(' · ');
 }
+
+/** What a memo says of a run's sub-agents: the closed ones' turns and dollars. */
+const memoChildren = (c: NonNullable<RunMemo['children']>): string =>
+  `sub-agents ${c.count} (${c.running} running; closed ones ${c.turns} turns${c.costUsd !== undefined ? `, ${formatUsd(c.costUsd * 1e9)}` : ''})`;
 
 /** 950, 12.3K, 850K, 1.2M: at most one decimal, rounded up to the next unit at its boundary. */
 export function shortCount(n: number): string {
@@ -167,6 +181,75 @@ export function resultText(r: RunResult, figures?: RunFigures): string {
       `history: ${figures.historyEvents} events, ${kib(figures.historyBytes)} over ${figures.runs} run${figures.runs === 1 ? '' : 's'} (largest run ${kib(figures.largestRunBytes)})`,
     );
   }
+  const children = childrenText(r.children, r.totals);
+  if (children) lines.push(children);
   if (r.report) lines.push('', 'report:', r.report);
   return lines.join('\n');
+}
+
+// A run's sub-agents as `status`, `follow`, the result and the export show them.
+
+/** A running child's own progress, when its worker answered: its figures are live, its record's are zeros. */
+export type LiveChildren = Readonly<Record<string, Pick<Progress, 'status' | 'counters' | 'totals'>>>;
+
+const figuresOf = (child: ChildRecord, live: LiveChildren): Counters => {
+  const p = child.status === 'running' ? live[child.workflowId] : undefined;
+  return p ? (p.totals ?? p.counters) : child.counters;
+};
+
+/** The sub-agents' table, then the totals line; empty for a run without children. */
+export function childrenText(
+  children: readonly ChildRecord[] | undefined,
+  totals: Counters | undefined,
+  live: LiveChildren = {},
+): string {
+  if (!children?.length || !totals) return '';
+  const rows = children.map((c) => {
+    const p = c.status === 'running' ? live[c.workflowId] : undefined;
+    const figures = figuresOf(c, live);
+    return [
+      c.workflowId,
+      c.agent,
+      p ? p.status : c.status,
+      String(figures.turn),
+      costText(figures).replace(/^cost /, ''),
+      c.reason && c.status !== 'completed' ? `${c.task} (${c.reason})` : c.task,
+    ];
+  });
+  return [
+    `sub-agents: ${children.length} (${children.filter((c) => c.status === 'running').length} running)`,
+    table(['SUB-AGENT', 'AGENT', 'STATUS', 'TURNS', 'COST', 'TASK'], rows),
+    totalsLine(liveTotals(children, totals, live), children.length),
+  ].join('\n');
+}
+
+/** The totals with the running children's live figures added (the run's totals have only the closed ones'). */
+export function liveTotals(children: readonly ChildRecord[], totals: Counters, live: LiveChildren): Counters {
+  return children
+    .filter((c) => c.status === 'running' && live[c.workflowId])
+    .reduce((sum, c) => addCounters(sum, figuresOf(c, live)), totals);
+}
+
+export const totalsLine = (t: Counters, children: number): string =>
+  `totals with ${children} sub-agent${children === 1 ? '' : 's'}: ${t.turn} turns · ${shortCount(tokensUsed(t))} tokens · ${costText(t)} · ${t.toolCalls} tool calls`;
+
+/**
+ * What `follow` prints of the children since it last looked (`seen`: each child's last status,
+ * updated here): a line when one starts, and one when it ends.
+ */
+export function childEvents(seen: Map<string, string>, children: readonly ChildRecord[] | undefined): string[] {
+  const lines: string[] = [];
+  for (const c of children ?? []) {
+    const before = seen.get(c.workflowId);
+    if (before === c.status) continue;
+    seen.set(c.workflowId, c.status);
+    if (before === undefined) lines.push(`sub-agent ${c.workflowId} started (agent ${c.agent}): ${c.task}`);
+    if (c.status !== 'running') {
+      const why = c.reason && c.status !== 'completed' ? ` (${c.reason})` : '';
+      lines.push(
+        `sub-agent ${c.workflowId} ${c.status}${why}: ${c.counters.turn} turns, ${costText(c.counters).replace(/^cost /, '')}`,
+      );
+    }
+  }
+  return lines;
 }

@@ -7,7 +7,7 @@ import type { AgentRunWorkflow, Progress, RunMemo } from '../common/messages.js'
 import { progressQuery } from '../common/messages.js';
 import { buildProgress } from '../common/progress.js';
 import { awaitResult } from './export.js';
-import { memoLine, progressLine } from './format.js';
+import { childrenText, memoLine, progressLine, type LiveChildren } from './format.js';
 import { describeReadable, shownStatus } from './listing.js';
 
 /**
@@ -60,6 +60,8 @@ export interface RunStatusView {
   memo?: RunMemo;
   /** What could not be known, and why, in one line; absent when a worker or the result answered. */
   note?: string;
+  /** The running children's own progress, from their workers (those that answered in time). */
+  live?: LiveChildren;
 }
 
 /** What `longhaul status` shows of a run. Throws for a run that does not exist. */
@@ -78,13 +80,28 @@ export async function readStatus(client: Client, runId: string): Promise<RunStat
     }
   }
   const asked = await askWorker(client, () => handle.query(progressQuery));
-  if (asked.ok)
-    return { ...base, status: shownStatus(asked.value.status, temporalStatus), source: 'query', progress: asked.value };
+  if (asked.ok) {
+    const live = await askChildren(client, asked.value);
+    const status = shownStatus(asked.value.status, temporalStatus);
+    return { ...base, status, source: 'query', progress: asked.value, ...(live ? { live } : {}) };
+  }
   const status = shownStatus(run.memo?.status ?? run.status, temporalStatus);
   const live = temporalStatus === 'RUNNING' ? `; live figures need a worker polling task queue ${run.taskQueue}` : '';
   const why = run.unreadable ? `${asked.why}, and the memo is unreadable here: ${run.unreadable}` : asked.why;
   if (!run.memo) return { ...base, status, source: 'none', note: `only the status is known: ${why}${live}` };
   return { ...base, status, source: 'memo', note: `from the memo, which may be a few turns behind: ${why}${live}` };
+}
+
+/** The running children's progress, each asked at once for at most QUERY_WAIT_MS; undefined without running children. */
+async function askChildren(client: Client, p: Progress): Promise<LiveChildren | undefined> {
+  const running = (p.children ?? []).filter((c) => c.status === 'running');
+  if (!running.length) return undefined;
+  const asked = await Promise.all(
+    running.map((c) =>
+      askWorker(client, () => client.workflow.getHandle(c.workflowId).query(progressQuery)).catch(() => undefined),
+    ),
+  );
+  return Object.fromEntries(running.flatMap((c, i) => (asked[i]?.ok ? [[c.workflowId, asked[i].value]] : [])));
 }
 
 /** The status line, and below it what could not be known. */
@@ -94,5 +111,6 @@ export function statusText(view: RunStatusView): string {
     : view.memo
       ? memoLine(view.memo, view.status)
       : view.status;
-  return view.note ? `${line}\n(${view.note})` : line;
+  const children = view.progress ? childrenText(view.progress.children, view.progress.totals, view.live) : '';
+  return [line, ...(view.note ? [`(${view.note})`] : []), ...(children ? [children] : [])].join('\n');
 }

@@ -31,6 +31,7 @@ import { staticSummary } from '../common/web-ui.js';
 import { storeResult } from './activities.js';
 import { toolResult } from './blocks.js';
 import type { Run } from './run.js';
+import { publishMemo } from './visibility.js';
 
 /** How a child ended, as its parent books it. */
 interface ChildEnd {
@@ -72,6 +73,8 @@ export async function runDelegate(run: Run, call: ToolCall): Promise<PendingBloc
     ...(Object.keys(planned.given).length ? { given: planned.given } : {}),
   };
   run.memory = { ...run.memory, childSeq: seq, children: [...(run.memory.children ?? []), record] };
+  // The memo lists the children (`longhaul list`, pending, the console), so it is written as each starts and ends.
+  publishMemo(run);
 
   const end = await runChild(run, workflowId, planned.options);
   const ended = (c: ChildRecord): ChildRecord => ({
@@ -84,6 +87,7 @@ export async function runDelegate(run: Run, call: ToolCall): Promise<PendingBloc
     ...run.memory,
     children: (run.memory.children ?? []).map((c) => (c.workflowId === workflowId ? ended(c) : c)),
   };
+  publishMemo(run);
   log.info('sub-agent ended', { turn: run.memory.counters.turn, child: workflowId, status: end.status });
   const text = childEndText(ended(record), end.report);
   if (text.content.length <= INLINE_RESULT_CHARS) return toolResult(call, text.content, text.isError);

@@ -94,7 +94,7 @@ export async function continueAsNextRun(run: Run): Promise<never> {
   showStatus(run, 'continued');
   const open = run.memory.openEscalation;
   const live: RunStatus = open ? 'awaiting_human' : 'running';
-  const next = memoOf(run.memory, live, true, run.memory.chain.runNumber + 1);
+  const next = memoOf(run.memory, live, true, run.memory.chain.runNumber + 1, run.parent?.workflowId);
   return makeContinueAsNewFunc<AgentRunWorkflow>({
     memo: { ...workflowInfo().memo, ...next },
     typedSearchAttributes: workflowInfo().typedSearchAttributes.updateCopy([

@@ -4,18 +4,23 @@ import { currentDetails } from '../common/web-ui.js';
 import { questionLine, type EscalationKind } from '../common/escalation.js';
 import type { MemoEscalation, RunMemo, RunStatus, VisibleStatus } from '../common/messages.js';
 import { LONGHAUL_ESCALATION, LONGHAUL_STATUS } from '../common/search-attributes.js';
+import type { ChildRecord } from '../common/delegation.js';
 import type { RunMemory } from './memory.js';
 import type { Run } from './run.js';
 
 /** Besides every status change, the memo is written every this many turns. */
 export const MEMO_EVERY = 10;
 
-/** The memo of a run whose memory is `memory`, as `status`; `runInChain` for the next run's memo at continue-as-new. */
+/**
+ * The memo of a run whose memory is `memory`, as `status`; `runInChain` for the next run's memo at
+ * continue-as-new; `parent` for a sub-agent's. A run without parent and children has neither key.
+ */
 export function memoOf(
   memory: RunMemory,
   status: VisibleStatus,
   withEscalation: boolean,
   runInChain = memory.chain.runNumber,
+  parent?: string,
 ): RunMemo {
   const open = memory.openEscalation;
   return {
@@ -30,6 +35,19 @@ export function memoOf(
     ...(open ? { waitingOnPerson: `${open.kind} ${open.id}: ${questionLine(open)}` } : {}),
     ...(open && withEscalation ? { escalation: memoEscalation(open) } : {}),
     runInChain,
+    ...(parent !== undefined ? { parent } : {}),
+    ...(memory.children?.length ? { children: childrenSummary(memory.children) } : {}),
+  };
+}
+
+/** What the memo keeps of a run's sub-agents: the closed ones' turns and dollars (a running one's are its own memo's). */
+export function childrenSummary(children: readonly ChildRecord[]): NonNullable<RunMemo['children']> {
+  const priced = children.some((c) => c.counters.costNanos > 0);
+  return {
+    count: children.length,
+    running: children.filter((c) => c.status === 'running').length,
+    turns: children.reduce((sum, c) => sum + c.counters.turn, 0),
+    ...(priced ? { costUsd: children.reduce((sum, c) => sum + c.counters.costNanos, 0) / 1e9 } : {}),
   };
 }
 
@@ -50,7 +68,7 @@ const memoEscalation = (open: NonNullable<RunMemory['openEscalation']>): MemoEsc
 export function publishMemo(run: Run, status: VisibleStatus = run.status): void {
   showDetails(run, status);
   if (!patched('progress-memo')) return;
-  const memo = memoOf(run.memory, status, run.patches.visibleEnds);
+  const memo = memoOf(run.memory, status, run.patches.visibleEnds, undefined, run.parent?.workflowId);
   // A memo upsert merges; null removes a key, so the waiting note goes when the wait ends.
   upsertMemo({ waitingOnPerson: null, ...(run.patches.visibleEnds ? { escalation: null } : {}), ...memo });
 }

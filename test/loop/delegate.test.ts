@@ -93,9 +93,15 @@ describe.concurrent('sub-agents: the delegate tool starts child runs', FAST, () 
       toolCalls: own.toolCalls + 3,
     });
     expect(kids[0]!.costNanos).toBeGreaterThan(0);
-    // The children's results name their parent's link: they ran at depth 1.
-    const { memo } = await handleOf(first).describe();
-    expect(memo).toBeDefined();
+    // Seen as one run: the parent's memo counts its children, each child's names its parent.
+    expect((await handle.describe()).memo).toMatchObject({ children: { count: 2, running: 0, turns: 3 } });
+    expect((await handleOf(first).describe()).memo).toMatchObject({ parent: workflowId });
+    // `longhaul status` of the parent lists both children and the totals with theirs.
+    const status = await cli(loop.env.address, 'unused', ['status', workflowId]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`${first.replaceAll('.', '\\.')} +reader +completed +2 `));
+    expect(status.stdout).toMatch(new RegExp(`${second.replaceAll('.', '\\.')} +writer +completed +1 `));
+    expect(status.stdout).toContain(`totals with 2 sub-agents: ${result.totals!.turn} turns`);
   });
 
   it("a child gets a share of what is left of the budget, and the parent's token cap counts the child's spending", async () => {
@@ -206,7 +212,9 @@ describe.concurrent('sub-agents: the delegate tool starts child runs', FAST, () 
       const listed = await listPending(loop.env.client);
       return listed.pending.find((p) => p.runId === first);
     });
-    expect(pending.escalation).toMatchObject({ id: escalation.id, kind: 'tool_approval' });
+    expect(pending).toMatchObject({ parent: workflowId, escalation: { id: escalation.id, kind: 'tool_approval' } });
+    const listed = await cli(loop.env.address, 'unused', ['pending']);
+    expect(listed.stdout).toContain(`${first} is a sub-agent of ${workflowId}`);
     await answer(loop.env.client, first, 'approve', {});
 
     await opened(await started(second), 'tool_approval');
