@@ -23,7 +23,7 @@ import { mulberry32 } from '../seeded-random.js';
 
 const TASK_PATTERN = /Audit the (\d+) files item-\d+\.txt/;
 const INVALID_UPDATE_MARKER = '[sim:invalid-update-once]';
-const NOTE_EVERY = 50;
+export const NOTE_EVERY = 50;
 const FILLER_CHARS = 3_600;
 
 type Risk = 'none' | 'low' | 'medium' | 'high';
@@ -180,7 +180,8 @@ function parseReadResult(index: number, name: string, content: string): PendingI
   return { index, name, finding: risk ? { item: name, severity: risk, detail } : null };
 }
 
-function readProgress(n: number, context: ScenarioContext): Progress {
+/** `from`: the first item of the audited range (a ranged audit's summary cursor counts from it). */
+export function readProgress(n: number, context: ScenarioContext, from = 1): Progress {
   const indexOf = (name: unknown): number | null => {
     const index = typeof name === 'string' ? Number(/^item-(\d+)\.txt$/.exec(name)?.[1]) : NaN;
     return index >= 1 && index <= n && auditItemName(index, n) === name ? index : null;
@@ -196,7 +197,7 @@ function readProgress(n: number, context: ScenarioContext): Progress {
   const findings = [...(context.state?.findings ?? [])];
   addAll(done, context.state?.itemsDone ?? []);
   const cursor = indexOf(/Last item audited: (item-\d+\.txt)/.exec(visibleSummary(context.messages) ?? '')?.[1]) ?? 0;
-  for (let i = 1; i <= cursor; i++) done.add(i);
+  for (let i = from; i <= cursor; i++) done.add(i);
 
   const exchanges = toolExchanges(context.messages);
   const succeeded = exchanges.filter((e) => e.result !== null && !e.result.isError);

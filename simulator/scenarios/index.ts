@@ -3,6 +3,7 @@ import { codingScenario } from './coding.js';
 import { mcpScenario } from './mcp.js';
 import { parallelScenario } from './parallel.js';
 import { probeScenario } from './probes.js';
+import { wideAuditScenario } from './wide-audit.js';
 import { DEFAULT_SUMMARY, text, toolUse, type Scenario } from './scenario.js';
 
 /** `Reply with: X` finishes at once with report X: the smallest run that still goes through tools. */
@@ -24,6 +25,7 @@ const unknownTask: Scenario = {
 export function selectScenario(task: string): Scenario {
   return (
     auditScenario(task) ??
+    wideAuditScenario(task) ??
     codingScenario(task) ??
     probeScenario(task) ??
     mcpScenario(task) ??

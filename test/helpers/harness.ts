@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
-import { startSimulator, type Simulator } from '../../simulator/server.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator/server.js';
 import { TEST_WORKER_ENV, testWorker, type TestWorkerOptions } from './test-worker.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -34,7 +34,7 @@ export interface Harness {
   spawnWorker(
     taskQueue?: string,
     env?: Record<string, string>,
-    opts?: { stickyTimeout?: string; holdAfterResult?: string; within?: string[]; until?: string },
+    opts?: { stickyTimeout?: string; holdAfterResult?: string; within?: string[]; until?: string; agents?: string },
   ): Promise<ChildProcess>;
   close(): Promise<void>;
 }
@@ -44,6 +44,8 @@ export interface HarnessOptions {
   dbFilename?: string;
   /** Dynamic config values of the dev server (`--dynamic-config-value`). */
   dynamicConfig?: Record<string, unknown>;
+  /** The simulator's options (a latency per model call, say). */
+  simulator?: SimulatorOptions;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -57,7 +59,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       ]),
     },
   });
-  const simulator = await startSimulator();
+  const simulator = await startSimulator(opts.simulator);
   const dir = await mkdtemp(join(tmpdir(), 'longhaul-test-'));
   const storeDir = join(dir, 'store');
   const taskQueue = `test-${Math.random().toString(36).slice(2, 8)}`;
@@ -84,11 +86,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     spawnWorker: (
       queue = taskQueue,
       extraEnv = {},
-      { stickyTimeout, holdAfterResult, within = [], until = 'longhaul worker polling' } = {},
+      { stickyTimeout, holdAfterResult, within = [], until = 'longhaul worker polling', agents } = {},
     ) =>
       new Promise((resolve, reject) => {
         const args =
-          stickyTimeout || holdAfterResult
+          stickyTimeout || holdAfterResult || agents
             ? ['--import', 'tsx', join(repoRoot, 'test/helpers/worker-process.ts')]
             : [join(repoRoot, 'bin/longhaul.mjs'), 'worker'];
         const [command, ...prefix] = [...within, process.execPath];
@@ -99,6 +101,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
             LONGHAUL_TASK_QUEUE: queue,
             ...(stickyTimeout ? { LONGHAUL_TEST_STICKY_TIMEOUT: stickyTimeout } : {}),
             ...(holdAfterResult ? { LONGHAUL_TEST_HOLD_AFTER_RESULT: holdAfterResult } : {}),
+            ...(agents ? { LONGHAUL_TEST_AGENTS: agents } : {}),
             ...extraEnv,
           },
           stdio: ['ignore', 'pipe', 'pipe'],
