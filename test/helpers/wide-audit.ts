@@ -26,6 +26,8 @@ export const auditorAgent = defineAgent({
   toolPolicies: { write_file: 'allow' },
   escalation: { onCap: 'stop' },
   compaction: { trigger: TRIGGER },
+  // The 2,000-file report (12 KB) goes out twice in the last reply, to write_file and finish.
+  maxOutputTokens: 16_000,
   delegation: { agents: [AUDITOR], maxAtOnce: 8 },
 });
 
