@@ -6,29 +6,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModelActivities } from '../activities/model.js';
 import type { ModelCallInput } from '../common/contracts.js';
-import { DEFAULT_MODEL } from '../common/models.js';
-import { RunOptions } from '../common/options.js';
 import { startSimulator, type Simulator } from '../simulator/server.js';
 import { DirectoryStore } from '../store/directory-store.js';
 import { assembleToolset } from '../tools/toolset.js';
 import { workspaceTools } from '../tools/workspace-tools.js';
+import { modelCallInput } from './helpers/model-call-input.js';
 import type { RequestBody } from './helpers/request-capture.js';
 
 let sim: Simulator;
 let callModel: ReturnType<typeof createModelActivities>['callModel'];
 
-const input = (over: Partial<ModelCallInput>): ModelCallInput => ({
-  workflowId: `wf-delegate-${Math.random()}`,
-  turn: 1,
-  model: DEFAULT_MODEL,
-  maxOutputTokens: 1000,
-  instructions: { systemPrompt: 'You are a test.', task: 'Reply with: ok' },
-  state: null,
-  compaction: RunOptions.parse({ task: 'x', workspace: '/tmp' }).compaction,
-  head: null,
-  append: [{ type: 'text', text: 'Begin.' }],
-  ...over,
-});
+const input = (over: Partial<ModelCallInput>) => modelCallInput(`wf-delegate-${Math.random()}`, over);
 
 beforeAll(async () => {
   sim = await startSimulator();

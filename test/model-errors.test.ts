@@ -1,5 +1,4 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { DEFAULT_MODEL } from '../common/models.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { mkdtemp } from 'node:fs/promises';
@@ -7,28 +6,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModelActivities } from '../activities/model.js';
-import type { ModelCallInput, ModelCallResult } from '../common/contracts.js';
+import type { ModelCallResult } from '../common/contracts.js';
 import { classifyModelError, retryAfterMs } from '../activities/model-errors.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DirectoryStore } from '../store/directory-store.js';
-import { RunOptions } from '../common/options.js';
 import { startSimulator, type Simulator } from '../simulator/server.js';
+import { modelCallInput } from './helpers/model-call-input.js';
 
 let sim: Simulator;
 let callModel: ReturnType<typeof createModelActivities>['callModel'];
 
-const input: ModelCallInput = {
-  workflowId: 'wf-errors',
-  turn: 1,
-  model: DEFAULT_MODEL,
-  maxOutputTokens: 1000,
-  instructions: { systemPrompt: 'You are a test.', task: 'Reply with: ok' },
-  state: null,
-  compaction: RunOptions.parse({ task: 'x', workspace: '/tmp' }).compaction,
-  head: null,
-  append: [{ type: 'text', text: 'Begin.' }],
-};
+const input = modelCallInput('wf-errors');
 
 /** Runs the real model activity (real SDK, real HTTP) and returns the failure it throws. */
 async function failureFor(setup: () => void, timeoutMs?: number): Promise<ApplicationFailure> {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
@@ -9,14 +9,14 @@ import type {
   BetaMessageParam,
   MessageCreateParamsNonStreaming,
 } from '@anthropic-ai/sdk/resources/beta/messages/messages';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DEFAULT_MODEL } from '../common/models.js';
 import { renderSystemPrompt } from '../common/prompt-format.js';
 import { signSummary } from '../simulator/compaction.js';
 import { auditGroundTruth, auditReport, auditTask, writeAuditWorkspace } from '../simulator/scenarios/audit.js';
-import { startSimulator, type Simulator } from '../simulator/server.js';
 import { toToolSchema } from '../tools/define.js';
+import { useSdkSimulator } from './helpers/sdk-simulator.js';
 import { stateTools } from '../common/state-tools.js';
 import { applyStateUpdate, initialState, StateUpdate, type AgentState } from '../common/state.js';
 
@@ -34,18 +34,7 @@ const TOOLS = [
   toToolSchema(stateTools.finish),
 ];
 
-let sim: Simulator;
-let client: Anthropic;
-const scratch: string[] = [];
-
-beforeAll(async () => {
-  sim = await startSimulator();
-  client = new Anthropic({ apiKey: 'x', baseURL: sim.url, maxRetries: 0 });
-});
-afterAll(async () => {
-  await sim.close();
-  await Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true })));
-});
+const t = useSdkSimulator();
 
 const compactionEdit = (trigger: number, pause = false) => ({
   betas: [BETA],
@@ -100,23 +89,23 @@ describe('messages endpoint', () => {
       messages: [{ role: 'user', content: 'Start.' }],
       ...compactionEdit(100_000),
     };
-    const plain = await client.beta.messages.create(params);
-    const streamed = await client.beta.messages.stream(params).finalMessage();
+    const plain = await t.client.beta.messages.create(params);
+    const streamed = await t.client.beta.messages.stream(params).finalMessage();
     expect(withoutIds({ ...streamed, parsed_output: undefined } as BetaMessage)).toEqual(withoutIds(plain));
     expect(plain.content.map((b) => b.type)).toEqual(['text', 'tool_use']);
     expect(plain.usage.iterations).toEqual([
       expect.objectContaining({ type: 'message', input_tokens: plain.usage.input_tokens }),
     ]);
     // The same request gets the same answer, under new ids.
-    const again = await client.beta.messages.create(params);
+    const again = await t.client.beta.messages.create(params);
     expect(withoutIds(again)).toEqual(withoutIds(plain));
     expect(again.id).not.toBe(plain.id);
   });
 
   it('streams a compaction block the SDK accumulates into the same block', async () => {
     const params = { ...bigAuditRequest(), ...compactionEdit(50_000) };
-    const plain = await client.beta.messages.create(params);
-    const stream = client.beta.messages.stream(params);
+    const plain = await t.client.beta.messages.create(params);
+    const stream = t.client.beta.messages.stream(params);
     const summaries: string[] = [];
     stream.on('compaction', (content) => summaries.push(content));
     const streamed = await stream.finalMessage();
@@ -126,7 +115,7 @@ describe('messages endpoint', () => {
 
   it('refuses an orphaned tool_use', async () => {
     const error = await apiError(
-      client.beta.messages.create({
+      t.client.beta.messages.create({
         model: DEFAULT_MODEL,
         max_tokens: 100,
         messages: [
@@ -146,7 +135,7 @@ describe('messages endpoint', () => {
   });
 
   it('answers unknown routes with not_found_error', async () => {
-    const response = await fetch(`${sim.url}/v1/nothing`, { method: 'POST', body: '{}' });
+    const response = await fetch(`${t.sim.url}/v1/nothing`, { method: 'POST', body: '{}' });
     expect(response.status).toBe(404);
     expect(response.headers.get('request-id')).toMatch(/^req_[\w-]+$/);
     expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
@@ -155,7 +144,7 @@ describe('messages endpoint', () => {
 
 describe('threshold compaction', () => {
   it('compacts over the trigger: a signed block first, then the action', async () => {
-    const response = await client.beta.messages.create({ ...bigAuditRequest(), ...compactionEdit(50_000) });
+    const response = await t.client.beta.messages.create({ ...bigAuditRequest(), ...compactionEdit(50_000) });
     const [block, ...rest] = response.content;
     expect(block).toMatchObject({ type: 'compaction', encrypted_content: null });
     const summary = (block as { content: string }).content;
@@ -171,12 +160,12 @@ describe('threshold compaction', () => {
   });
 
   it('does not compact under the trigger, and refuses a trigger below 50,000 or a missing beta', async () => {
-    const under = await client.beta.messages.create({ ...bigAuditRequest(), ...compactionEdit(100_000) });
+    const under = await t.client.beta.messages.create({ ...bigAuditRequest(), ...compactionEdit(100_000) });
     expect(under.content[0]!.type).toBe('text');
-    const low = await apiError(client.beta.messages.create({ ...bigAuditRequest(), ...compactionEdit(49_999) }));
+    const low = await apiError(t.client.beta.messages.create({ ...bigAuditRequest(), ...compactionEdit(49_999) }));
     expect(low.status).toBe(400);
     const { betas: _omitted, ...noBeta } = { ...bigAuditRequest(), ...compactionEdit(50_000) };
-    const missing = await apiError(client.beta.messages.create(noBeta));
+    const missing = await apiError(t.client.beta.messages.create(noBeta));
     expect(missing.apiMessage).toContain(BETA);
   });
 
@@ -185,14 +174,14 @@ describe('threshold compaction', () => {
     let paused: BetaMessage;
     let block: { type: 'compaction'; content: string; encrypted_content: null; signature: string };
     const resend = (compactionBlock: object, role: 'assistant' | 'user' = 'assistant') =>
-      client.beta.messages.create({
+      t.client.beta.messages.create({
         ...request,
         messages: [...request.messages, { role, content: [compactionBlock as BetaContentBlockParam] }],
       });
 
     beforeAll(async () => {
       request = { ...bigAuditRequest(), ...compactionEdit(50_000, true) };
-      paused = await client.beta.messages.create(request);
+      paused = await t.client.beta.messages.create(request);
       block = paused.content[0] as typeof block;
     });
 
@@ -215,7 +204,7 @@ describe('threshold compaction', () => {
       const count = (messages: BetaMessageParam[]) => {
         // count_tokens takes no max_tokens.
         const { max_tokens: _maxTokens, ...counted } = request;
-        return client.beta.messages.countTokens({ ...counted, messages });
+        return t.client.beta.messages.countTokens({ ...counted, messages });
       };
       const before = await count(request.messages);
       const after = await count([...request.messages, { role: 'assistant', content: [block] }]);
@@ -239,12 +228,12 @@ describe('threshold compaction', () => {
       expect(extra.apiMessage).toContain('Extra inputs are not permitted');
 
       const misplaced = await apiError(
-        client.beta.messages.create({ ...request, messages: [{ role: 'user', content: [block] }] }),
+        t.client.beta.messages.create({ ...request, messages: [{ role: 'user', content: [block] }] }),
       );
       expect(misplaced.errorCode).toBe('compaction_block_misplaced');
 
       const ambiguous = await apiError(
-        client.beta.messages.create({
+        t.client.beta.messages.create({
           ...request,
           messages: [...request.messages, { role: 'assistant', content: [block, block] as BetaContentBlockParam[] }],
         }),
@@ -259,26 +248,26 @@ describe('threshold compaction', () => {
 
 describe('fault injection', () => {
   it('serves a 429 with retry-after as RateLimitError', async () => {
-    sim.injectFaults([{ status: 429, headers: { 'retry-after': '7' } }]);
-    const error = await apiError(client.beta.messages.create({ ...bigAuditRequest(), max_tokens: 10 }));
+    t.sim.injectFaults([{ status: 429, headers: { 'retry-after': '7' } }]);
+    const error = await apiError(t.client.beta.messages.create({ ...bigAuditRequest(), max_tokens: 10 }));
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error.headers?.get('retry-after')).toBe('7');
     expect(error.type).toBe('rate_limit_error');
   });
 
   it('drops the connection as APIConnectionError, and takes faults over HTTP', async () => {
-    const before = sim.stats().faultsServed;
-    const queued = await fetch(`${sim.url}/__sim/faults`, {
+    const before = t.sim.stats().faultsServed;
+    const queued = await fetch(`${t.sim.url}/__sim/faults`, {
       method: 'POST',
       body: JSON.stringify({ faults: [{ dropConnection: true, match: 'messages' }] }),
     });
     expect(queued.status).toBe(200);
-    const error = await apiError(client.beta.messages.create({ ...bigAuditRequest(), max_tokens: 10 }));
+    const error = await apiError(t.client.beta.messages.create({ ...bigAuditRequest(), max_tokens: 10 }));
     expect(error).toBeInstanceOf(APIConnectionError);
-    const stats = (await (await fetch(`${sim.url}/__sim/stats`)).json()) as { faultsServed: number };
+    const stats = (await (await fetch(`${t.sim.url}/__sim/stats`)).json()) as { faultsServed: number };
     expect(stats.faultsServed).toBe(before + 1);
 
-    const invalid = await fetch(`${sim.url}/__sim/faults`, {
+    const invalid = await fetch(`${t.sim.url}/__sim/faults`, {
       method: 'POST',
       body: JSON.stringify({ faults: [{ times: 0 }] }),
     });
@@ -287,23 +276,23 @@ describe('fault injection', () => {
 
   it('holds a request until released, and release drops the faults still queued', async () => {
     const request = { ...bigAuditRequest(), max_tokens: 10 };
-    const before = sim.stats().faultsServed;
-    sim.injectFaults([
+    const before = t.sim.stats().faultsServed;
+    t.sim.injectFaults([
       { hold: true, match: 'messages' },
       { status: 500, match: 'messages' },
       { status: 503, match: 'messages' },
     ]);
     let answered = false;
-    const held = client.beta.messages.create(request).finally(() => (answered = true));
-    while (sim.stats().faultsServed === before) await sleep(10);
+    const held = t.client.beta.messages.create(request).finally(() => (answered = true));
+    while (t.sim.stats().faultsServed === before) await sleep(10);
     // A whole request after it is answered while it still waits.
-    expect((await apiError(client.beta.messages.create(request))).status).toBe(500);
+    expect((await apiError(t.client.beta.messages.create(request))).status).toBe(500);
     expect(answered).toBe(false);
-    expect((await fetch(`${sim.url}/__sim/release`, { method: 'POST' })).status).toBe(200);
+    expect((await fetch(`${t.sim.url}/__sim/release`, { method: 'POST' })).status).toBe(200);
     expect((await held).role).toBe('assistant');
     // The 503 was dropped.
-    expect((await client.beta.messages.create(request)).role).toBe('assistant');
-    expect(sim.stats().faultsServed).toBe(before + 2);
+    expect((await t.client.beta.messages.create(request)).role).toBe('assistant');
+    expect(t.sim.stats().faultsServed).toBe(before + 2);
   });
 });
 
@@ -324,7 +313,7 @@ describe('audit scenario', () => {
   }): Promise<AuditRun> {
     const { n, task = auditTask(n), injectState = true, compaction } = opts;
     const workspace = await mkdtemp(join(tmpdir(), 'sim-audit-'));
-    scratch.push(workspace);
+    t.scratch.push(workspace);
     await writeAuditWorkspace(workspace, n);
     let state = initialState();
     const toolErrors: string[] = [];
@@ -358,7 +347,7 @@ describe('audit scenario', () => {
     };
 
     for (let turn = 0; turn < 3 * n + 20; turn++) {
-      const response = await client.beta.messages.create({
+      const response = await t.client.beta.messages.create({
         model: DEFAULT_MODEL,
         max_tokens: 4096,
         system: renderSystemPrompt(INSTRUCTIONS, task, injectState ? state : null),
@@ -397,7 +386,7 @@ describe('audit scenario', () => {
 
   it('writes a deterministic workspace whose ground truth matches the risk lines', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sim-ws-'));
-    scratch.push(dir);
+    t.scratch.push(dir);
     await writeAuditWorkspace(dir, 1000);
     const files = (await readdir(dir)).sort();
     expect(files[0]).toBe('item-0001.txt');
@@ -456,10 +445,10 @@ describe('audit scenario', () => {
     const expected = auditReport(n, auditGroundTruth(n));
 
     it('reports the ground truth when the state is injected, and writes progress notes', async () => {
-      const before = sim.stats().compactions;
+      const before = t.sim.stats().compactions;
       const run = await runAudit({ n, compaction: { trigger: 50_000, pause: false } });
-      expect(sim.stats().compactions).toBeGreaterThan(before);
-      expect(sim.stats().maxVisibleInputTokens).toBeLessThan(60_000);
+      expect(t.sim.stats().compactions).toBeGreaterThan(before);
+      expect(t.sim.stats().maxVisibleInputTokens).toBeLessThan(60_000);
       expect(run.report).toBe(expected);
       expect((await readdir(join(run.workspace, 'notes'))).sort()).toEqual(['progress-100.md', 'progress-50.md']);
     });

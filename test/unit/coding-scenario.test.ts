@@ -1,40 +1,28 @@
-import Anthropic from '@anthropic-ai/sdk';
 import type { BetaContentBlockParam, BetaMessageParam } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runToolCall } from '../../activities/run-tool.js';
 import { DEFAULT_MODEL } from '../../common/models.js';
 import { renderSystemPrompt } from '../../common/prompt-format.js';
 import { applyStateUpdate, initialState, StateUpdate, type AgentState } from '../../common/state.js';
 import { codingTask, writeCodingWorkspace } from '../../simulator/scenarios/coding.js';
-import { startSimulator, type Simulator } from '../../simulator/server.js';
 import { DirectoryStore } from '../../store/directory-store.js';
 import type { ToolOutput } from '../../tools/define.js';
 import { codingTools } from '../../tools/coding/index.js';
 import { assembleToolset } from '../../tools/toolset.js';
 import { workspaceTools } from '../../tools/workspace-tools.js';
+import { useSdkSimulator } from '../helpers/sdk-simulator.js';
 
 /**
  * The coding scenario through the real SDK, with the real workspace and coding tools run by a
  * minimal loop (no Temporal, no policies): what the scripted model does with each tool result.
  */
-let sim: Simulator;
-let client: Anthropic;
-const scratch: string[] = [];
+const t = useSdkSimulator();
 const sh = promisify(execFile);
-
-beforeAll(async () => {
-  sim = await startSimulator();
-  client = new Anthropic({ apiKey: 'x', baseURL: sim.url, maxRetries: 0 });
-});
-afterAll(async () => {
-  await sim.close();
-  await Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true })));
-});
 
 interface Call {
   name: string;
@@ -54,21 +42,21 @@ async function runCoding(
 ): Promise<CodingRun> {
   const { task = codingTask({ reviewCommand: 'git diff' }), tools = 'coding', override = () => undefined } = opts;
   const workspace = await mkdtemp(join(tmpdir(), 'sim-coding-'));
-  scratch.push(workspace);
+  t.scratch.push(workspace);
   await writeCodingWorkspace(workspace);
   const toolset = assembleToolset('test', [
     ...workspaceTools,
     ...(tools === 'coding' ? codingTools({ commandAllow: ['git diff'], sandbox: 'off' }) : []),
   ]);
   const storeDir = await mkdtemp(join(tmpdir(), 'sim-coding-store-'));
-  scratch.push(storeDir);
+  t.scratch.push(storeDir);
   const store = new DirectoryStore(storeDir);
   let state = initialState();
   const calls: Call[] = [];
   const messages: BetaMessageParam[] = [{ role: 'user', content: 'Start the task.' }];
 
   for (let turn = 1; turn <= 20; turn++) {
-    const response = await client.beta.messages.create({
+    const response = await t.client.beta.messages.create({
       model: DEFAULT_MODEL,
       max_tokens: 4096,
       system: renderSystemPrompt('You are a careful coding agent.', task, state),
@@ -141,7 +129,7 @@ describe('the coding scenario', () => {
 
   it('the repository it writes fails its test until the fix', async () => {
     const workspace = await mkdtemp(join(tmpdir(), 'sim-coding-'));
-    scratch.push(workspace);
+    t.scratch.push(workspace);
     await writeCodingWorkspace(workspace);
     expect(await testsPass(workspace)).toBe(false);
     expect((await sh('git', ['status', '--porcelain'], { cwd: workspace })).stdout).toBe('');

@@ -1,9 +1,8 @@
-import Anthropic from '@anthropic-ai/sdk';
 import type { BetaContentBlockParam, BetaMessageParam } from '@anthropic-ai/sdk/resources/beta/messages/messages';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runToolCall } from '../../activities/run-tool.js';
 import { DELEGATE_TOOL, delegateTool } from '../../common/delegation.js';
 import { DEFAULT_MODEL } from '../../common/models.js';
@@ -17,29 +16,18 @@ import {
   splitRanges,
   wideAuditTask,
 } from '../../simulator/scenarios/wide-audit.js';
-import { startSimulator, type Simulator } from '../../simulator/server.js';
 import { DirectoryStore } from '../../store/directory-store.js';
 import { toToolSchema } from '../../tools/define.js';
 import { assembleToolset } from '../../tools/toolset.js';
 import { workspaceTools } from '../../tools/workspace-tools.js';
+import { useSdkSimulator } from '../helpers/sdk-simulator.js';
 
 /**
  * The wide audit scenario through the real SDK and the real workspace tools, run by a minimal
  * loop (no Temporal): a delegate call is answered by running its task in the same loop, as a
  * child run would, or by an error a test chooses.
  */
-let sim: Simulator;
-let client: Anthropic;
-const scratch: string[] = [];
-
-beforeAll(async () => {
-  sim = await startSimulator();
-  client = new Anthropic({ apiKey: 'x', baseURL: sim.url, maxRetries: 0 });
-});
-afterAll(async () => {
-  await sim.close();
-  await Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true })));
-});
+const t = useSdkSimulator();
 
 const toolset = assembleToolset('test', workspaceTools);
 const withDelegate = [...toolset.schemas, toToolSchema(delegateTool)];
@@ -59,7 +47,7 @@ type Delegate = (input: Record<string, unknown>, seq: number) => Promise<{ conte
 
 async function workspaceWith(n: number): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'sim-wide-'));
-  scratch.push(dir);
+  t.scratch.push(dir);
   await writeAuditWorkspace(dir, n);
   return dir;
 }
@@ -77,7 +65,7 @@ async function runAgent(
   let delegated = 0;
 
   for (let turn = 1; turn <= 500; turn++) {
-    const response = await client.beta.messages.create({
+    const response = await t.client.beta.messages.create({
       model: DEFAULT_MODEL,
       max_tokens: 4096,
       system: renderSystemPrompt('You are a careful agent.', task, state),
