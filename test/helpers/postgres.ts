@@ -48,12 +48,20 @@ function serverUser(): { uid: number; gid: number } | undefined {
   }
 }
 
+export interface PostgresOptions {
+  /** An address of a network namespace the test made, to listen on besides 127.0.0.1. */
+  listen?: string;
+  /** The clients (a CIDR) that may connect to `listen` without a password. */
+  allow?: string;
+}
+
 /**
  * Starts a throwaway PostgreSQL server: its own cluster in a temporary directory, listening on
  * 127.0.0.1 only at a free port, with its unix socket in that directory too (so it never touches a
  * system cluster's /var/run/postgresql). Durability is switched off for speed.
  */
-export async function startPostgres(): Promise<TestPostgres> {
+export async function startPostgres(opts: PostgresOptions = {}): Promise<TestPostgres> {
+  const host = opts.listen ?? '127.0.0.1';
   const bin = findBinDir();
   const user = serverUser();
   const dir = await mkdtemp(join(tmpdir(), 'longhaul-pg-'));
@@ -111,7 +119,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     await appendFile(
       join(data, 'postgresql.conf'),
       [
-        `listen_addresses = '127.0.0.1'`,
+        `listen_addresses = '${opts.listen ? `127.0.0.1,${opts.listen}` : '127.0.0.1'}'`,
         `port = ${port}`,
         `unix_socket_directories = '${dir}'`,
         'fsync = off',
@@ -120,9 +128,10 @@ export async function startPostgres(): Promise<TestPostgres> {
         '',
       ].join('\n'),
     );
+    if (opts.allow) await appendFile(join(data, 'pg_hba.conf'), `host all all ${opts.allow} trust\n`);
     await start();
     return {
-      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      url: `postgres://postgres@${host}:${port}/postgres`,
       start,
       stop,
       async destroy() {

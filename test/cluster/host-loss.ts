@@ -1,0 +1,217 @@
+/**
+ * A long audit on a real Temporal cluster (test/helpers/cluster.ts: 2 history, 2 matching, a
+ * frontend and the worker service, on PostgreSQL) with its workers on 3 hosts
+ * (test/helpers/hosts.ts), while whole hosts are lost and services restarted under it. Runs as
+ * root inside a network namespace of its own: `unshare --net --fork node --import tsx
+ * test/cluster/host-loss.ts [--files N] [--host-kills K]`; test/cluster.test.ts and
+ * bench/cluster.ts start it so. Prints progress on stderr and, last on stdout, one line of JSON
+ * (HostLossOutcome) that says what happened; it asserts nothing itself.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { progressQuery } from '../../common/messages.js';
+import { startSimulator } from '../../simulator/server.js';
+import { auditGroundTruth, auditReport } from '../../simulator/scenarios/audit.js';
+import { startAuditOn } from '../helpers/audit-run.js';
+import { startCluster } from '../helpers/cluster.js';
+import { makeBridge, makeHost, SERVICES_ADDRESS, SUBNET, type Host } from '../helpers/hosts.js';
+import { startPostgres } from '../helpers/postgres.js';
+import { TEST_WORKER_ENV } from '../helpers/test-worker.js';
+
+export interface Disruption {
+  what: string;
+  /** The host whose worker ran the run's model call when it was killed. */
+  host?: string;
+  turn: number;
+  /** From the kill to the run's next completed model call (its ActivityTaskCompleted event). */
+  recoveryMs: number | null;
+}
+
+export interface HostLossOutcome {
+  files: number;
+  status: string;
+  reportCorrect: boolean;
+  turns: number;
+  /** The hosts (hostnames) whose workers completed the run's model calls, in order of first use. */
+  hostsUsed: string[];
+  writes: number;
+  expectedWrites: number;
+  duplicateWrites: string[];
+  disruptions: Disruption[];
+  wallMs: number;
+  clusterStartMs: number;
+}
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const FILES = arg('files', 120);
+const HOST_KILLS = arg('host-kills', 3);
+const log = (line: string) => process.stderr.write(`[host-loss] ${line}\n`);
+
+/** The host of a worker identity (worker/reclaim.ts: `pid@host uuid …`). */
+const hostOf = (identity: string | null | undefined) => /@(\S+)/.exec(identity ?? '')?.[1] ?? '';
+
+const toMs = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+  Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+
+async function main(): Promise<HostLossOutcome> {
+  makeBridge();
+  const dir = await mkdtemp(join(tmpdir(), 'longhaul-cluster-'));
+  const db = await startPostgres({ listen: SERVICES_ADDRESS, allow: SUBNET });
+  const pgPort = Number(new URL(db.url).port);
+  const sim = await startSimulator({ host: SERVICES_ADDRESS, latencyMs: 200 });
+  const hosts: Host[] = [];
+  let began = Date.now();
+  const cluster = await startCluster({
+    dir: join(dir, 'temporal'),
+    host: SERVICES_ADDRESS,
+    postgres: { host: SERVICES_ADDRESS, port: pgPort, user: 'postgres' },
+  });
+  const clusterStartMs = Date.now() - began;
+  log(`cluster up in ${clusterStartMs} ms: ${cluster.services.map((s) => s.name).join(', ')}`);
+  const connection = await Connection.connect({ address: cluster.address });
+  const client = new Client({ connection });
+  try {
+    const taskQueue = 'host-loss';
+    const workerEnv = {
+      ...TEST_WORKER_ENV,
+      TEMPORAL_ADDRESS: cluster.address,
+      LONGHAUL_TASK_QUEUE: taskQueue,
+      LONGHAUL_STORE_URL: db.url,
+      LONGHAUL_STORE_DIR: join(dir, 'unused-store'),
+      ANTHROPIC_BASE_URL: sim.url,
+      ANTHROPIC_API_KEY: '',
+    };
+    for (const [i, name] of ['host-a', 'host-b', 'host-c'].entries()) {
+      const host = makeHost(name, i + 1);
+      hosts.push(host);
+      await host.startWorker(workerEnv);
+    }
+    log(`workers polling on ${hosts.map((h) => `${h.name} (${h.address})`).join(', ')}`);
+
+    began = Date.now();
+    const { handle } = await startAuditOn({ client, taskQueue, dir }, 'host-loss', FILES);
+    const progress = () =>
+      connection.withDeadline(Date.now() + 2_000, () => handle.query(progressQuery)).catch(() => undefined);
+    const turnNow = async () => (await progress())?.counters.turn ?? -1;
+    const waitForTurn = async (turn: number) => {
+      while ((await turnNow()) < turn) await sleep(100);
+    };
+    /** The host whose worker runs the model call in flight, once one is in flight. */
+    const modelCallHost = async (): Promise<string> => {
+      for (;;) {
+        const d = await handle.describe().catch(() => undefined);
+        const call = d?.raw.pendingActivities?.find(
+          (a) => a.activityType?.name === 'callModel' && a.lastWorkerIdentity,
+        );
+        const host = hostOf(call?.lastWorkerIdentity);
+        if (host && (call?.attempt ?? 1) === 1) return host;
+        await sleep(20);
+      }
+    };
+
+    const kills: { what: string; host?: string; turn: number; at: number }[] = [];
+    const step = Math.max(5, Math.floor(FILES / (HOST_KILLS + 4)));
+    let target = step;
+    for (let k = 0; k < HOST_KILLS; k++, target += step) {
+      await waitForTurn(target);
+      const name = await modelCallHost();
+      const host = hosts.find((h) => h.name === name)!;
+      const turn = await turnNow();
+      const at = await host.kill();
+      kills.push({ what: 'host lost (every process SIGKILLed)', host: name, turn, at });
+      log(`killed ${name} in a model call at turn ${turn}`);
+      // The host comes back later (a replacement machine), so that three stay for the next kill.
+      await waitForTurn(turn + 2);
+      await host.startWorker(workerEnv);
+    }
+    for (const name of ['history-1', 'matching-1']) {
+      await waitForTurn(target);
+      target += step;
+      const service = cluster.service(name);
+      const turn = await turnNow();
+      const at = Date.now();
+      await service.kill();
+      log(`killed ${name} at turn ${turn}`);
+      await sleep(1_000);
+      await service.start();
+      kills.push({ what: `${name} SIGKILLed, started 1 s later`, turn, at });
+    }
+    await waitForTurn(target);
+    const turn = await turnNow();
+    const at = Date.now();
+    await db.stop();
+    log(`stopped PostgreSQL at turn ${turn}`);
+    await sleep(1_000);
+    await db.start();
+    kills.push({ what: 'PostgreSQL stopped (fast), started 1 s later', turn, at });
+
+    const result = await handle.result();
+    const wallMs = Date.now() - began;
+    log(`run ${result.status} at turn ${result.counters.turn} in ${(wallMs / 1000).toFixed(1)} s`);
+
+    // Every completed model call of the chain: when, and on which host.
+    const completions: { at: number; host: string }[] = [];
+    for (let runId: string | undefined = handle.firstExecutionRunId; runId;) {
+      const history: Awaited<ReturnType<typeof handle.fetchHistory>> = await client.workflow
+        .getHandle(handle.workflowId, runId)
+        .fetchHistory();
+      const events = history.events ?? [];
+      const scheduled = new Map<string, string>();
+      const started = new Map<string, string>();
+      for (const e of events) {
+        const s = e.activityTaskScheduledEventAttributes;
+        if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
+        const st = e.activityTaskStartedEventAttributes;
+        if (st) started.set(String(e.eventId), st.identity ?? '');
+        const c = e.activityTaskCompletedEventAttributes;
+        if (c && scheduled.get(String(c.scheduledEventId)) === 'callModel') {
+          completions.push({ at: toMs(e.eventTime), host: hostOf(started.get(String(c.startedEventId))) });
+        }
+      }
+      runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    }
+    const disruptions = kills.map(({ at, ...k }) => {
+      const next = completions.find((c) => c.at > at);
+      return { ...k, recoveryMs: next ? next.at - at : null };
+    });
+
+    const store = new pg.Client({ connectionString: db.url });
+    await store.connect();
+    const { rows } = await store.query<{ line: string }>('SELECT line FROM longhaul_effects WHERE line LIKE $1', [
+      `${handle.workflowId}/%`,
+    ]);
+    await store.end();
+    const keys = rows.map((r) => r.line.split(' ')[0]!);
+    return {
+      files: FILES,
+      status: result.status,
+      reportCorrect: result.report === auditReport(FILES, auditGroundTruth(FILES)),
+      turns: result.counters.turn,
+      hostsUsed: [...new Set(completions.map((c) => c.host))],
+      writes: rows.length,
+      expectedWrites: Math.floor(FILES / 50) + 1,
+      duplicateWrites: keys.filter((key, i) => keys.indexOf(key) !== i),
+      disruptions,
+      wallMs,
+      clusterStartMs,
+    };
+  } finally {
+    for (const h of hosts) h.remove();
+    await connection.close().catch(() => {});
+    await cluster.stop();
+    await sim.close();
+    await db.destroy();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const outcome = await main();
+process.stdout.write(`${JSON.stringify(outcome)}\n`);
+process.exit(0);
