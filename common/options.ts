@@ -143,6 +143,14 @@ export const RunOptions = z
      * declare `concurrent`) run this many at once at most (workflows/tool-calls.ts).
      */
     maxParallelToolCalls: z.number().int().min(1).max(32).default(8),
+    /**
+     * How long a model call or a side-effecting tool call may go without a heartbeat before the
+     * server gives it to another worker: what a worker (a host) lost in the middle of one costs.
+     * Heartbeats go every fifth of it, at most every second (activities/heartbeat.ts). 5 s holds on
+     * a worker saturated by 100 runs (3 s did not, docs/benchmarks.md); 2 s, on workers with CPU
+     * to spare, cuts a lost host's cost to under 3 s (bench/cluster.ts).
+     */
+    heartbeatTimeoutMs: z.number().int().min(1_000).max(60_000).default(5_000),
     delegation: DelegationOptions.optional(),
   })
   .strict();

@@ -11,6 +11,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 setup() { "$@" || { echo "setup failed: $*"; echo "0 passed, 1 failed"; exit 1; }; }
 setup node scripts/temporal-cli.mjs >/dev/null
+setup node scripts/temporal-server.mjs >/dev/null
 setup bash scripts/install-postgres.sh
 setup bash scripts/install-tools.sh
 setup bash scripts/install-compose-check.sh

@@ -74,7 +74,8 @@ export function dueForOnDemandCompaction(reply: ModelCallResult, compaction: Run
 async function callOnce(run: Run, activity: typeof callModel): Promise<ModelCallResult> {
   // The summary names the call in the Web UI's event list; it is metadata, not a command.
   const what = activity === callModel ? 'model call' : 'on-demand compaction';
-  const reply = await activity.executeWithOptions({ summary: `${what}, turn ${run.memory.counters.turn}` }, [
+  const summary = `${what}, turn ${run.memory.counters.turn}`;
+  const reply = await activity.executeWithOptions({ summary, heartbeatTimeout: run.options.heartbeatTimeoutMs }, [
     modelCallInput(run.memory, run.options, run.workflowId),
   ]);
   run.memory = bookModelCall(run.memory, reply);

@@ -1,5 +1,5 @@
 import { ActivityFailure, isCancellation } from '@temporalio/workflow';
-import type { PendingBlock, ToolCall } from '../common/contracts.js';
+import type { PendingBlock, ToolCall, ToolRunInput } from '../common/contracts.js';
 import { countToolResults } from '../common/counters.js';
 import { cutText, FAILURE_CHARS } from '../common/input-bounds.js';
 import type { Outcome } from '../common/escalation.js';
@@ -175,22 +175,24 @@ export async function runToolCall(
     // falls through
     default: {
       // Which calls change nothing is the worker's knowledge, recorded in the model call's result.
-      const activity = call.sideEffectFree ? runToolLocally : runTool;
       const { workflowId, chainId, options } = run;
       const summary = call.display === undefined ? describeCall(call, 80) : cutText(call.display, 120);
+      // A local activity has no heartbeat (the workflow task's own timeout covers it).
+      const execute = call.sideEffectFree
+        ? (input: ToolRunInput) => runToolLocally.executeWithOptions({ summary }, [input])
+        : (input: ToolRunInput) =>
+            runTool.executeWithOptions({ summary, heartbeatTimeout: options.heartbeatTimeoutMs }, [input]);
       try {
-        return await activity.executeWithOptions({ summary }, [
-          {
-            workflowId,
-            turn: run.memory.counters.turn,
-            workspace: options.workspace,
-            call: held,
-            chainId,
-            position,
-            ...(options.agent !== undefined ? { agent: options.agent } : {}),
-            ...(approvedBy !== undefined ? { approvedBy } : {}),
-          },
-        ]);
+        return await execute({
+          workflowId,
+          turn: run.memory.counters.turn,
+          workspace: options.workspace,
+          call: held,
+          chainId,
+          position,
+          ...(options.agent !== undefined ? { agent: options.agent } : {}),
+          ...(approvedBy !== undefined ? { approvedBy } : {}),
+        });
       } catch (err) {
         // Retries exhausted, non-retryable or timed out: the model hears of it and the failure counter
         // counts it. Runs recorded before the patch replay as they ran (run.ts, runPatches).

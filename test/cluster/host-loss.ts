@@ -3,7 +3,7 @@
  * frontend and the worker service, on PostgreSQL) with its workers on 3 hosts
  * (test/helpers/hosts.ts), while whole hosts are lost and services restarted under it. Runs as
  * root inside a network namespace of its own: `unshare --net --fork node --import tsx
- * test/cluster/host-loss.ts [--files N] [--host-kills K]`; test/cluster.test.ts and
+ * test/cluster/host-loss.ts [--files N] [--host-kills K] [--after-reply-kills K] [--heartbeat-timeout-ms MS]`; test/cluster.test.ts and
  * bench/cluster.ts start it so. Prints progress on stderr and, last on stdout, one line of JSON
  * (HostLossOutcome) that says what happened; it asserts nothing itself.
  */
@@ -29,6 +29,8 @@ export interface Disruption {
   turn: number;
   /** From the kill to the run's next completed model call (its ActivityTaskCompleted event). */
   recoveryMs: number | null;
+  /** The task that timed out in between, reclaiming the dead worker's work (a workflow task, an activity). */
+  timedOut?: string;
 }
 
 export interface HostLossOutcome {
@@ -44,6 +46,7 @@ export interface HostLossOutcome {
   disruptions: Disruption[];
   wallMs: number;
   clusterStartMs: number;
+  heartbeatTimeoutMs: number;
 }
 
 const arg = (name: string, fallback: number) => {
@@ -52,6 +55,8 @@ const arg = (name: string, fallback: number) => {
 };
 const FILES = arg('files', 120);
 const HOST_KILLS = arg('host-kills', 3);
+const AFTER_REPLY_KILLS = arg('after-reply-kills', 2);
+const HEARTBEAT_TIMEOUT_MS = arg('heartbeat-timeout-ms', 2_000);
 const log = (line: string) => process.stderr.write(`[host-loss] ${line}\n`);
 
 /** The host of a worker identity (worker/reclaim.ts: `pid@host uuid …`). */
@@ -96,7 +101,9 @@ async function main(): Promise<HostLossOutcome> {
     log(`workers polling on ${hosts.map((h) => `${h.name} (${h.address})`).join(', ')}`);
 
     began = Date.now();
-    const { handle } = await startAuditOn({ client, taskQueue, dir }, 'host-loss', FILES);
+    const { handle } = await startAuditOn({ client, taskQueue, dir }, 'host-loss', FILES, {
+      heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
+    });
     const progress = () =>
       connection.withDeadline(Date.now() + 2_000, () => handle.query(progressQuery)).catch(() => undefined);
     const turnNow = async () => (await progress())?.counters.turn ?? -1;
@@ -117,21 +124,32 @@ async function main(): Promise<HostLossOutcome> {
     };
 
     const kills: { what: string; host?: string; turn: number; at: number }[] = [];
-    const step = Math.max(5, Math.floor(FILES / (HOST_KILLS + 4)));
+    const step = Math.max(5, Math.floor(FILES / (HOST_KILLS + AFTER_REPLY_KILLS + 6)));
     let target = step;
-    for (let k = 0; k < HOST_KILLS; k++, target += step) {
+    const loseHost = async (afterReply: boolean) => {
       await waitForTurn(target);
+      target += step;
       const name = await modelCallHost();
       const host = hosts.find((h) => h.name === name)!;
+      if (afterReply) {
+        // The reply's workflow task goes to the same worker (its sticky queue): kill it there.
+        const answered = sim.stats().messages;
+        while (sim.stats().messages === answered) await sleep(2);
+        await sleep(5);
+      }
       const turn = await turnNow();
       const at = await host.kill();
-      kills.push({ what: 'host lost (every process SIGKILLed)', host: name, turn, at });
-      log(`killed ${name} in a model call at turn ${turn}`);
+      const what = afterReply ? 'host lost just after a model reply' : 'host lost in a model call';
+      kills.push({ what, host: name, turn, at });
+      log(`killed ${name} (${what}) at turn ${turn}`);
       // The host comes back later (a replacement machine), so that three stay for the next kill.
       await waitForTurn(turn + 2);
       await host.startWorker(workerEnv);
-    }
-    for (const name of ['history-1', 'matching-1']) {
+    };
+    for (let k = 0; k < HOST_KILLS; k++) await loseHost(false);
+    for (let k = 0; k < AFTER_REPLY_KILLS; k++) await loseHost(true);
+    // Each instance in turn: one of them owns the run's shard, or its task queue's partition.
+    for (const name of ['history-1', 'history-2', 'matching-1', 'matching-2']) {
       await waitForTurn(target);
       target += step;
       const service = cluster.service(name);
@@ -157,7 +175,9 @@ async function main(): Promise<HostLossOutcome> {
     log(`run ${result.status} at turn ${result.counters.turn} in ${(wallMs / 1000).toFixed(1)} s`);
 
     // Every completed model call of the chain: when, and on which host.
-    const completions: { at: number; host: string }[] = [];
+    const completions: { at: number; host: string; attempt: number }[] = [];
+    /** The timeouts that reclaimed a dead worker's task: when, and which. */
+    const timeouts: { at: number; kind: string }[] = [];
     for (let runId: string | undefined = handle.firstExecutionRunId; runId;) {
       const history: Awaited<ReturnType<typeof handle.fetchHistory>> = await client.workflow
         .getHandle(handle.workflowId, runId)
@@ -169,17 +189,32 @@ async function main(): Promise<HostLossOutcome> {
         const s = e.activityTaskScheduledEventAttributes;
         if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
         const st = e.activityTaskStartedEventAttributes;
-        if (st) started.set(String(e.eventId), st.identity ?? '');
+        if (st) started.set(String(e.eventId), `${st.attempt ?? 1} ${st.identity ?? ''}`);
+        if (e.workflowTaskTimedOutEventAttributes) timeouts.push({ at: toMs(e.eventTime), kind: 'workflow task' });
+        if (e.activityTaskTimedOutEventAttributes) {
+          timeouts.push({
+            at: toMs(e.eventTime),
+            kind: `${scheduled.get(String(e.activityTaskTimedOutEventAttributes.scheduledEventId))} activity`,
+          });
+        }
         const c = e.activityTaskCompletedEventAttributes;
         if (c && scheduled.get(String(c.scheduledEventId)) === 'callModel') {
-          completions.push({ at: toMs(e.eventTime), host: hostOf(started.get(String(c.startedEventId))) });
+          completions.push({
+            at: toMs(e.eventTime),
+            host: hostOf(started.get(String(c.startedEventId))),
+            attempt: Number(started.get(String(c.startedEventId))?.split(' ')[0] ?? 1),
+          });
         }
       }
       runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
     }
     const disruptions = kills.map(({ at, ...k }) => {
       const next = completions.find((c) => c.at > at);
-      return { ...k, recoveryMs: next ? next.at - at : null };
+      // An activity retried after a timeout leaves no event of it: its next attempt says so.
+      const reclaimed =
+        timeouts.find((t) => t.at > at && (!next || t.at < next.at))?.kind ??
+        (next && next.attempt > 1 ? 'model call (heartbeat)' : undefined);
+      return { ...k, recoveryMs: next ? next.at - at : null, ...(reclaimed ? { timedOut: reclaimed } : {}) };
     });
 
     const store = new pg.Client({ connectionString: db.url });
@@ -201,6 +236,7 @@ async function main(): Promise<HostLossOutcome> {
       disruptions,
       wallMs,
       clusterStartMs,
+      heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
     };
   } finally {
     for (const h of hosts) h.remove();
