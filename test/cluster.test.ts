@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { HostLossOutcome } from './cluster/host-loss.js';
+import { runScenario } from './cluster/run-scenario.js';
 
 /**
  * Done-when 1 and 3 of issue 17: an audit on a real Temporal cluster (server 1.32.0 on
@@ -12,33 +11,16 @@ import type { HostLossOutcome } from './cluster/host-loss.js';
  * (test/cluster/host-loss.ts); recovery times are printed, and measured by `npm run bench:cluster`.
  */
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-
-function runScenario(args: string[]): Promise<HostLossOutcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'unshare',
-      ['--net', '--fork', process.execPath, '--import', 'tsx', 'test/cluster/host-loss.ts', ...args],
-      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      process.stderr.write(d);
-    });
-    child.once('exit', (code) => {
-      const last = out.trim().split('\n').at(-1) ?? '';
-      if (code === 0 && last.startsWith('{')) return resolve(JSON.parse(last) as HostLossOutcome);
-      reject(new Error(`the scenario exited with ${code}:\n${err.slice(-6000)}\n${out.slice(-2000)}`));
-    });
-  });
-}
-
 describe('a self-hosted Temporal cluster, workers on 3 hosts', () => {
   it('an audit survives losing whole worker hosts, each history and matching service, and PostgreSQL', async () => {
-    const outcome = await runScenario(['--files', '100', '--host-kills', '3', '--after-reply-kills', '2']);
+    const outcome = await runScenario<HostLossOutcome>('host-loss', [
+      '--files',
+      '100',
+      '--host-kills',
+      '3',
+      '--after-reply-kills',
+      '2',
+    ]);
     console.log(`[cluster] ${JSON.stringify(outcome.disruptions)}`);
 
     expect(outcome.status).toBe('completed');

@@ -7,20 +7,12 @@
  * bench/cluster.ts start it so. Prints progress on stderr and, last on stdout, one line of JSON
  * (HostLossOutcome) that says what happened; it asserts nothing itself.
  */
-import { Client, Connection } from '@temporalio/client';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { progressQuery } from '../../common/messages.js';
-import { startSimulator } from '../../simulator/server.js';
 import { auditGroundTruth, auditReport } from '../../simulator/scenarios/audit.js';
 import { startAuditOn } from '../helpers/audit-run.js';
-import { startCluster } from '../helpers/cluster.js';
-import { makeBridge, makeHost, SERVICES_ADDRESS, SUBNET, type Host } from '../helpers/hosts.js';
-import { startPostgres } from '../helpers/postgres.js';
-import { TEST_WORKER_ENV } from '../helpers/test-worker.js';
+import { startSite } from './site.js';
 
 export interface Disruption {
   what: string;
@@ -66,41 +58,15 @@ const toMs = (t: { seconds?: unknown; nanos?: number | null } | null | undefined
   Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
 
 async function main(): Promise<HostLossOutcome> {
-  makeBridge();
-  const dir = await mkdtemp(join(tmpdir(), 'longhaul-cluster-'));
-  const db = await startPostgres({ listen: SERVICES_ADDRESS, allow: SUBNET });
-  const pgPort = Number(new URL(db.url).port);
-  const sim = await startSimulator({ host: SERVICES_ADDRESS, latencyMs: 200 });
-  const hosts: Host[] = [];
-  let began = Date.now();
-  const cluster = await startCluster({
-    dir: join(dir, 'temporal'),
-    host: SERVICES_ADDRESS,
-    postgres: { host: SERVICES_ADDRESS, port: pgPort, user: 'postgres' },
-  });
-  const clusterStartMs = Date.now() - began;
-  log(`cluster up in ${clusterStartMs} ms: ${cluster.services.map((s) => s.name).join(', ')}`);
-  const connection = await Connection.connect({ address: cluster.address });
-  const client = new Client({ connection });
+  const site = await startSite({ latencyMs: 200, log });
+  const { sim, db, client, connection, dir, clusterStartMs } = site;
+  const cluster = site.cluster;
   try {
     const taskQueue = 'host-loss';
-    const workerEnv = {
-      ...TEST_WORKER_ENV,
-      TEMPORAL_ADDRESS: cluster.address,
-      LONGHAUL_TASK_QUEUE: taskQueue,
-      LONGHAUL_STORE_URL: db.url,
-      LONGHAUL_STORE_DIR: join(dir, 'unused-store'),
-      ANTHROPIC_BASE_URL: sim.url,
-      ANTHROPIC_API_KEY: '',
-    };
-    for (const [i, name] of ['host-a', 'host-b', 'host-c'].entries()) {
-      const host = makeHost(name, i + 1);
-      hosts.push(host);
-      await host.startWorker(workerEnv);
-    }
-    log(`workers polling on ${hosts.map((h) => `${h.name} (${h.address})`).join(', ')}`);
+    const workerEnv = site.workerEnv(taskQueue);
+    const hosts = await site.startHosts(['host-a', 'host-b', 'host-c'], taskQueue);
 
-    began = Date.now();
+    const began = Date.now();
     const { handle } = await startAuditOn({ client, taskQueue, dir }, 'host-loss', FILES, {
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
     });
@@ -239,12 +205,7 @@ async function main(): Promise<HostLossOutcome> {
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
     };
   } finally {
-    for (const h of hosts) h.remove();
-    await connection.close().catch(() => {});
-    await cluster.stop();
-    await sim.close();
-    await db.destroy();
-    await rm(dir, { recursive: true, force: true });
+    await site.close();
   }
 }
 
