@@ -141,7 +141,8 @@ function environmentOf(service: Service): Record<string, string> {
 /** A job that runs once and exits (Compose restarts it only if it fails), not a service that keeps running. */
 const isOneShot = (service: Service) => service.restart?.startsWith('on-failure') === true;
 
-const source = parse(raw) as ComposeFile;
+// Merge keys (`<<:`): the Temporal services share one definition, as Compose reads them.
+const source = parse(raw, { merge: true }) as ComposeFile;
 /** The file as Compose sees it on a host where none of its variables is set. */
 const compose = interpolateAll(source, {}) as ComposeFile;
 
@@ -190,16 +191,21 @@ describe('docker-compose.yml', () => {
     expect(ok ? [] : ajv.errorsText(validate.errors, { separator: '\n' }).split('\n')).toEqual([]);
   });
 
-  it('has no version key (Compose Specification) and the eight services', () => {
+  it('has no version key (Compose Specification) and the thirteen services', () => {
     expect(source.version).toBeUndefined();
     expect(Object.keys(compose.services).sort()).toEqual([
       'codec-server',
       'postgresql',
       'store-setup',
       'temporal',
+      'temporal-history-1',
+      'temporal-history-2',
+      'temporal-matching-1',
+      'temporal-matching-2',
       'temporal-namespace',
       'temporal-schema',
       'temporal-ui',
+      'temporal-worker',
       'worker',
     ]);
   });
