@@ -59,6 +59,8 @@ const RUN_OPTIONS = `run options (an agent's own defaults apply to what is unset
   --max-failures N                 failures in a row before a person is asked; default ${d.escalation.maxConsecutiveFailures}
   --webhook URL                    POSTed each escalation as JSON (its origin must be on the
                                    worker's LONGHAUL_WEBHOOK_ALLOW)
+  --heartbeat-timeout MS           how soon a model or tool call of a lost worker goes to another
+                                   (1000 to 60000); default ${d.heartbeatTimeoutMs}
 
 Each Temporal run of the chain continues as new after at most ${d.continueAsNewEvery} turns, and after each compaction.`;
 

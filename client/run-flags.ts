@@ -25,6 +25,7 @@ export const runFlagSpec = {
   'escalation-timeout': { type: 'string' },
   'on-timeout': { type: 'string' },
   'max-failures': { type: 'string' },
+  'heartbeat-timeout': { type: 'string' },
   webhook: { type: 'string' },
   id: { type: 'string' },
 } as const;
@@ -48,6 +49,7 @@ const FLAG_OF_PATH: Record<string, string> = {
   'escalation.onTimeout': '--on-timeout',
   'escalation.maxConsecutiveFailures': '--max-failures',
   'escalation.webhookUrl': '--webhook',
+  heartbeatTimeoutMs: '--heartbeat-timeout',
 };
 
 export class UsageError extends Error {}
@@ -149,6 +151,7 @@ export function runOptionsFromFlags(flags: RunFlags, cwd = process.cwd()): RunOp
       tokenBudget: wholeNumber('token-budget', flags['token-budget']),
       budgetUsd: dollars('budget-usd', flags['budget-usd']),
       toolPolicies: toolPolicies(flags['tool-policy']),
+      heartbeatTimeoutMs: wholeNumber('heartbeat-timeout', flags['heartbeat-timeout']),
     }),
     compaction,
     escalation: defined({
