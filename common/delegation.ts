@@ -179,6 +179,8 @@ export function childOptions(
       toolPolicies: parent.toolPolicies,
       escalation: parent.escalation,
       maxParallelToolCalls: parent.maxParallelToolCalls,
+      // The parent's deployment's choice of how soon a lost worker's call moves (RunOptions).
+      heartbeatTimeoutMs: parent.heartbeatTimeoutMs,
       ...(given.tokenBudget !== undefined ? { tokenBudget: given.tokenBudget } : {}),
       ...(given.budgetNanos !== undefined ? { budgetUsd: given.budgetNanos / 1e9 } : {}),
       // One level shallower; none at the last level.

@@ -9,6 +9,7 @@ import {
   log,
   ParentClosePolicy,
   startChild,
+  workflowInfo,
   TerminatedFailure,
   TimeoutFailure,
   type ChildWorkflowHandle,
@@ -124,6 +125,8 @@ async function runChild(run: Run, workflowId: string, options: RunOptionsInput):
             },
           },
         ],
+        // The parent's workflow-task timeout (client/connect.ts WORKFLOW_TASK_TIMEOUT), not Temporal's 10 s.
+        workflowTaskTimeout: workflowInfo().taskTimeoutMs,
         // A parent that ends (or is terminated) with children running asks them to cancel.
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         // A cancelled parent waits until each child has ended as cancelled.

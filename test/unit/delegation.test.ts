@@ -27,6 +27,7 @@ const parent = optionsWith({
   budgetUsd: 2,
   toolPolicies: { write_file: 'approve' },
   maxParallelToolCalls: 4,
+  heartbeatTimeoutMs: 2_000,
 });
 const spent = (over: Partial<Counters>): Counters => ({ ...initialCounters(), ...over });
 const child = (over: Partial<ChildRecord>): ChildRecord => ({
@@ -57,7 +58,7 @@ describe('joinWorkspace: a subdirectory of the parent workspace, never outside i
 });
 
 describe('childOptions: the child of a delegate call, within the parent limits', () => {
-  it("passes the parent's policies, escalation and parallelism on, one level of delegation less, half the budget", () => {
+  it("passes the parent's policies, escalation, parallelism and heartbeat timeout on, one level of delegation less, half the budget", () => {
     const planned = childOptions(parent, fresh, { agent: 'reader', task: 'read the docs', workspace: 'docs' });
     expect(planned).toEqual({
       ok: true,
@@ -69,6 +70,7 @@ describe('childOptions: the child of a delegate call, within the parent limits',
         toolPolicies: { write_file: 'approve' },
         escalation: parent.escalation,
         maxParallelToolCalls: 4,
+        heartbeatTimeoutMs: 2_000,
         tokenBudget: 5_000,
         budgetUsd: 1,
         delegation: { ...parent.delegation, maxDepth: 1 },
