@@ -54,15 +54,6 @@ export function runIdProblem(id: string): string | null {
 export const newRunId = () => `longhaul-${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`;
 
 /**
- * How long a worker may hold a workflow task: past it the server gives the task to another worker.
- * A worker that dies inside one (a lost host) is noticed only then, so Temporal's 10 s default was
- * most of a host loss's cost (10.3-10.9 s from kill to the next model call, test/cluster/host-loss.ts).
- * A longhaul workflow task takes milliseconds (its local activities keep it alive by themselves:
- * the SDK heartbeats a task that runs them longer); continue-as-new keeps the timeout.
- */
-export const WORKFLOW_TASK_TIMEOUT = '2 seconds';
-
-/**
  * Submits a run. The options are checked here first, so a bad one submits nothing; they are sent
  * as given (not with defaults filled in), so that a named agent's defaults apply to what is unset.
  * The workspace's name is always checked (no `..`, `/`, /proc, /sys, /dev); given the workers'
@@ -87,7 +78,8 @@ export async function startRun(
     taskQueue: where.taskQueue,
     workflowId: where.workflowId ?? newRunId(),
     args: [{ options }],
-    workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
+    // RunOptions.workflowTaskTimeoutMs: what a worker lost inside one of the run's workflow tasks costs.
+    workflowTaskTimeout: checked.options.workflowTaskTimeoutMs,
     // What the Web UI shows of the run before any query: its agent and task, its caps.
     staticSummary: staticSummary(options),
     staticDetails: staticDetails(options, checked.options),

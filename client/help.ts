@@ -61,6 +61,8 @@ const RUN_OPTIONS = `run options (an agent's own defaults apply to what is unset
                                    worker's LONGHAUL_WEBHOOK_ALLOW)
   --heartbeat-timeout MS           how soon a model or tool call of a lost worker goes to another
                                    (1000 to 60000); default ${d.heartbeatTimeoutMs}
+  --workflow-task-timeout MS       how soon a workflow task of a lost worker goes to another
+                                   (1000 to 120000); default ${d.workflowTaskTimeoutMs}
 
 Each Temporal run of the chain continues as new after at most ${d.continueAsNewEvery} turns, and after each compaction.`;
 

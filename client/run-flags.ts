@@ -26,6 +26,7 @@ export const runFlagSpec = {
   'on-timeout': { type: 'string' },
   'max-failures': { type: 'string' },
   'heartbeat-timeout': { type: 'string' },
+  'workflow-task-timeout': { type: 'string' },
   webhook: { type: 'string' },
   id: { type: 'string' },
 } as const;
@@ -50,6 +51,7 @@ const FLAG_OF_PATH: Record<string, string> = {
   'escalation.maxConsecutiveFailures': '--max-failures',
   'escalation.webhookUrl': '--webhook',
   heartbeatTimeoutMs: '--heartbeat-timeout',
+  workflowTaskTimeoutMs: '--workflow-task-timeout',
 };
 
 export class UsageError extends Error {}
@@ -152,6 +154,7 @@ export function runOptionsFromFlags(flags: RunFlags, cwd = process.cwd()): RunOp
       budgetUsd: dollars('budget-usd', flags['budget-usd']),
       toolPolicies: toolPolicies(flags['tool-policy']),
       heartbeatTimeoutMs: wholeNumber('heartbeat-timeout', flags['heartbeat-timeout']),
+      workflowTaskTimeoutMs: wholeNumber('workflow-task-timeout', flags['workflow-task-timeout']),
     }),
     compaction,
     escalation: defined({

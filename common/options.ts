@@ -147,10 +147,19 @@ export const RunOptions = z
      * How long a model call or a side-effecting tool call may go without a heartbeat before the
      * server gives it to another worker: what a worker (a host) lost in the middle of one costs.
      * Heartbeats go every fifth of it, at most every second (activities/heartbeat.ts). 5 s holds on
-     * a worker saturated by 100 runs (3 s did not, docs/benchmarks.md); 2 s, on workers with CPU
-     * to spare, cuts a lost host's cost to under 3 s (bench/cluster.ts).
+     * a worker saturated by 100 runs (3 s did not); 2 s, on workers with CPU to spare, cuts a lost
+     * host's cost to under 3 s (docs/benchmarks.md, "Cluster").
      */
     heartbeatTimeoutMs: z.number().int().min(1_000).max(60_000).default(5_000),
+    /**
+     * How long a worker may hold one of the run's workflow tasks before the server gives it to
+     * another (Temporal's workflowTaskTimeout, set when the run starts; continue-as-new and
+     * sub-agents keep it): what a worker lost inside one costs. Temporal's 10 s by default: 2 s
+     * cut that cost from 10.3-10.9 s to 2.3-3.2 s on workers with CPU to spare, and timed out
+     * 1,496 workflow tasks of 100 runs on 3 saturated workers (docs/benchmarks.md, "Cluster").
+     * Set by the client that starts the run, so an agent profile's default for it does not apply.
+     */
+    workflowTaskTimeoutMs: z.number().int().min(1_000).max(120_000).default(10_000),
     delegation: DelegationOptions.optional(),
   })
   .strict();

@@ -125,7 +125,7 @@ async function runChild(run: Run, workflowId: string, options: RunOptionsInput):
             },
           },
         ],
-        // The parent's workflow-task timeout (client/connect.ts WORKFLOW_TASK_TIMEOUT), not Temporal's 10 s.
+        // The parent's workflow-task timeout (RunOptions.workflowTaskTimeoutMs, set at its start).
         workflowTaskTimeout: workflowInfo().taskTimeoutMs,
         // A parent that ends (or is terminated) with children running asks them to cancel.
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,

@@ -3,7 +3,7 @@
  * frontend and the worker service, on PostgreSQL) with its workers on 3 hosts
  * (test/helpers/hosts.ts), while whole hosts are lost and services restarted under it. Runs as
  * root inside a network namespace of its own: `unshare --net --fork node --import tsx
- * test/cluster/host-loss.ts [--files N] [--host-kills K] [--after-reply-kills K] [--heartbeat-timeout-ms MS]`; test/cluster.test.ts and
+ * test/cluster/host-loss.ts [--files N] [--host-kills K] [--after-reply-kills K] [--heartbeat-timeout-ms MS] [--workflow-task-timeout-ms MS]`; test/cluster.test.ts and
  * bench/cluster.ts start it so. Prints progress on stderr and, last on stdout, one line of JSON
  * (HostLossOutcome) that says what happened; it asserts nothing itself.
  */
@@ -39,6 +39,7 @@ export interface HostLossOutcome {
   wallMs: number;
   clusterStartMs: number;
   heartbeatTimeoutMs: number;
+  workflowTaskTimeoutMs: number;
 }
 
 const arg = (name: string, fallback: number) => {
@@ -49,6 +50,7 @@ const FILES = arg('files', 120);
 const HOST_KILLS = arg('host-kills', 3);
 const AFTER_REPLY_KILLS = arg('after-reply-kills', 2);
 const HEARTBEAT_TIMEOUT_MS = arg('heartbeat-timeout-ms', 2_000);
+const WORKFLOW_TASK_TIMEOUT_MS = arg('workflow-task-timeout-ms', 2_000);
 const log = (line: string) => process.stderr.write(`[host-loss] ${line}\n`);
 
 /** The host of a worker identity (worker/reclaim.ts: `pid@host uuid …`). */
@@ -69,6 +71,7 @@ async function main(): Promise<HostLossOutcome> {
     const began = Date.now();
     const { handle } = await startAuditOn({ client, taskQueue, dir }, 'host-loss', FILES, {
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
+      workflowTaskTimeoutMs: WORKFLOW_TASK_TIMEOUT_MS,
     });
     const progress = () =>
       connection.withDeadline(Date.now() + 2_000, () => handle.query(progressQuery)).catch(() => undefined);
@@ -203,6 +206,7 @@ async function main(): Promise<HostLossOutcome> {
       wallMs,
       clusterStartMs,
       heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS,
+      workflowTaskTimeoutMs: WORKFLOW_TASK_TIMEOUT_MS,
     };
   } finally {
     await site.close();

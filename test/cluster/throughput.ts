@@ -1,7 +1,8 @@
 /**
  * Throughput on the real cluster (test/cluster/site.ts): `--runs` audits of `--files` files each,
  * started at once, on `--hosts` worker hosts. Run as root inside a network namespace of its own:
- * `unshare --net --fork node --import tsx test/cluster/throughput.ts --runs 100 --hosts 3`
+ * `unshare --net --fork node --import tsx test/cluster/throughput.ts --runs 100 --hosts 3
+ * [--heartbeat-timeout-ms MS] [--workflow-task-timeout-ms MS]`
  * (bench/cluster.ts does). Prints progress on stderr and, last on stdout, one line of JSON
  * (ThroughputOutcome).
  */
@@ -21,6 +22,11 @@ export interface ThroughputOutcome {
   /** Seconds from the start of all runs to each run's end: the median and the slowest. */
   medianRunSeconds: number;
   slowestRunSeconds: number;
+  /** Over all runs' chains: workflow tasks that timed out, and activity attempts after the first (work done again). */
+  workflowTaskTimeouts: number;
+  retriedActivities: number;
+  /** The run options given (absent: the defaults, 5 s and 10 s). */
+  timeouts: { heartbeatTimeoutMs?: number; workflowTaskTimeoutMs?: number };
 }
 
 const arg = (name: string, fallback: number) => {
@@ -30,6 +36,13 @@ const arg = (name: string, fallback: number) => {
 const RUNS = arg('runs', 100);
 const HOSTS = arg('hosts', 3);
 const FILES = arg('files', 20);
+// The run options of the two timeouts a lost worker costs (RunOptions); their defaults unless given.
+const TIMEOUTS = {
+  ...(process.argv.includes('--heartbeat-timeout-ms') ? { heartbeatTimeoutMs: arg('heartbeat-timeout-ms', 0) } : {}),
+  ...(process.argv.includes('--workflow-task-timeout-ms')
+    ? { workflowTaskTimeoutMs: arg('workflow-task-timeout-ms', 0) }
+    : {}),
+};
 const log = (line: string) => process.stderr.write(`[throughput] ${line}\n`);
 
 async function main(): Promise<ThroughputOutcome> {
@@ -43,7 +56,9 @@ async function main(): Promise<ThroughputOutcome> {
     const target = { client: site.client, taskQueue, dir: site.dir };
     const began = Date.now();
     const handles = await Promise.all(
-      Array.from({ length: RUNS }, (_, i) => startAuditOn(target, `throughput-${i}`, FILES).then((r) => r.handle)),
+      Array.from({ length: RUNS }, (_, i) =>
+        startAuditOn(target, `throughput-${i}`, FILES, TIMEOUTS).then((r) => r.handle),
+      ),
     );
     log(`${RUNS} audits of ${FILES} files started on ${HOSTS} hosts`);
     const ends = await Promise.all(
@@ -57,6 +72,21 @@ async function main(): Promise<ThroughputOutcome> {
     const turns = ends.reduce((n, e) => n + e.result.counters.turn, 0);
     const seconds = ends.map((e) => e.seconds).sort((a, b) => a - b);
     log(`done in ${(wallMs / 1000).toFixed(1)} s: ${turns} turns`);
+    let workflowTaskTimeouts = 0;
+    let retriedActivities = 0;
+    for (const handle of handles) {
+      for (let runId: string | undefined = handle.firstExecutionRunId; runId;) {
+        const history: Awaited<ReturnType<typeof handle.fetchHistory>> = await site.client.workflow
+          .getHandle(handle.workflowId, runId)
+          .fetchHistory();
+        const events = history.events ?? [];
+        for (const e of events) {
+          if (e.workflowTaskTimedOutEventAttributes) workflowTaskTimeouts += 1;
+          if ((e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1) retriedActivities += 1;
+        }
+        runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+      }
+    }
     return {
       runs: RUNS,
       hosts: HOSTS,
@@ -68,6 +98,9 @@ async function main(): Promise<ThroughputOutcome> {
       turnsPerSecond: Math.round((turns / (wallMs / 1000)) * 10) / 10,
       medianRunSeconds: seconds[Math.floor(seconds.length / 2)]!,
       slowestRunSeconds: seconds.at(-1)!,
+      workflowTaskTimeouts,
+      retriedActivities,
+      timeouts: TIMEOUTS,
     };
   } finally {
     await site.close();
