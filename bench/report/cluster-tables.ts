@@ -29,7 +29,7 @@ export function median(xs: number[]): number | null {
 function runTable(runs: HostLossOutcome[]): string {
   return markdownTable(
     [
-      'heartbeat timeout',
+      'timeouts (heartbeat / workflow task)',
       'outcome',
       'report correct',
       'turns',
