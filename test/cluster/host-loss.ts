@@ -12,7 +12,7 @@ import pg from 'pg';
 import { progressQuery } from '../../common/messages.js';
 import { auditGroundTruth, auditReport } from '../../simulator/scenarios/audit.js';
 import { startAuditOn } from '../helpers/audit-run.js';
-import { startSite } from './site.js';
+import { chainHistories, printOutcome, scenarioArg, startSite } from './site.js';
 
 export interface Disruption {
   what: string;
@@ -42,15 +42,11 @@ export interface HostLossOutcome {
   workflowTaskTimeoutMs: number;
 }
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const FILES = arg('files', 120);
-const HOST_KILLS = arg('host-kills', 3);
-const AFTER_REPLY_KILLS = arg('after-reply-kills', 2);
-const HEARTBEAT_TIMEOUT_MS = arg('heartbeat-timeout-ms', 2_000);
-const WORKFLOW_TASK_TIMEOUT_MS = arg('workflow-task-timeout-ms', 2_000);
+const FILES = scenarioArg('files', 120);
+const HOST_KILLS = scenarioArg('host-kills', 3);
+const AFTER_REPLY_KILLS = scenarioArg('after-reply-kills', 2);
+const HEARTBEAT_TIMEOUT_MS = scenarioArg('heartbeat-timeout-ms', 2_000);
+const WORKFLOW_TASK_TIMEOUT_MS = scenarioArg('workflow-task-timeout-ms', 2_000);
 const log = (line: string) => process.stderr.write(`[host-loss] ${line}\n`);
 
 /** The host of a worker identity (worker/reclaim.ts: `pid@host uuid …`). */
@@ -147,11 +143,7 @@ async function main(): Promise<HostLossOutcome> {
     const completions: { at: number; host: string; attempt: number }[] = [];
     /** The timeouts that reclaimed a dead worker's task: when, and which. */
     const timeouts: { at: number; kind: string }[] = [];
-    for (let runId: string | undefined = handle.firstExecutionRunId; runId;) {
-      const history: Awaited<ReturnType<typeof handle.fetchHistory>> = await client.workflow
-        .getHandle(handle.workflowId, runId)
-        .fetchHistory();
-      const events = history.events ?? [];
+    for await (const events of chainHistories(client, handle)) {
       const scheduled = new Map<string, string>();
       const started = new Map<string, string>();
       for (const e of events) {
@@ -175,7 +167,6 @@ async function main(): Promise<HostLossOutcome> {
           });
         }
       }
-      runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
     }
     const disruptions = kills.map(({ at, ...k }) => {
       const next = completions.find((c) => c.at > at);
@@ -213,6 +204,4 @@ async function main(): Promise<HostLossOutcome> {
   }
 }
 
-const outcome = await main();
-process.stdout.write(`${JSON.stringify(outcome)}\n`);
-process.exit(0);
+await printOutcome(main);

@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,4 +77,29 @@ export async function startSite(opts: { latencyMs: number; log: (line: string) =
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A scenario's numeric argument `--name N`, or the fallback. */
+export function scenarioArg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** Runs a scenario and prints its outcome as the last line of stdout, for test/cluster/run-scenario.ts. */
+export async function printOutcome<T>(main: () => Promise<T>): Promise<void> {
+  process.stdout.write(`${JSON.stringify(await main())}\n`);
+  process.exit(0);
+}
+
+type RunHandle = WorkflowHandleWithFirstExecutionRunId;
+type HistoryEvents = NonNullable<Awaited<ReturnType<RunHandle['fetchHistory']>>['events']>;
+
+/** The events of each run of a workflow's continue-as-new chain, from the first, run by run. */
+export async function* chainHistories(client: Client, handle: RunHandle): AsyncGenerator<HistoryEvents> {
+  for (let runId: string | undefined = handle.firstExecutionRunId; runId;) {
+    const history = await client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+    const events: HistoryEvents = history.events ?? [];
+    yield events;
+    runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
 }

@@ -8,7 +8,7 @@
  */
 import { auditGroundTruth, auditReport } from '../../simulator/scenarios/audit.js';
 import { startAuditOn } from '../helpers/audit-run.js';
-import { startSite } from './site.js';
+import { chainHistories, printOutcome, scenarioArg, startSite } from './site.js';
 
 export interface ThroughputOutcome {
   runs: number;
@@ -29,18 +29,16 @@ export interface ThroughputOutcome {
   timeouts: { heartbeatTimeoutMs?: number; workflowTaskTimeoutMs?: number };
 }
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const RUNS = arg('runs', 100);
-const HOSTS = arg('hosts', 3);
-const FILES = arg('files', 20);
+const RUNS = scenarioArg('runs', 100);
+const HOSTS = scenarioArg('hosts', 3);
+const FILES = scenarioArg('files', 20);
 // The run options of the two timeouts a lost worker costs (RunOptions); their defaults unless given.
 const TIMEOUTS = {
-  ...(process.argv.includes('--heartbeat-timeout-ms') ? { heartbeatTimeoutMs: arg('heartbeat-timeout-ms', 0) } : {}),
+  ...(process.argv.includes('--heartbeat-timeout-ms')
+    ? { heartbeatTimeoutMs: scenarioArg('heartbeat-timeout-ms', 0) }
+    : {}),
   ...(process.argv.includes('--workflow-task-timeout-ms')
-    ? { workflowTaskTimeoutMs: arg('workflow-task-timeout-ms', 0) }
+    ? { workflowTaskTimeoutMs: scenarioArg('workflow-task-timeout-ms', 0) }
     : {}),
 };
 const log = (line: string) => process.stderr.write(`[throughput] ${line}\n`);
@@ -75,16 +73,11 @@ async function main(): Promise<ThroughputOutcome> {
     let workflowTaskTimeouts = 0;
     let retriedActivities = 0;
     for (const handle of handles) {
-      for (let runId: string | undefined = handle.firstExecutionRunId; runId;) {
-        const history: Awaited<ReturnType<typeof handle.fetchHistory>> = await site.client.workflow
-          .getHandle(handle.workflowId, runId)
-          .fetchHistory();
-        const events = history.events ?? [];
+      for await (const events of chainHistories(site.client, handle)) {
         for (const e of events) {
           if (e.workflowTaskTimedOutEventAttributes) workflowTaskTimeouts += 1;
           if ((e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1) retriedActivities += 1;
         }
-        runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
       }
     }
     return {
@@ -107,6 +100,4 @@ async function main(): Promise<ThroughputOutcome> {
   }
 }
 
-const outcome = await main();
-process.stdout.write(`${JSON.stringify(outcome)}\n`);
-process.exit(0);
+await printOutcome(main);
