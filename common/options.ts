@@ -155,8 +155,8 @@ export const RunOptions = z
      * How long a worker may hold one of the run's workflow tasks before the server gives it to
      * another (Temporal's workflowTaskTimeout, set when the run starts; continue-as-new and
      * sub-agents keep it): what a worker lost inside one costs. Temporal's 10 s by default: 2 s
-     * cut that cost from 10.3-10.9 s to 2.3-3.2 s on workers with CPU to spare, and timed out
-     * 1,496 workflow tasks of 100 runs on 3 saturated workers (docs/benchmarks.md, "Cluster").
+     * cut that cost from 10.3-11.0 s to 2.3-3.7 s on workers with CPU to spare, and timed out
+     * 1,858 workflow tasks of 100 runs on 3 saturated workers (docs/benchmarks.md, "Cluster").
      * Set by the client that starts the run, so an agent profile's default for it does not apply.
      */
     workflowTaskTimeoutMs: z.number().int().min(1_000).max(120_000).default(10_000),

@@ -3,9 +3,9 @@ import type { LonghaulActivities } from '../common/contracts.js';
 
 // Every activity's options, in one place. The model and tool activities heartbeat every second, so
 // a dead worker is noticed within the 5 s heartbeat timeout (a run's heartbeatTimeoutMs, given at
-// each call, may shorten it) rather than after the whole start-to-close budget; the first retry follows half a second later. (3 s was measured too
-// tight: a worker saturated by 100 runs missed it 238 times in one benchmark run, each a model
-// call done twice; 5 s, twice.)
+// each call, may shorten it) rather than after the whole start-to-close budget; the first retry
+// follows half a second later. (3 s was measured too tight: a worker saturated by 100 runs
+// missed it 238 times in one benchmark run, each a model call done twice; 5 s, twice.)
 export const { callModel, compactTranscript } = proxyActivities<LonghaulActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '5 seconds',
